@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// The daemon's configuration model and its YAML loader. Loading is all-or-nothing: any
+// unknown key or bad value yields diagnostics of the form `file:line:column: message`
+// and no Config. Later boxes (policy, cache, metrics) add their own sections.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "resolver/config/socket_address.h"
+
+namespace sinkhole::config {
+
+using Millis = std::chrono::milliseconds;
+
+struct ServerConfig {
+  std::vector<SocketAddress> listen;
+  unsigned workers = 0;              // 0 = one per core ("auto")
+  uint16_t udp_payload = 1232;       // our EDNS payload size, and the UDP reply cap
+  Millis tcp_idle_timeout{10'000};   // RFC 7766 §6.2.3 suggests seconds, not minutes
+  unsigned tcp_max_connections = 1000;  // per worker
+  std::optional<std::string> identity;  // answers id.server / hostname.bind when set
+  std::optional<std::string> version;   // answers version.bind / version.server when set
+};
+
+struct UpstreamConfig {
+  std::vector<SocketAddress> servers;
+  bool from_resolv_conf = false;  // true when `upstreams:` was absent
+  Millis timeout{1500};           // one attempt at one upstream
+  Millis deadline{2000};          // SERVFAIL to the client after this, whatever happened
+};
+
+struct LogConfig {
+  std::string level = "info";
+};
+
+struct Config {
+  std::string path;
+  ServerConfig server;
+  UpstreamConfig upstream;
+  LogConfig log;
+};
+
+struct LoadResult {
+  std::optional<Config> config;
+  std::vector<std::string> errors;  // each "file:line:column: message"
+};
+
+// Parses YAML text; `name` is used in diagnostics. `resolv_conf` supplies the default
+// upstreams when the config has none.
+LoadResult parse_config(std::string_view yaml, const std::string& name,
+                        const std::string& resolv_conf = "/etc/resolv.conf");
+// Reads the file at `path` and parses it.
+LoadResult load_config(const std::string& path,
+                       const std::string& resolv_conf = "/etc/resolv.conf");
+
+// "1500ms", "1.5s", "2s", "1m" → milliseconds.
+std::optional<Millis> parse_duration(std::string_view text);
+
+}  // namespace sinkhole::config

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/config/resolv_conf.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace sinkhole::config {
+
+std::vector<SocketAddress> parse_resolv_conf(std::string_view text) {
+  std::vector<SocketAddress> out;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string key, value;
+    if (!(words >> key >> value) || key != "nameserver") continue;
+    if (const size_t pct = value.find('%'); pct != std::string::npos) value.resize(pct);
+    // resolv.conf addresses never carry a port; brackets keep IPv6 unambiguous.
+    const std::string bracketed = value.find(':') != std::string::npos ? "[" + value + "]" : value;
+    if (auto a = SocketAddress::parse(bracketed, 53)) out.push_back(*a);
+  }
+  return out;
+}
+
+std::vector<SocketAddress> read_resolv_conf(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return {};
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_resolv_conf(ss.str());
+}
+
+}  // namespace sinkhole::config

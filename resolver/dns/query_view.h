@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+// QueryView: a read-only view of one client query, parsed in place over the receive
+// buffer. It keeps offsets, never copies, never allocates, and lives only as long as the
+// buffer (one receive callback). Every malformed class has its own ParseOutcome so that
+// the worker can count it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "resolver/dns/wire.h"
+
+namespace sinkhole::dns {
+
+// What the parser concluded. Drop* outcomes get no answer; FormErr* get FORMERR.
+enum class ParseOutcome : uint8_t {
+  kOk,
+  kDropShortHeader,       // fewer than 12 bytes: nothing to answer to
+  kDropResponse,          // QR=1: never answer a response (reflection loops)
+  kNotImp,                // opcode other than QUERY
+  kFormErrQdCount,        // qdcount != 1
+  kFormErrNamePastEnd,
+  kFormErrBadLabelType,
+  kFormErrPointerLoop,
+  kFormErrForwardPointer,
+  kFormErrPointerPastEnd,
+  kFormErrNameTooLong,
+  kFormErrShortQuestion,  // qtype/qclass missing
+  kFormErrRecordPastEnd,  // counts promise records that are not there
+  kFormErrOptNotRoot,
+  kFormErrTwoOpt,
+  kFormErrOptPastEnd,     // OPT rdlength or an option runs past the end
+  kBadVers,               // EDNS version > 0 (RFC 6891 §6.1.3)
+  kCount
+};
+
+const char* to_string(ParseOutcome o);
+
+struct QueryView {
+  ParseOutcome outcome = ParseOutcome::kDropShortHeader;
+
+  // Header (valid unless kDropShortHeader).
+  uint16_t id = 0;
+  uint16_t flags = 0;
+
+  // Question (valid when question_ok).
+  bool question_ok = false;
+  size_t qname_off = kHeaderSize;
+  size_t qname_len = 0;  // uncompressed wire length, root label included
+  uint16_t qtype = 0;
+  uint16_t qclass = 0;
+
+  // EDNS (valid when has_opt).
+  bool has_opt = false;
+  uint16_t udp_payload = 0;  // as sent; callers clamp
+  uint8_t edns_version = 0;
+  bool do_bit = false;
+  size_t opt_rdata_off = 0;
+  size_t opt_rdata_len = 0;
+
+  const uint8_t* qname(const uint8_t* msg) const { return msg + qname_off; }
+  // The question section exactly as the client sent it: name + qtype + qclass.
+  size_t question_len() const { return qname_len + 4; }
+  uint16_t opcode() const { return (flags & flags::kOpcodeMask) >> 11; }
+  bool rd() const { return flags & flags::kRd; }
+  bool cd() const { return flags & flags::kCd; }
+  bool ok() const { return outcome == ParseOutcome::kOk; }
+};
+
+// Parses `msg[0..len)` as a client query. Never reads outside the buffer.
+QueryView parse_query(const uint8_t* msg, size_t len) noexcept;
+
+// Skips one resource record starting at `off`; returns its end offset, or 0 if it does not
+// fit. `type`, `rdata_off`, `rdlen` are filled when non-null. Used for queries and responses.
+struct RecordSpan {
+  size_t name_off = 0;
+  size_t end = 0;  // 0 = malformed
+  uint16_t type = 0;
+  uint16_t rclass = 0;
+  uint32_t ttl = 0;
+  size_t ttl_off = 0;
+  size_t rdata_off = 0;
+  uint16_t rdlen = 0;
+  uint8_t name_error = 0;  // a NameError value when the owner name is bad
+};
+RecordSpan skip_record(const uint8_t* msg, size_t len, size_t off) noexcept;
+
+}  // namespace sinkhole::dns

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/metrics/worker_counters.h"
+
+#include <fmt/format.h>
+
+namespace sinkhole::metrics {
+
+namespace {
+struct Row {
+  Counter id;
+  CounterInfo info;
+};
+
+// The one table of counters. Order must follow the enum (checked below at compile time).
+constexpr Row kTable[] = {
+    {Counter::kQueriesUdp, {"queries_udp", "Queries received over UDP"}},
+    {Counter::kQueriesTcp, {"queries_tcp", "Queries received over TCP"}},
+    {Counter::kDropShortHeader, {"dropped_short_header", "Packets shorter than a DNS header, dropped"}},
+    {Counter::kDropResponse, {"dropped_qr_set", "Packets with QR=1 (responses), dropped"}},
+    {Counter::kNotImp, {"malformed_opcode", "Queries with an opcode other than QUERY (NOTIMP)"}},
+    {Counter::kFormErrQdCount, {"malformed_qdcount", "Queries with qdcount != 1 (FORMERR)"}},
+    {Counter::kFormErrNamePastEnd, {"malformed_name_past_end", "Names running past the packet (FORMERR)"}},
+    {Counter::kFormErrBadLabelType, {"malformed_bad_label_type", "Label types 0x40/0x80 (FORMERR)"}},
+    {Counter::kFormErrPointerLoop, {"malformed_pointer_loop", "Compression pointer loops (FORMERR)"}},
+    {Counter::kFormErrForwardPointer, {"malformed_forward_pointer", "Forward compression pointers (FORMERR)"}},
+    {Counter::kFormErrPointerPastEnd, {"malformed_pointer_past_end", "Compression pointers past the end (FORMERR)"}},
+    {Counter::kFormErrNameTooLong, {"malformed_name_too_long", "Names over 255 octets (FORMERR)"}},
+    {Counter::kFormErrShortQuestion, {"malformed_short_question", "Questions without qtype/qclass (FORMERR)"}},
+    {Counter::kFormErrRecordPastEnd, {"malformed_record_past_end", "Record counts larger than the packet (FORMERR)"}},
+    {Counter::kFormErrOptNotRoot, {"malformed_opt_not_root", "OPT records with a non-root owner (FORMERR)"}},
+    {Counter::kFormErrTwoOpt, {"malformed_two_opt", "Queries with two OPT records (FORMERR)"}},
+    {Counter::kFormErrOptPastEnd, {"malformed_opt_past_end", "OPT rdata or options past the end (FORMERR)"}},
+    {Counter::kBadVers, {"malformed_edns_version", "EDNS version above 0 (BADVERS)"}},
+    {Counter::kRefusedZoneTransfer, {"refused_zone_transfer", "AXFR/IXFR queries refused"}},
+    {Counter::kRefusedChaos, {"refused_chaos", "CHAOS queries refused (not configured)"}},
+    {Counter::kAnsweredChaos, {"answered_chaos", "CHAOS identity/version queries answered"}},
+    {Counter::kAnsweredAnyRfc8482, {"answered_any_rfc8482", "ANY queries answered with RFC 8482 HINFO"}},
+    {Counter::kRefusedClass, {"refused_class", "Queries of classes other than IN and CH refused"}},
+    {Counter::kRcodeNoError, {"answers_noerror", "Answers sent with NOERROR"}},
+    {Counter::kRcodeFormErr, {"answers_formerr", "Answers sent with FORMERR"}},
+    {Counter::kRcodeServFail, {"answers_servfail", "Answers sent with SERVFAIL"}},
+    {Counter::kRcodeNxDomain, {"answers_nxdomain", "Answers sent with NXDOMAIN"}},
+    {Counter::kRcodeNotImp, {"answers_notimp", "Answers sent with NOTIMP"}},
+    {Counter::kRcodeRefused, {"answers_refused", "Answers sent with REFUSED"}},
+    {Counter::kRcodeOther, {"answers_other_rcode", "Answers sent with another rcode (e.g. BADVERS)"}},
+    {Counter::kTruncatedUdp, {"answers_truncated", "UDP answers truncated to TC=1"}},
+    {Counter::kSendErrors, {"send_errors", "Answers that could not be sent"}},
+    {Counter::kUpstreamQueries, {"upstream_queries", "Queries sent to upstreams (each attempt)"}},
+    {Counter::kUpstreamCoalesced, {"upstream_coalesced", "Client queries joined to an identical in-flight query"}},
+    {Counter::kUpstreamTimeouts, {"upstream_timeouts", "Upstream attempts that timed out"}},
+    {Counter::kUpstreamErrors, {"upstream_errors", "Upstream attempts that failed at the socket (refused, unreachable)"}},
+    {Counter::kUpstreamSpoofed, {"upstream_spoofed", "Upstream replies ignored: wrong source, ID or question"}},
+    {Counter::kUpstreamTcpRetries, {"upstream_tcp_retries", "Truncated upstream replies retried over TCP"}},
+    {Counter::kUpstreamBadResponses, {"upstream_bad_responses", "Malformed upstream replies"}},
+    {Counter::kUpstreamRcodeFailures, {"upstream_rcode_failures", "Upstream SERVFAIL/REFUSED replies"}},
+    {Counter::kUpstreamAllFailed, {"upstream_all_failed", "Client queries answered SERVFAIL because every upstream failed"}},
+    {Counter::kTcpConnections, {"tcp_connections", "TCP client connections accepted"}},
+    {Counter::kTcpRejectedLimit, {"tcp_rejected_limit", "TCP connections closed at once: connection limit reached"}},
+    {Counter::kTcpIdleClosed, {"tcp_idle_closed", "TCP connections closed after the idle timeout"}},
+    {Counter::kTcpBadLength, {"tcp_bad_length", "TCP frames with a length too short for a header"}},
+};
+
+constexpr bool table_in_enum_order() {
+  if (std::size(kTable) != kCounterCount) return false;
+  for (size_t i = 0; i < std::size(kTable); ++i)
+    if (static_cast<size_t>(kTable[i].id) != i) return false;
+  return true;
+}
+static_assert(table_in_enum_order(), "kTable must list every Counter in enum order");
+}  // namespace
+
+const CounterInfo& info(Counter c) { return kTable[static_cast<size_t>(c)].info; }
+
+std::vector<std::pair<std::string, uint64_t>> sum(const std::vector<const WorkerCounters*>& all) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  out.reserve(kCounterCount);
+  for (const auto& row : kTable) {
+    uint64_t total = 0;
+    for (const auto* w : all) total += w->get(row.id);
+    out.emplace_back(row.info.name, total);
+  }
+  return out;
+}
+
+std::string to_json(const std::vector<std::pair<std::string, uint64_t>>& values) {
+  std::string s = "{";
+  for (const auto& [name, v] : values) {
+    if (s.size() > 1) s += ',';
+    s += fmt::format("\"{}\":{}", name, v);
+  }
+  return s + "}";
+}
+
+}  // namespace sinkhole::metrics

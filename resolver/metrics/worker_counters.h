@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+// Per-worker counters. Each worker writes only its own block (a relaxed load+store, no
+// locked instruction on the hot path); readers on other threads sum the blocks. The one
+// table in worker_counters.cc gives every counter its name and help text.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sinkhole::metrics {
+
+enum class Counter : uint16_t {
+  // Received
+  kQueriesUdp,
+  kQueriesTcp,
+  // Parse outcomes (order matches dns::ParseOutcome after kOk)
+  kDropShortHeader,
+  kDropResponse,
+  kNotImp,
+  kFormErrQdCount,
+  kFormErrNamePastEnd,
+  kFormErrBadLabelType,
+  kFormErrPointerLoop,
+  kFormErrForwardPointer,
+  kFormErrPointerPastEnd,
+  kFormErrNameTooLong,
+  kFormErrShortQuestion,
+  kFormErrRecordPastEnd,
+  kFormErrOptNotRoot,
+  kFormErrTwoOpt,
+  kFormErrOptPastEnd,
+  kBadVers,
+  // Meta queries
+  kRefusedZoneTransfer,
+  kRefusedChaos,
+  kAnsweredChaos,
+  kAnsweredAnyRfc8482,
+  kRefusedClass,
+  // Answers sent, by rcode
+  kRcodeNoError,
+  kRcodeFormErr,
+  kRcodeServFail,
+  kRcodeNxDomain,
+  kRcodeNotImp,
+  kRcodeRefused,
+  kRcodeOther,
+  kTruncatedUdp,
+  kSendErrors,
+  // Upstream
+  kUpstreamQueries,
+  kUpstreamCoalesced,
+  kUpstreamTimeouts,
+  kUpstreamErrors,
+  kUpstreamSpoofed,
+  kUpstreamTcpRetries,
+  kUpstreamBadResponses,
+  kUpstreamRcodeFailures,
+  kUpstreamAllFailed,
+  // TCP clients
+  kTcpConnections,
+  kTcpRejectedLimit,
+  kTcpIdleClosed,
+  kTcpBadLength,
+  kCount
+};
+
+inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::kCount);
+
+struct CounterInfo {
+  const char* name;
+  const char* help;
+};
+const CounterInfo& info(Counter c);
+
+class WorkerCounters {
+ public:
+  void inc(Counter c, uint64_t by = 1) noexcept {
+    auto& v = values_[static_cast<size_t>(c)];
+    v.store(v.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+  uint64_t get(Counter c) const noexcept {
+    return values_[static_cast<size_t>(c)].load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::array<std::atomic<uint64_t>, kCounterCount> values_{};
+};
+
+// Sum over workers, as a name → value list in table order.
+std::vector<std::pair<std::string, uint64_t>> sum(const std::vector<const WorkerCounters*>& all);
+// One line of JSON: {"queries_udp":1,...}
+std::string to_json(const std::vector<std::pair<std::string, uint64_t>>& values);
+
+}  // namespace sinkhole::metrics

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// sinkholed: the blocking DNS resolver daemon.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "resolver/config/config.h"
+#include "resolver/server/server.h"
+
+#ifndef SINKHOLED_VERSION
+#define SINKHOLED_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"sinkholed — a DNS resolver that enforces blocklists for ISP subscribers.\n"
+               "Blocked names get a sinkhole answer; everything else is forwarded and returned.",
+               "sinkholed"};
+  std::string config_path = "/etc/sinkholed/sinkholed.yaml";
+  bool check = false;
+  app.add_option("-c,--config", config_path, "Configuration file (YAML)")
+      ->capture_default_str();
+  app.add_flag("--check", check, "Validate the configuration, print a summary and exit");
+  app.set_version_flag("-V,--version", std::string("sinkholed ") + SINKHOLED_VERSION);
+  app.footer(
+      "Signals: SIGTERM/SIGINT stop gracefully (queries in flight are answered);\n"
+      "SIGUSR1 logs all counters as one JSON line.\n"
+      "Example config: deploy/examples/sinkholed.yaml");
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("sinkholed");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  const auto loaded = sinkhole::config::load_config(config_path);
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors) std::cerr << e << "\n";
+    std::cerr << "sinkholed: configuration rejected (" << loaded.errors.size() << " error"
+              << (loaded.errors.size() == 1 ? "" : "s") << ")\n";
+    return 1;
+  }
+  const auto& cfg = *loaded.config;
+  if (check) {
+    std::cout << config_path << ": OK: " << cfg.server.listen.size() << " listen address(es), "
+              << cfg.upstream.servers.size() << " upstream(s)"
+              << (cfg.upstream.from_resolv_conf ? " from /etc/resolv.conf" : "") << "\n";
+    return 0;
+  }
+  spdlog::set_level(spdlog::level::from_str(cfg.log.level));
+  std::signal(SIGPIPE, SIG_IGN);
+  return sinkhole::server::run_server(cfg);
+}

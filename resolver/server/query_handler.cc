@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/server/query_handler.h"
+
+#include "resolver/dns/name.h"
+#include "resolver/dns/response_rewriter.h"
+#include "resolver/net/tcp_listener.h"
+#include "resolver/net/udp_listener.h"
+
+namespace sinkhole::server {
+
+using metrics::Counter;
+namespace rrtype = dns::rrtype;
+
+namespace {
+
+// ParseOutcome → its counter; the two enums list the malformed classes in the same order.
+Counter parse_counter(dns::ParseOutcome o) {
+  return static_cast<Counter>(static_cast<size_t>(Counter::kDropShortHeader) +
+                              static_cast<size_t>(o) -
+                              static_cast<size_t>(dns::ParseOutcome::kDropShortHeader));
+}
+static_assert(static_cast<size_t>(Counter::kBadVers) - static_cast<size_t>(Counter::kDropShortHeader) ==
+              static_cast<size_t>(dns::ParseOutcome::kBadVers) -
+                  static_cast<size_t>(dns::ParseOutcome::kDropShortHeader));
+
+// Lower-cased wire form of a few CHAOS names, compared case-insensitively.
+bool qname_is(const uint8_t* qname, size_t len, const char* text) {
+  uint8_t wire[dns::kMaxNameWire];
+  const size_t n = dns::text_to_wire(text, wire);
+  return n == len && dns::wire_names_equal_ci(qname, wire, n);
+}
+
+}  // namespace
+
+QueryHandler::QueryHandler(const config::Config& cfg, metrics::WorkerCounters& counters)
+    : cfg_(cfg), counters_(counters) {}
+
+void QueryHandler::on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
+  if (!from.is_tcp()) counters_.inc(Counter::kQueriesUdp);
+  const dns::QueryView q = dns::parse_query(msg, len);
+  const size_t limit = from.is_tcp() ? dns::kMaxMessage
+                                     : dns::udp_reply_limit(q, cfg_.server.udp_payload);
+  if (!q.ok()) {
+    reject_malformed(q, msg, limit, from);
+    return;
+  }
+  const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_.server.udp_payload, limit);
+  if (answer_meta(q, cq, from) != Stage::kContinue) return;
+  // Later issues insert here: admit (allow_query) → classify client → decide → cache.
+  forward(q, msg, cq, from);
+}
+
+QueryHandler::Stage QueryHandler::reject_malformed(const dns::QueryView& q, const uint8_t* msg,
+                                                   size_t limit,
+                                                   const net::ClientEndpoint& from) {
+  counters_.inc(parse_counter(q.outcome));
+  uint16_t rcode = 0;
+  switch (q.outcome) {
+    case dns::ParseOutcome::kDropShortHeader:
+    case dns::ParseOutcome::kDropResponse:
+      return Stage::kDropped;
+    case dns::ParseOutcome::kNotImp:
+      rcode = static_cast<uint16_t>(dns::Rcode::kNotImp);
+      break;
+    case dns::ParseOutcome::kBadVers:
+      rcode = static_cast<uint16_t>(dns::Rcode::kBadVers);
+      break;
+    default:
+      rcode = static_cast<uint16_t>(dns::Rcode::kFormErr);
+      break;
+  }
+  dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_.server.udp_payload, limit);
+  // A FORMERR for a broken OPT carries no OPT of ours; BADVERS must (RFC 6891 §6.1.3).
+  if (rcode == static_cast<uint16_t>(dns::Rcode::kFormErr)) cq.has_opt = false;
+  send(from, tx_, dns::build_rcode_reply(cq, rcode, tx_));
+  count_rcode(rcode);
+  return Stage::kAnswered;
+}
+
+QueryHandler::Stage QueryHandler::answer_meta(const dns::QueryView& q, const dns::ClientQuery& cq,
+                                              const net::ClientEndpoint& from) {
+  const uint16_t refused = static_cast<uint16_t>(dns::Rcode::kRefused);
+  if (q.qtype == rrtype::kAxfr || q.qtype == rrtype::kIxfr) {
+    counters_.inc(Counter::kRefusedZoneTransfer);
+    send(from, tx_, dns::build_rcode_reply(cq, refused, tx_, {dns::ede::kProhibited, {}}));
+    count_rcode(refused);
+    return Stage::kAnswered;
+  }
+  if (q.qclass == dns::rrclass::kCh) {
+    const uint8_t* name = cq.question;
+    const std::optional<std::string>* text = nullptr;
+    if (q.qtype == rrtype::kTxt) {
+      if (qname_is(name, q.qname_len, "version.bind") ||
+          qname_is(name, q.qname_len, "version.server"))
+        text = &cfg_.server.version;
+      else if (qname_is(name, q.qname_len, "id.server") ||
+               qname_is(name, q.qname_len, "hostname.bind"))
+        text = &cfg_.server.identity;
+    }
+    if (text && text->has_value()) {
+      counters_.inc(Counter::kAnsweredChaos);
+      send(from, tx_, dns::build_chaos_txt(cq, **text, tx_));
+      count_rcode(0);
+    } else {
+      counters_.inc(Counter::kRefusedChaos);
+      send(from, tx_, dns::build_rcode_reply(cq, refused, tx_));
+      count_rcode(refused);
+    }
+    return Stage::kAnswered;
+  }
+  if (q.qclass != dns::rrclass::kIn) {
+    counters_.inc(Counter::kRefusedClass);
+    send(from, tx_, dns::build_rcode_reply(cq, refused, tx_));
+    count_rcode(refused);
+    return Stage::kAnswered;
+  }
+  if (q.qtype == rrtype::kAny) {
+    counters_.inc(Counter::kAnsweredAnyRfc8482);
+    send(from, tx_, dns::build_any_hinfo(cq, tx_));
+    count_rcode(0);
+    return Stage::kAnswered;
+  }
+  return Stage::kContinue;
+}
+
+void QueryHandler::forward(const dns::QueryView& q, const uint8_t* msg, const dns::ClientQuery& cq,
+                           const net::ClientEndpoint& from) {
+  bool created = false;
+  upstream::PendingQuery* pq = inflight_.find_or_create(
+      q.qname(msg), q.qname_len, q.qtype, q.qclass, q.do_bit, q.cd(), created);
+  inflight_.add_waiter(*pq, cq, from);
+  if (from.is_tcp()) from.tcp->retain();
+  if (created)
+    pool_->start(*pq);
+  else
+    counters_.inc(Counter::kUpstreamCoalesced);
+}
+
+void QueryHandler::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t* resp,
+                                      const dns::MessageView& m) {
+  for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
+    const dns::Rewritten r = dns::rewrite_response(w->query, resp, m, tx_);
+    if (r.result == dns::RewriteResult::kUnusable) {
+      const uint16_t servfail = static_cast<uint16_t>(dns::Rcode::kServFail);
+      send(w->endpoint, tx_, dns::build_rcode_reply(w->query, servfail, tx_));
+      count_rcode(servfail);
+    } else {
+      if (r.result == dns::RewriteResult::kTruncated) counters_.inc(Counter::kTruncatedUdp);
+      send(w->endpoint, tx_, r.size);
+      count_rcode(m.rcode());
+    }
+    if (w->endpoint.is_tcp()) w->endpoint.tcp->release();
+  }
+  inflight_.finish(&pq);
+}
+
+void QueryHandler::on_upstream_failure(upstream::PendingQuery& pq) {
+  const uint16_t servfail = static_cast<uint16_t>(dns::Rcode::kServFail);
+  for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
+    send(w->endpoint, tx_,
+         dns::build_rcode_reply(w->query, servfail, tx_,
+                                {dns::ede::kNoReachableAuthority, "no upstream answered"}));
+    count_rcode(servfail);
+    if (w->endpoint.is_tcp()) w->endpoint.tcp->release();
+  }
+  inflight_.finish(&pq);
+}
+
+void QueryHandler::fail_all() {
+  inflight_.for_each([this](upstream::PendingQuery* pq) { pool_->cancel(*pq); });
+}
+
+void QueryHandler::send(const net::ClientEndpoint& to, const uint8_t* data, size_t len) {
+  if (to.is_tcp())
+    to.tcp->send(data, len);
+  else
+    to.udp->send(to.sa(), data, len);
+}
+
+void QueryHandler::count_rcode(uint16_t rcode) {
+  switch (rcode) {
+    case 0: counters_.inc(Counter::kRcodeNoError); break;
+    case 1: counters_.inc(Counter::kRcodeFormErr); break;
+    case 2: counters_.inc(Counter::kRcodeServFail); break;
+    case 3: counters_.inc(Counter::kRcodeNxDomain); break;
+    case 4: counters_.inc(Counter::kRcodeNotImp); break;
+    case 5: counters_.inc(Counter::kRcodeRefused); break;
+    default: counters_.inc(Counter::kRcodeOther); break;
+  }
+}
+
+}  // namespace sinkhole::server

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/upstream/inflight_table.h"
+
+#include <cstring>
+
+namespace sinkhole::upstream {
+
+void Waiter::set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep) {
+  next = nullptr;
+  endpoint = ep;
+  query = cq;
+  std::memcpy(question_bytes, cq.question, cq.question_len);
+  query.question = question_bytes;
+}
+
+PendingQuery* InflightTable::acquire_query() {
+  if (free_queries_.empty()) {
+    query_store_.push_back(std::make_unique<PendingQuery>());
+    return query_store_.back().get();
+  }
+  PendingQuery* q = free_queries_.back();
+  free_queries_.pop_back();
+  return q;
+}
+
+Waiter* InflightTable::acquire_waiter() {
+  if (free_waiters_.empty()) {
+    waiter_store_.push_back(std::make_unique<Waiter>());
+    return waiter_store_.back().get();
+  }
+  Waiter* w = free_waiters_.back();
+  free_waiters_.pop_back();
+  return w;
+}
+
+PendingQuery* InflightTable::find_or_create(const uint8_t* qname, size_t qname_len,
+                                            uint16_t qtype, uint16_t qclass, bool do_bit,
+                                            bool cd_bit, bool& created) {
+  uint8_t key[dns::kMaxNameWire + 5];
+  for (size_t i = 0; i < qname_len; ++i) key[i] = dns::ascii_lower(qname[i]);
+  dns::write_u16(key + qname_len, qtype);
+  dns::write_u16(key + qname_len + 2, qclass);
+  key[qname_len + 4] = static_cast<uint8_t>((do_bit ? 1 : 0) | (cd_bit ? 2 : 0));
+  const size_t key_len = qname_len + 5;
+  const std::string_view view(reinterpret_cast<const char*>(key), key_len);
+  if (auto it = map_.find(view); it != map_.end()) {
+    created = false;
+    return it->second;
+  }
+  PendingQuery* q = acquire_query();
+  *q = PendingQuery{};
+  std::memcpy(q->key, key, key_len);
+  q->key_len = key_len;
+  q->qname_len = qname_len;
+  q->qtype = qtype;
+  q->qclass = qclass;
+  q->do_bit = do_bit;
+  q->cd_bit = cd_bit;
+  map_.emplace(q->key_view(), q);
+  created = true;
+  return q;
+}
+
+void InflightTable::add_waiter(PendingQuery& q, const dns::ClientQuery& cq,
+                               const net::ClientEndpoint& ep) {
+  Waiter* w = acquire_waiter();
+  w->set(cq, ep);
+  if (q.last_waiter)
+    q.last_waiter->next = w;
+  else
+    q.waiters = w;
+  q.last_waiter = w;
+  ++q.waiter_count;
+}
+
+void InflightTable::finish(PendingQuery* q) {
+  map_.erase(q->key_view());
+  for (Waiter* w = q->waiters; w;) {
+    Waiter* next = w->next;
+    free_waiters_.push_back(w);
+    w = next;
+  }
+  q->waiters = q->last_waiter = nullptr;
+  q->waiter_count = 0;
+  free_queries_.push_back(q);
+}
+
+}  // namespace sinkhole::upstream

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// InflightTable: one worker's queries waiting on an upstream, keyed by (lower-cased name,
+// qtype, qclass, DO, CD), so identical questions share one upstream query (coalescing).
+// Each PendingQuery carries the list of clients (Waiters) to answer. Entries and waiters
+// come from free lists that grow on demand and are then reused: steady state allocates
+// nothing. Worker thread only.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "resolver/dns/answer_builder.h"
+#include "resolver/dns/query_view.h"
+#include "resolver/dns/wire.h"
+#include "resolver/net/client_endpoint.h"
+
+namespace sinkhole::upstream {
+
+// One client waiting for an answer, with a copy of what its reply must echo.
+struct Waiter {
+  Waiter* next = nullptr;
+  net::ClientEndpoint endpoint;
+  dns::ClientQuery query;  // query.question points into question_bytes
+  uint8_t question_bytes[dns::kMaxNameWire + 4];
+
+  void set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep);
+};
+
+class UdpExchange;
+class TcpExchange;
+
+// One distinct question in flight upstream.
+struct PendingQuery {
+  // Key bytes: lower-cased wire name, qtype, qclass, one byte of DO/CD.
+  uint8_t key[dns::kMaxNameWire + 5];
+  size_t key_len = 0;
+  size_t qname_len = 0;
+  uint16_t qtype = 0;
+  uint16_t qclass = 0;
+  bool do_bit = false;
+  bool cd_bit = false;
+
+  Waiter* waiters = nullptr;
+  Waiter* last_waiter = nullptr;
+  size_t waiter_count = 0;
+
+  // Upstream state, owned by UpstreamPool.
+  uint16_t id = 0;
+  uint64_t deadline_ms = 0;  // loop time after which clients get SERVFAIL
+  uint32_t tried = 0;        // bit per upstream tried for this question
+  uint32_t failed = 0;       // bit per upstream that failed hard (not worth a retry)
+  unsigned upstream = 0;     // index of the current attempt's upstream
+  UdpExchange* udp = nullptr;
+  TcpExchange* tcp = nullptr;
+
+  std::string_view key_view() const {
+    return {reinterpret_cast<const char*>(key), key_len};
+  }
+  const uint8_t* qname() const { return key; }
+};
+
+class InflightTable {
+ public:
+  // Finds the entry for this question or creates one; `created` tells which.
+  PendingQuery* find_or_create(const uint8_t* qname, size_t qname_len, uint16_t qtype,
+                               uint16_t qclass, bool do_bit, bool cd_bit, bool& created);
+  void add_waiter(PendingQuery& q, const dns::ClientQuery& cq, const net::ClientEndpoint& ep);
+  // Removes the entry and recycles it and its waiters; call after answering them.
+  void finish(PendingQuery* q);
+  size_t size() const { return map_.size(); }
+  template <typename F>
+  void for_each(F&& f) {
+    std::vector<PendingQuery*> all;
+    all.reserve(map_.size());
+    for (auto& kv : map_) all.push_back(kv.second);
+    for (auto* q : all) f(q);
+  }
+
+ private:
+  PendingQuery* acquire_query();
+  Waiter* acquire_waiter();
+
+  absl::flat_hash_map<std::string_view, PendingQuery*> map_;
+  std::vector<std::unique_ptr<PendingQuery>> query_store_;
+  std::vector<PendingQuery*> free_queries_;
+  std::vector<std::unique_ptr<Waiter>> waiter_store_;
+  std::vector<Waiter*> free_waiters_;
+};
+
+}  // namespace sinkhole::upstream

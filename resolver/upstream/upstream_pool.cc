@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/upstream/upstream_pool.h"
+
+#include <cstring>
+
+#include "resolver/dns/name.h"
+#include "resolver/upstream/exchange.h"
+
+namespace sinkhole::upstream {
+
+using metrics::Counter;
+
+ReplyCheck check_reply(const PendingQuery& q, const uint8_t* resp, size_t len,
+                       dns::MessageView& m) noexcept {
+  if (len < dns::kHeaderSize) return ReplyCheck::kMalformed;
+  if (dns::read_u16(resp + dns::kOffId) != q.id) return ReplyCheck::kSpoofed;
+  const uint16_t f = dns::read_u16(resp + dns::kOffFlags);
+  if (!(f & dns::flags::kQr) || (f & dns::flags::kOpcodeMask)) return ReplyCheck::kSpoofed;
+  m = dns::parse_message(resp, len);
+  if (!m.ok) return ReplyCheck::kMalformed;
+  if (m.qname_len != q.qname_len || m.qtype != q.qtype || m.qclass != q.qclass ||
+      !dns::wire_names_equal_ci(resp + dns::kHeaderSize, q.qname(), q.qname_len))
+    return ReplyCheck::kSpoofed;
+  return ReplyCheck::kAccept;
+}
+
+size_t build_upstream_query(const PendingQuery& q, uint16_t id, uint16_t payload, uint8_t* out) {
+  dns::write_u16(out + dns::kOffId, id);
+  dns::write_u16(out + dns::kOffFlags, dns::flags::kRd | (q.cd_bit ? dns::flags::kCd : 0));
+  dns::write_u16(out + dns::kOffQdCount, 1);
+  dns::write_u16(out + dns::kOffAnCount, 0);
+  dns::write_u16(out + dns::kOffNsCount, 0);
+  dns::write_u16(out + dns::kOffArCount, 1);
+  size_t pos = dns::kHeaderSize;
+  std::memcpy(out + pos, q.qname(), q.qname_len);
+  pos += q.qname_len;
+  dns::write_u16(out + pos, q.qtype);
+  dns::write_u16(out + pos + 2, q.qclass);
+  pos += 4;
+  out[pos] = 0;
+  dns::write_u16(out + pos + 1, dns::rrtype::kOpt);
+  dns::write_u16(out + pos + 3, payload);
+  // The client's DO travels upstream so that DO=1 gets RRSIGs and DO=0 does not.
+  dns::write_u32(out + pos + 5, q.do_bit ? dns::kEdnsDoBit : 0);
+  dns::write_u16(out + pos + 9, 0);
+  return pos + dns::kOptFixedSize;
+}
+
+// --- UdpExchange -----------------------------------------------------------------------
+
+UdpExchange::UdpExchange(UpstreamPool& pool) : pool_(pool) {
+  uv_timer_init(pool.loop_, &timer_);
+  timer_.data = this;
+}
+
+bool UdpExchange::start(PendingQuery& q, const config::SocketAddress& to, const uint8_t* data,
+                        size_t len, uint64_t timeout_ms) {
+  q_ = &q;
+  to_ = to;
+  uv_udp_init(pool_.loop_, &sock_);
+  sock_.data = this;
+  open_ = true;
+  // Port 0: the kernel picks a random ephemeral port for each new socket.
+  sockaddr_in6 any6{};
+  sockaddr_in any4{};
+  any6.sin6_family = AF_INET6;
+  any4.sin_family = AF_INET;
+  const sockaddr* any = to.family() == AF_INET6 ? reinterpret_cast<const sockaddr*>(&any6)
+                                                : reinterpret_cast<const sockaddr*>(&any4);
+  uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)),
+                           static_cast<unsigned>(len));
+  if (uv_udp_bind(&sock_, any, 0) != 0 || uv_udp_connect(&sock_, to.sa()) != 0 ||
+      uv_udp_recv_start(&sock_, on_alloc, on_recv) != 0 ||
+      uv_udp_try_send(&sock_, &b, 1, nullptr) < 0)
+    return false;
+  uv_timer_start(&timer_, on_timeout, timeout_ms, 0);
+  return true;
+}
+
+void UdpExchange::finish() {
+  q_ = nullptr;
+  uv_timer_stop(&timer_);
+  if (!open_) {
+    pool_.recycle_udp(this);
+    return;
+  }
+  open_ = false;
+  uv_udp_recv_stop(&sock_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sock_), on_closed);
+}
+
+void UdpExchange::on_closed(uv_handle_t* h) {
+  auto* self = static_cast<UdpExchange*>(h->data);
+  self->pool_.recycle_udp(self);
+}
+
+void UdpExchange::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<UdpExchange*>(h->data);
+  *buf = uv_buf_init(reinterpret_cast<char*>(self->pool_.rx_), sizeof self->pool_.rx_);
+}
+
+void UdpExchange::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+                          unsigned) {
+  auto* self = static_cast<UdpExchange*>(h->data);
+  if (!self->q_) return;
+  if (nread < 0) {  // ICMP refused/unreachable on the connected socket
+    self->pool_.counters_.inc(Counter::kUpstreamErrors);
+    self->pool_.on_attempt_failed(*self->q_, /*hard=*/true);
+    return;
+  }
+  if (addr == nullptr) return;  // nothing more to read
+  if (!self->to_.same_endpoint(addr)) {
+    self->pool_.counters_.inc(Counter::kUpstreamSpoofed);
+    return;
+  }
+  self->pool_.on_reply(*self->q_, reinterpret_cast<const uint8_t*>(buf->base),
+                       static_cast<size_t>(nread), /*over_tcp=*/false);
+}
+
+void UdpExchange::on_timeout(uv_timer_t* t) {
+  auto* self = static_cast<UdpExchange*>(t->data);
+  if (!self->q_) return;
+  self->pool_.counters_.inc(Counter::kUpstreamTimeouts);
+  self->pool_.on_attempt_failed(*self->q_, /*hard=*/false);
+}
+
+// --- UpstreamPool ----------------------------------------------------------------------
+
+UpstreamPool::UpstreamPool(uv_loop_t* loop, Options opts, metrics::WorkerCounters& counters,
+                           UpstreamDelegate& delegate)
+    : loop_(loop), opts_(std::move(opts)), counters_(counters), delegate_(delegate) {}
+
+UpstreamPool::~UpstreamPool() = default;
+
+void UpstreamPool::close() {
+  for (auto& e : udp_store_) uv_close(reinterpret_cast<uv_handle_t*>(e->timer()), nullptr);
+}
+
+UdpExchange* UpstreamPool::acquire_udp() {
+  if (udp_free_.empty()) {
+    udp_store_.push_back(std::make_unique<UdpExchange>(*this));
+    return udp_store_.back().get();
+  }
+  UdpExchange* e = udp_free_.back();
+  udp_free_.pop_back();
+  return e;
+}
+
+void UpstreamPool::recycle_udp(UdpExchange* e) { udp_free_.push_back(e); }
+
+void UpstreamPool::start(PendingQuery& q) {
+  q.deadline_ms = uv_now(loop_) + static_cast<uint64_t>(opts_.deadline.count());
+  attempt(q);
+}
+
+uint64_t UpstreamPool::attempt_timeout(const PendingQuery& q) const {
+  const uint64_t now = uv_now(loop_);
+  if (now >= q.deadline_ms) return 0;
+  return std::min<uint64_t>(q.deadline_ms - now, static_cast<uint64_t>(opts_.timeout.count()));
+}
+
+bool UpstreamPool::pick_upstream(PendingQuery& q) {
+  const unsigned n = static_cast<unsigned>(opts_.servers.size());
+  // First an upstream not yet tried for this question, then (after timeouts only) a retry.
+  for (unsigned pass = 0; pass < 2; ++pass) {
+    for (unsigned i = 0; i < n; ++i) {
+      const unsigned idx = (preferred_ + i) % n;
+      const uint32_t bit = 1u << idx;
+      if (q.failed & bit) continue;
+      if (pass == 0 && (q.tried & bit)) continue;
+      q.upstream = idx;
+      q.tried |= bit;
+      return true;
+    }
+  }
+  return false;
+}
+
+void UpstreamPool::detach(PendingQuery& q) {
+  if (q.udp) {
+    q.udp->finish();
+    q.udp = nullptr;
+  }
+  if (q.tcp) {
+    q.tcp->finish();
+    q.tcp = nullptr;
+  }
+}
+
+void UpstreamPool::fail(PendingQuery& q) {
+  detach(q);
+  counters_.inc(Counter::kUpstreamAllFailed);
+  delegate_.on_upstream_failure(q);
+}
+
+void UpstreamPool::attempt(PendingQuery& q) {
+  detach(q);
+  const uint64_t timeout = attempt_timeout(q);
+  if (timeout == 0 || !pick_upstream(q)) return fail(q);
+  q.id = random_.next_u16();
+  const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
+  counters_.inc(Counter::kUpstreamQueries);
+  UdpExchange* e = acquire_udp();
+  q.udp = e;
+  if (!e->start(q, opts_.servers[q.upstream], tx_, len, timeout)) {
+    counters_.inc(Counter::kUpstreamErrors);
+    on_attempt_failed(q, /*hard=*/true);
+  }
+}
+
+void UpstreamPool::attempt_tcp(PendingQuery& q) {
+  detach(q);
+  const uint64_t timeout = attempt_timeout(q);
+  if (timeout == 0) return fail(q);
+  q.id = random_.next_u16();
+  const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
+  counters_.inc(Counter::kUpstreamQueries);
+  auto* e = new TcpExchange(*this, loop_);
+  ++tcp_open_;
+  q.tcp = e;
+  e->start(q, opts_.servers[q.upstream], tx_, len, timeout);
+}
+
+void UpstreamPool::on_attempt_failed(PendingQuery& q, bool hard) {
+  const unsigned n = static_cast<unsigned>(opts_.servers.size());
+  if (hard) q.failed |= 1u << q.upstream;
+  if (preferred_ == q.upstream) preferred_ = (preferred_ + 1) % n;
+  attempt(q);
+}
+
+void UpstreamPool::on_reply(PendingQuery& q, const uint8_t* data, size_t len, bool over_tcp) {
+  dns::MessageView m;
+  switch (check_reply(q, data, len, m)) {
+    case ReplyCheck::kSpoofed:
+      counters_.inc(Counter::kUpstreamSpoofed);
+      if (over_tcp) on_attempt_failed(q, /*hard=*/true);
+      return;  // over UDP, keep waiting: the real reply may still come
+    case ReplyCheck::kMalformed:
+      counters_.inc(Counter::kUpstreamBadResponses);
+      if (over_tcp) on_attempt_failed(q, /*hard=*/true);
+      return;
+    case ReplyCheck::kAccept:
+      break;
+  }
+  if (m.truncated() && !over_tcp) {
+    counters_.inc(Counter::kUpstreamTcpRetries);
+    attempt_tcp(q);
+    return;
+  }
+  const uint16_t rcode = m.rcode();
+  if (rcode == static_cast<uint16_t>(dns::Rcode::kServFail) ||
+      rcode == static_cast<uint16_t>(dns::Rcode::kRefused)) {
+    counters_.inc(Counter::kUpstreamRcodeFailures);
+    const uint32_t all = opts_.servers.size() >= 32 ? ~0u : (1u << opts_.servers.size()) - 1;
+    const bool another_left = ((q.tried | q.failed | (1u << q.upstream)) & all) != all;
+    if (another_left && attempt_timeout(q) > 0) {
+      on_attempt_failed(q, /*hard=*/true);
+      return;
+    }
+  }
+  if (!m.opt_is_last()) {
+    // Records after OPT would move when OPT is replaced, breaking compression pointers.
+    counters_.inc(Counter::kUpstreamBadResponses);
+    on_attempt_failed(q, /*hard=*/true);
+    return;
+  }
+  preferred_ = q.upstream;
+  detach(q);
+  delegate_.on_upstream_answer(q, data, m);
+}
+
+}  // namespace sinkhole::upstream

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// UpstreamPool: one worker's forwarding engine. For each distinct question (a PendingQuery
+// from the InflightTable) it sends attempts to the configured upstreams over UDP, from a
+// fresh socket per attempt (a kernel-chosen random source port) with a random ID, and
+// accepts a reply only when its source, ID and question match. TC=1 replies are retried
+// over TCP; a timeout or a socket error moves to the next upstream; at the deadline the
+// delegate is told that every upstream failed. Worker thread only.
+//
+// Upstream choice: the last upstream that answered is tried first ("sticky"), so a dead
+// first upstream costs one timeout, not one per query.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "resolver/config/socket_address.h"
+#include "resolver/dns/message_view.h"
+#include "resolver/metrics/worker_counters.h"
+#include "resolver/upstream/inflight_table.h"
+#include "resolver/upstream/random_source.h"
+
+namespace sinkhole::upstream {
+
+class UpstreamDelegate {
+ public:
+  virtual ~UpstreamDelegate() = default;
+  // A validated reply for `q`. The delegate answers q's waiters and finishes q.
+  virtual void on_upstream_answer(PendingQuery& q, const uint8_t* resp,
+                                  const dns::MessageView& m) = 0;
+  // Every upstream failed or the deadline passed. The delegate answers and finishes q.
+  virtual void on_upstream_failure(PendingQuery& q) = 0;
+};
+
+// How a reply relates to the query we sent.
+enum class ReplyCheck : uint8_t { kAccept, kSpoofed, kMalformed };
+
+// Checks ID, QR, opcode and question (case-insensitively) of `resp` against `q`.
+ReplyCheck check_reply(const PendingQuery& q, const uint8_t* resp, size_t len,
+                       dns::MessageView& m) noexcept;
+
+// Writes the upstream query for `q` (RD, CD as asked, our OPT with the client's DO bit).
+size_t build_upstream_query(const PendingQuery& q, uint16_t id, uint16_t payload, uint8_t* out);
+
+class UpstreamPool {
+ public:
+  struct Options {
+    std::vector<config::SocketAddress> servers;
+    std::chrono::milliseconds timeout{1500};
+    std::chrono::milliseconds deadline{2000};
+    uint16_t payload = 1232;
+  };
+  UpstreamPool(uv_loop_t* loop, Options opts, metrics::WorkerCounters& counters,
+               UpstreamDelegate& delegate);
+  ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // Starts resolving a newly created PendingQuery.
+  void start(PendingQuery& q);
+  // Gives up on `q` now: the delegate is told every upstream failed (forced shutdown).
+  void cancel(PendingQuery& q) { fail(q); }
+  // Releases the exchanges' handles; call once nothing is in flight.
+  void close();
+
+ private:
+  friend class UdpExchange;
+  friend class TcpExchange;
+
+  void attempt(PendingQuery& q);
+  void attempt_tcp(PendingQuery& q);
+  // A reply arrived on the current attempt; `over_tcp` forbids another TCP retry.
+  void on_reply(PendingQuery& q, const uint8_t* data, size_t len, bool over_tcp);
+  // The current attempt failed; `hard` (socket error) means do not retry this upstream.
+  void on_attempt_failed(PendingQuery& q, bool hard);
+  void detach(PendingQuery& q);
+  void fail(PendingQuery& q);
+  bool pick_upstream(PendingQuery& q);
+  uint64_t attempt_timeout(const PendingQuery& q) const;
+
+  UdpExchange* acquire_udp();
+  void recycle_udp(UdpExchange* e);
+
+  uv_loop_t* loop_;
+  Options opts_;
+  metrics::WorkerCounters& counters_;
+  UpstreamDelegate& delegate_;
+  RandomSource random_;
+  unsigned preferred_ = 0;
+  std::vector<std::unique_ptr<UdpExchange>> udp_store_;
+  std::vector<UdpExchange*> udp_free_;
+  size_t tcp_open_ = 0;
+  uint8_t rx_[dns::kMaxMessage];
+  uint8_t tx_[dns::kMaxNameWire + 64];
+};
+
+}  // namespace sinkhole::upstream
