@@ -20,8 +20,8 @@ namespace sinkhole::config {
 
 std::optional<Millis> parse_duration(std::string_view text) {
   size_t unit_at = 0;
-  while (unit_at < text.size() && (std::isdigit(static_cast<unsigned char>(text[unit_at])) ||
-                                   text[unit_at] == '.'))
+  while (unit_at < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[unit_at])) || text[unit_at] == '.'))
     ++unit_at;
   if (unit_at == 0) return std::nullopt;
   double value = 0;
@@ -116,8 +116,8 @@ class Reader {
       if (!s) continue;
       auto a = SocketAddress::parse(*s, default_port);
       if (!a) {
-        error_at(item, fmt::format("{}: '{}' is not an address (use 1.2.3.4:53 or [::1]:53)",
-                                   what, *s));
+        error_at(item,
+                 fmt::format("{}: '{}' is not an address (use 1.2.3.4:53 or [::1]:53)", what, *s));
         continue;
       }
       out.push_back(*a);
@@ -133,8 +133,9 @@ class Reader {
 };
 
 void read_server(Reader& r, const YAML::Node& n, ServerConfig& s) {
-  if (!r.check_keys(n, {"listen", "workers", "udp_payload", "tcp_idle_timeout",
-                        "tcp_max_connections", "identity", "version"},
+  if (!r.check_keys(n,
+                    {"listen", "workers", "udp_payload", "tcp_idle_timeout", "tcp_max_connections",
+                     "identity", "version"},
                     "server"))
     return;
   if (n["listen"]) {
@@ -173,8 +174,8 @@ void read_upstream(Reader& r, const YAML::Node& n, UpstreamConfig& u) {
 void read_log(Reader& r, const YAML::Node& n, LogConfig& l) {
   if (!r.check_keys(n, {"level"}, "log")) return;
   if (const auto lv = n["level"]) {
-    static const std::set<std::string> kLevels = {"trace", "debug", "info",
-                                                  "warn",  "error", "critical", "off"};
+    static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
+                                                  "error", "critical", "off"};
     if (auto s = r.scalar(lv, "log.level")) {
       if (kLevels.count(*s))
         l.level = *s;
@@ -202,7 +203,8 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
   }
   Config c;
   c.path = name;
-  c.server.listen = {*SocketAddress::parse("127.0.0.1:53", 53), *SocketAddress::parse("[::1]:53", 53)};
+  c.server.listen = {*SocketAddress::parse("127.0.0.1:53", 53),
+                     *SocketAddress::parse("[::1]:53", 53)};
   try {
     if (root.IsNull()) {
       // An empty file is a valid config: every default applies.
@@ -212,6 +214,9 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
         c.upstream.servers = r.addresses(root["upstreams"], "upstreams", 53);
         if (c.upstream.servers.empty() && root["upstreams"].IsSequence())
           r.error_at(root["upstreams"], "upstreams must name at least one address");
+        // Each query tracks tried upstreams in a 32-bit mask.
+        if (c.upstream.servers.size() > 32)
+          r.error_at(root["upstreams"], "upstreams: at most 32 addresses");
       }
       if (root["upstream"]) read_upstream(r, root["upstream"], c.upstream);
       if (root["log"]) read_log(r, root["log"], c.log);
@@ -225,8 +230,8 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
     c.upstream.servers = read_resolv_conf(resolv_conf);
     c.upstream.from_resolv_conf = true;
     if (c.upstream.servers.empty())
-      r.errors().push_back(fmt::format("{}: no upstreams configured and no nameserver in {}",
-                                       name, resolv_conf));
+      r.errors().push_back(
+          fmt::format("{}: no upstreams configured and no nameserver in {}", name, resolv_conf));
   }
   result.errors = std::move(r.errors());
   if (result.errors.empty()) result.config = std::move(c);

@@ -18,9 +18,9 @@ using Millis = std::chrono::milliseconds;
 
 struct ServerConfig {
   std::vector<SocketAddress> listen;
-  unsigned workers = 0;              // 0 = one per core ("auto")
-  uint16_t udp_payload = 1232;       // our EDNS payload size, and the UDP reply cap
-  Millis tcp_idle_timeout{10'000};   // RFC 7766 §6.2.3 suggests seconds, not minutes
+  unsigned workers = 0;                 // 0 = one per core ("auto")
+  uint16_t udp_payload = 1232;          // our EDNS payload size, and the UDP reply cap
+  Millis tcp_idle_timeout{10'000};      // RFC 7766 §6.2.3 suggests seconds, not minutes
   unsigned tcp_max_connections = 1000;  // per worker
   std::optional<std::string> identity;  // answers id.server / hostname.bind when set
   std::optional<std::string> version;   // answers version.bind / version.server when set

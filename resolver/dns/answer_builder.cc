@@ -31,8 +31,8 @@ ClientQuery client_query_from(const QueryView& q, const uint8_t* msg, uint16_t o
 }
 
 uint16_t reply_flags(uint16_t client_flags, uint16_t rcode) {
-  return flags::kQr | (client_flags & (flags::kOpcodeMask | flags::kRd | flags::kCd)) |
-         flags::kRa | (rcode & flags::kRcodeMask);
+  return flags::kQr | (client_flags & (flags::kOpcodeMask | flags::kRd | flags::kCd)) | flags::kRa |
+         (rcode & flags::kRcodeMask);
 }
 
 size_t write_opt(uint8_t* out, const ClientQuery& cq, uint8_t ext_rcode, Ede e) {

@@ -30,9 +30,9 @@ inline constexpr uint16_t kNetworkError = 23;
 // receive buffer (answered at once) or into a waiter's copy (answered after upstream).
 struct ClientQuery {
   uint16_t id = 0;
-  uint16_t flags = 0;               // the client's header flags
+  uint16_t flags = 0;                 // the client's header flags
   const uint8_t* question = nullptr;  // name + qtype + qclass exactly as sent
-  size_t question_len = 0;          // 0: reply without a question
+  size_t question_len = 0;            // 0: reply without a question
   bool has_opt = false;
   bool do_bit = false;
   uint16_t our_payload = kDefaultUdpPayload;  // advertised in our OPT

@@ -7,13 +7,20 @@ namespace sinkhole::dns {
 
 const char* to_string(NameError e) {
   switch (e) {
-    case NameError::kNone: return "ok";
-    case NameError::kPastEnd: return "name past end";
-    case NameError::kBadLabelType: return "bad label type";
-    case NameError::kPointerLoop: return "compression pointer loop";
-    case NameError::kForwardPointer: return "forward compression pointer";
-    case NameError::kPointerPastEnd: return "compression pointer past end";
-    case NameError::kTooLong: return "name over 255 octets";
+    case NameError::kNone:
+      return "ok";
+    case NameError::kPastEnd:
+      return "name past end";
+    case NameError::kBadLabelType:
+      return "bad label type";
+    case NameError::kPointerLoop:
+      return "compression pointer loop";
+    case NameError::kForwardPointer:
+      return "forward compression pointer";
+    case NameError::kPointerPastEnd:
+      return "compression pointer past end";
+    case NameError::kTooLong:
+      return "name over 255 octets";
   }
   return "?";
 }

@@ -16,20 +16,20 @@ namespace sinkhole::dns {
 // Why a name could not be read; each class maps to its own malformed-packet counter.
 enum class NameError : uint8_t {
   kNone,
-  kPastEnd,          // a label or pointer runs past the message end
-  kBadLabelType,     // 0x40 / 0x80 label types (RFC 6891 §5 retired them)
-  kPointerLoop,      // a pointer leads back to a pointer already followed
-  kForwardPointer,   // a pointer to its own position or later, or into the header
-  kPointerPastEnd,   // a pointer target beyond the message
-  kTooLong,          // more than 255 octets once expanded
+  kPastEnd,         // a label or pointer runs past the message end
+  kBadLabelType,    // 0x40 / 0x80 label types (RFC 6891 §5 retired them)
+  kPointerLoop,     // a pointer leads back to a pointer already followed
+  kForwardPointer,  // a pointer to its own position or later, or into the header
+  kPointerPastEnd,  // a pointer target beyond the message
+  kTooLong,         // more than 255 octets once expanded
 };
 
 const char* to_string(NameError e);
 
 struct NameWalk {
   NameError error = NameError::kNone;
-  size_t end = 0;        // offset just past the name where it sits (after the first pointer)
-  size_t wire_len = 0;   // expanded length including the root label
+  size_t end = 0;       // offset just past the name where it sits (after the first pointer)
+  size_t wire_len = 0;  // expanded length including the root label
   bool compressed = false;
 };
 
@@ -50,9 +50,7 @@ class NameKey {
   void assign_lower(const uint8_t* wire, size_t len) noexcept;
   const uint8_t* data() const { return bytes_; }
   size_t size() const { return len_; }
-  std::string_view view() const {
-    return {reinterpret_cast<const char*>(bytes_), len_};
-  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes_), len_}; }
 
  private:
   uint8_t bytes_[kMaxNameWire] = {};

@@ -7,24 +7,42 @@ namespace sinkhole::dns {
 
 const char* to_string(ParseOutcome o) {
   switch (o) {
-    case ParseOutcome::kOk: return "ok";
-    case ParseOutcome::kDropShortHeader: return "short_header";
-    case ParseOutcome::kDropResponse: return "qr_set";
-    case ParseOutcome::kNotImp: return "opcode_not_query";
-    case ParseOutcome::kFormErrQdCount: return "qdcount";
-    case ParseOutcome::kFormErrNamePastEnd: return "name_past_end";
-    case ParseOutcome::kFormErrBadLabelType: return "bad_label_type";
-    case ParseOutcome::kFormErrPointerLoop: return "pointer_loop";
-    case ParseOutcome::kFormErrForwardPointer: return "forward_pointer";
-    case ParseOutcome::kFormErrPointerPastEnd: return "pointer_past_end";
-    case ParseOutcome::kFormErrNameTooLong: return "name_too_long";
-    case ParseOutcome::kFormErrShortQuestion: return "short_question";
-    case ParseOutcome::kFormErrRecordPastEnd: return "record_past_end";
-    case ParseOutcome::kFormErrOptNotRoot: return "opt_not_root";
-    case ParseOutcome::kFormErrTwoOpt: return "two_opt";
-    case ParseOutcome::kFormErrOptPastEnd: return "opt_past_end";
-    case ParseOutcome::kBadVers: return "bad_edns_version";
-    case ParseOutcome::kCount: break;
+    case ParseOutcome::kOk:
+      return "ok";
+    case ParseOutcome::kDropShortHeader:
+      return "short_header";
+    case ParseOutcome::kDropResponse:
+      return "qr_set";
+    case ParseOutcome::kNotImp:
+      return "opcode_not_query";
+    case ParseOutcome::kFormErrQdCount:
+      return "qdcount";
+    case ParseOutcome::kFormErrNamePastEnd:
+      return "name_past_end";
+    case ParseOutcome::kFormErrBadLabelType:
+      return "bad_label_type";
+    case ParseOutcome::kFormErrPointerLoop:
+      return "pointer_loop";
+    case ParseOutcome::kFormErrForwardPointer:
+      return "forward_pointer";
+    case ParseOutcome::kFormErrPointerPastEnd:
+      return "pointer_past_end";
+    case ParseOutcome::kFormErrNameTooLong:
+      return "name_too_long";
+    case ParseOutcome::kFormErrShortQuestion:
+      return "short_question";
+    case ParseOutcome::kFormErrRecordPastEnd:
+      return "record_past_end";
+    case ParseOutcome::kFormErrOptNotRoot:
+      return "opt_not_root";
+    case ParseOutcome::kFormErrTwoOpt:
+      return "two_opt";
+    case ParseOutcome::kFormErrOptPastEnd:
+      return "opt_past_end";
+    case ParseOutcome::kBadVers:
+      return "bad_edns_version";
+    case ParseOutcome::kCount:
+      break;
   }
   return "?";
 }
@@ -33,13 +51,20 @@ namespace {
 
 ParseOutcome name_outcome(NameError e) {
   switch (e) {
-    case NameError::kNone: return ParseOutcome::kOk;
-    case NameError::kPastEnd: return ParseOutcome::kFormErrNamePastEnd;
-    case NameError::kBadLabelType: return ParseOutcome::kFormErrBadLabelType;
-    case NameError::kPointerLoop: return ParseOutcome::kFormErrPointerLoop;
-    case NameError::kForwardPointer: return ParseOutcome::kFormErrForwardPointer;
-    case NameError::kPointerPastEnd: return ParseOutcome::kFormErrPointerPastEnd;
-    case NameError::kTooLong: return ParseOutcome::kFormErrNameTooLong;
+    case NameError::kNone:
+      return ParseOutcome::kOk;
+    case NameError::kPastEnd:
+      return ParseOutcome::kFormErrNamePastEnd;
+    case NameError::kBadLabelType:
+      return ParseOutcome::kFormErrBadLabelType;
+    case NameError::kPointerLoop:
+      return ParseOutcome::kFormErrPointerLoop;
+    case NameError::kForwardPointer:
+      return ParseOutcome::kFormErrForwardPointer;
+    case NameError::kPointerPastEnd:
+      return ParseOutcome::kFormErrPointerPastEnd;
+    case NameError::kTooLong:
+      return ParseOutcome::kFormErrNameTooLong;
   }
   return ParseOutcome::kFormErrNamePastEnd;
 }

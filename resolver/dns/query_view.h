@@ -15,10 +15,10 @@ namespace sinkhole::dns {
 // What the parser concluded. Drop* outcomes get no answer; FormErr* get FORMERR.
 enum class ParseOutcome : uint8_t {
   kOk,
-  kDropShortHeader,       // fewer than 12 bytes: nothing to answer to
-  kDropResponse,          // QR=1: never answer a response (reflection loops)
-  kNotImp,                // opcode other than QUERY
-  kFormErrQdCount,        // qdcount != 1
+  kDropShortHeader,  // fewer than 12 bytes: nothing to answer to
+  kDropResponse,     // QR=1: never answer a response (reflection loops)
+  kNotImp,           // opcode other than QUERY
+  kFormErrQdCount,   // qdcount != 1
   kFormErrNamePastEnd,
   kFormErrBadLabelType,
   kFormErrPointerLoop,
@@ -29,8 +29,8 @@ enum class ParseOutcome : uint8_t {
   kFormErrRecordPastEnd,  // counts promise records that are not there
   kFormErrOptNotRoot,
   kFormErrTwoOpt,
-  kFormErrOptPastEnd,     // OPT rdlength or an option runs past the end
-  kBadVers,               // EDNS version > 0 (RFC 6891 §6.1.3)
+  kFormErrOptPastEnd,  // OPT rdlength or an option runs past the end
+  kBadVers,            // EDNS version > 0 (RFC 6891 §6.1.3)
   kCount
 };
 

@@ -10,11 +10,11 @@
 namespace sinkhole::dns {
 
 inline constexpr size_t kHeaderSize = 12;
-inline constexpr size_t kMaxNameWire = 255;    // RFC 1035 §2.3.4, on the wire
+inline constexpr size_t kMaxNameWire = 255;  // RFC 1035 §2.3.4, on the wire
 inline constexpr size_t kMaxLabel = 63;
-inline constexpr size_t kMaxUdpNoEdns = 512;   // RFC 1035 §4.2.1
-inline constexpr size_t kMaxMessage = 65535;   // TCP length prefix limit
-inline constexpr size_t kOptFixedSize = 11;    // root name + type + class + ttl + rdlen
+inline constexpr size_t kMaxUdpNoEdns = 512;  // RFC 1035 §4.2.1
+inline constexpr size_t kMaxMessage = 65535;  // TCP length prefix limit
+inline constexpr size_t kOptFixedSize = 11;   // root name + type + class + ttl + rdlen
 
 enum class Rcode : uint16_t {
   kNoError = 0,
@@ -63,7 +63,9 @@ inline constexpr uint16_t kRcodeMask = 0x000f;
 
 inline constexpr uint32_t kEdnsDoBit = 0x8000;  // in the low 16 bits of the OPT TTL
 
-inline uint16_t read_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint16_t read_u16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 inline uint32_t read_u32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
 }
@@ -86,6 +88,8 @@ inline constexpr size_t kOffAnCount = 6;
 inline constexpr size_t kOffNsCount = 8;
 inline constexpr size_t kOffArCount = 10;
 
-inline uint8_t ascii_lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+inline uint8_t ascii_lower(uint8_t c) {
+  return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
 
 }  // namespace sinkhole::dns

@@ -54,7 +54,7 @@ class TcpConnection {
   uv_timer_t idle_{};
   std::vector<uint8_t> rbuf_;  // unparsed bytes: grows to the largest frame seen
   size_t rlen_ = 0;
-  unsigned refs_ = 0;           // in-flight queries + pending writes
+  unsigned refs_ = 0;  // in-flight queries + pending writes
   unsigned handles_open_ = 0;
   bool closing_ = false;
   bool draining_ = false;

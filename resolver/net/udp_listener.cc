@@ -11,7 +11,9 @@ UdpListener::UdpListener(uv_loop_t* loop, int fd, QuerySink& sink, uint8_t* rx_b
   handle_.data = this;
 }
 
-bool UdpListener::start() { return uv_udp_recv_start(&handle_, on_alloc, on_recv) == 0; }
+bool UdpListener::start() {
+  return uv_udp_recv_start(&handle_, on_alloc, on_recv) == 0;
+}
 
 void UdpListener::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<UdpListener*>(h->data);
@@ -33,8 +35,8 @@ void UdpListener::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const
 
 bool UdpListener::send(const sockaddr* to, const uint8_t* data, size_t len) noexcept {
   if (closed_) return false;
-  uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)),
-                           static_cast<unsigned>(len));
+  uv_buf_t b =
+      uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), static_cast<unsigned>(len));
   if (uv_udp_try_send(&handle_, &b, 1, to) < 0) {
     counters_.inc(metrics::Counter::kSendErrors);
     return false;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // sinkholed: the blocking DNS resolver daemon.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -16,13 +16,13 @@
 #endif
 
 int main(int argc, char** argv) {
-  CLI::App app{"sinkholed — a DNS resolver that enforces blocklists for ISP subscribers.\n"
-               "Blocked names get a sinkhole answer; everything else is forwarded and returned.",
-               "sinkholed"};
+  CLI::App app{
+      "sinkholed — a DNS resolver that enforces blocklists for ISP subscribers.\n"
+      "Blocked names get a sinkhole answer; everything else is forwarded and returned.",
+      "sinkholed"};
   std::string config_path = "/etc/sinkholed/sinkholed.yaml";
   bool check = false;
-  app.add_option("-c,--config", config_path, "Configuration file (YAML)")
-      ->capture_default_str();
+  app.add_option("-c,--config", config_path, "Configuration file (YAML)")->capture_default_str();
   app.add_flag("--check", check, "Validate the configuration, print a summary and exit");
   app.set_version_flag("-V,--version", std::string("sinkholed ") + SINKHOLED_VERSION);
   app.footer(

@@ -19,7 +19,8 @@ Counter parse_counter(dns::ParseOutcome o) {
                               static_cast<size_t>(o) -
                               static_cast<size_t>(dns::ParseOutcome::kDropShortHeader));
 }
-static_assert(static_cast<size_t>(Counter::kBadVers) - static_cast<size_t>(Counter::kDropShortHeader) ==
+static_assert(static_cast<size_t>(Counter::kBadVers) -
+                  static_cast<size_t>(Counter::kDropShortHeader) ==
               static_cast<size_t>(dns::ParseOutcome::kBadVers) -
                   static_cast<size_t>(dns::ParseOutcome::kDropShortHeader));
 
@@ -38,8 +39,8 @@ QueryHandler::QueryHandler(const config::Config& cfg, metrics::WorkerCounters& c
 void QueryHandler::on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
   if (!from.is_tcp()) counters_.inc(Counter::kQueriesUdp);
   const dns::QueryView q = dns::parse_query(msg, len);
-  const size_t limit = from.is_tcp() ? dns::kMaxMessage
-                                     : dns::udp_reply_limit(q, cfg_.server.udp_payload);
+  const size_t limit =
+      from.is_tcp() ? dns::kMaxMessage : dns::udp_reply_limit(q, cfg_.server.udp_payload);
   if (!q.ok()) {
     reject_malformed(q, msg, limit, from);
     return;
@@ -51,8 +52,7 @@ void QueryHandler::on_query(const uint8_t* msg, size_t len, const net::ClientEnd
 }
 
 QueryHandler::Stage QueryHandler::reject_malformed(const dns::QueryView& q, const uint8_t* msg,
-                                                   size_t limit,
-                                                   const net::ClientEndpoint& from) {
+                                                   size_t limit, const net::ClientEndpoint& from) {
   counters_.inc(parse_counter(q.outcome));
   uint16_t rcode = 0;
   switch (q.outcome) {
@@ -126,8 +126,8 @@ QueryHandler::Stage QueryHandler::answer_meta(const dns::QueryView& q, const dns
 void QueryHandler::forward(const dns::QueryView& q, const uint8_t* msg, const dns::ClientQuery& cq,
                            const net::ClientEndpoint& from) {
   bool created = false;
-  upstream::PendingQuery* pq = inflight_.find_or_create(
-      q.qname(msg), q.qname_len, q.qtype, q.qclass, q.do_bit, q.cd(), created);
+  upstream::PendingQuery* pq = inflight_.find_or_create(q.qname(msg), q.qname_len, q.qtype,
+                                                        q.qclass, q.do_bit, q.cd(), created);
   inflight_.add_waiter(*pq, cq, from);
   if (from.is_tcp()) from.tcp->retain();
   if (created)
@@ -179,13 +179,27 @@ void QueryHandler::send(const net::ClientEndpoint& to, const uint8_t* data, size
 
 void QueryHandler::count_rcode(uint16_t rcode) {
   switch (rcode) {
-    case 0: counters_.inc(Counter::kRcodeNoError); break;
-    case 1: counters_.inc(Counter::kRcodeFormErr); break;
-    case 2: counters_.inc(Counter::kRcodeServFail); break;
-    case 3: counters_.inc(Counter::kRcodeNxDomain); break;
-    case 4: counters_.inc(Counter::kRcodeNotImp); break;
-    case 5: counters_.inc(Counter::kRcodeRefused); break;
-    default: counters_.inc(Counter::kRcodeOther); break;
+    case 0:
+      counters_.inc(Counter::kRcodeNoError);
+      break;
+    case 1:
+      counters_.inc(Counter::kRcodeFormErr);
+      break;
+    case 2:
+      counters_.inc(Counter::kRcodeServFail);
+      break;
+    case 3:
+      counters_.inc(Counter::kRcodeNxDomain);
+      break;
+    case 4:
+      counters_.inc(Counter::kRcodeNotImp);
+      break;
+    case 5:
+      counters_.inc(Counter::kRcodeRefused);
+      break;
+    default:
+      counters_.inc(Counter::kRcodeOther);
+      break;
   }
 }
 

@@ -71,7 +71,8 @@ void on_signal(uv_signal_t* s, int signum) {
   }
   if (c->stopping) return;
   c->stopping = true;
-  spdlog::info("{}: stopping; answering queries in flight", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  spdlog::info("{}: stopping; answering queries in flight",
+               signum == SIGTERM ? "SIGTERM" : "SIGINT");
   for (auto& w : *c->workers) w->request_stop();
   for (uv_signal_t* h : {&c->term, &c->intr, &c->hup, &c->usr1})
     uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);

@@ -29,8 +29,8 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds)
   handler_.set_upstreams(pool_.get());
 
   for (int fd : fds.udp)
-    udp_.push_back(std::make_unique<net::UdpListener>(&loop_, fd, handler_, rx_.get(), kRxSize,
-                                                      counters_));
+    udp_.push_back(
+        std::make_unique<net::UdpListener>(&loop_, fd, handler_, rx_.get(), kRxSize, counters_));
   net::TcpListener::Options to;
   to.idle_timeout = cfg.server.tcp_idle_timeout;
   to.max_connections = cfg.server.tcp_max_connections;
@@ -48,9 +48,13 @@ void Worker::run() {
   if (uv_loop_close(&loop_) != 0) spdlog::warn("worker {}: loop closed with open handles", index_);
 }
 
-void Worker::request_stop() { uv_async_send(&stop_async_); }
+void Worker::request_stop() {
+  uv_async_send(&stop_async_);
+}
 
-void Worker::on_stop(uv_async_t* a) { static_cast<Worker*>(a->data)->begin_drain(); }
+void Worker::on_stop(uv_async_t* a) {
+  static_cast<Worker*>(a->data)->begin_drain();
+}
 
 void Worker::begin_drain() {
   if (drain_started_ms_) return;
@@ -74,7 +78,8 @@ void Worker::on_drain_tick(uv_timer_t* t) {
     return;
   }
   const uint64_t waited = uv_now(&self->loop_) - self->drain_started_ms_;
-  const uint64_t limit = static_cast<uint64_t>(self->cfg_.upstream.deadline.count()) + kDrainGraceMs;
+  const uint64_t limit =
+      static_cast<uint64_t>(self->cfg_.upstream.deadline.count()) + kDrainGraceMs;
   if (!self->forced_ && waited > limit) {
     self->forced_ = true;
     spdlog::warn("worker {}: {} queries still in flight at shutdown, answering SERVFAIL",

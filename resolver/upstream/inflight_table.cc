@@ -33,9 +33,9 @@ Waiter* InflightTable::acquire_waiter() {
   return w;
 }
 
-PendingQuery* InflightTable::find_or_create(const uint8_t* qname, size_t qname_len,
-                                            uint16_t qtype, uint16_t qclass, bool do_bit,
-                                            bool cd_bit, bool& created) {
+PendingQuery* InflightTable::find_or_create(const uint8_t* qname, size_t qname_len, uint16_t qtype,
+                                            uint16_t qclass, bool do_bit, bool cd_bit,
+                                            bool& created) {
   uint8_t key[dns::kMaxNameWire + 5];
   for (size_t i = 0; i < qname_len; ++i) key[i] = dns::ascii_lower(qname[i]);
   dns::write_u16(key + qname_len, qtype);

@@ -58,9 +58,7 @@ struct PendingQuery {
   UdpExchange* udp = nullptr;
   TcpExchange* tcp = nullptr;
 
-  std::string_view key_view() const {
-    return {reinterpret_cast<const char*>(key), key_len};
-  }
+  std::string_view key_view() const { return {reinterpret_cast<const char*>(key), key_len}; }
   const uint8_t* qname() const { return key; }
 };
 

@@ -67,8 +67,8 @@ bool UdpExchange::start(PendingQuery& q, const config::SocketAddress& to, const 
   any4.sin_family = AF_INET;
   const sockaddr* any = to.family() == AF_INET6 ? reinterpret_cast<const sockaddr*>(&any6)
                                                 : reinterpret_cast<const sockaddr*>(&any4);
-  uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)),
-                           static_cast<unsigned>(len));
+  uv_buf_t b =
+      uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), static_cast<unsigned>(len));
   if (uv_udp_bind(&sock_, any, 0) != 0 || uv_udp_connect(&sock_, to.sa()) != 0 ||
       uv_udp_recv_start(&sock_, on_alloc, on_recv) != 0 ||
       uv_udp_try_send(&sock_, &b, 1, nullptr) < 0)
@@ -146,7 +146,9 @@ UdpExchange* UpstreamPool::acquire_udp() {
   return e;
 }
 
-void UpstreamPool::recycle_udp(UdpExchange* e) { udp_free_.push_back(e); }
+void UpstreamPool::recycle_udp(UdpExchange* e) {
+  udp_free_.push_back(e);
+}
 
 void UpstreamPool::start(PendingQuery& q) {
   q.deadline_ms = uv_now(loop_) + static_cast<uint64_t>(opts_.deadline.count());

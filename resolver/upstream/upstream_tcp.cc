@@ -30,8 +30,8 @@ void TcpExchange::start(PendingQuery& q, const config::SocketAddress& to, const 
   uv_timer_start(&timer_, on_timeout, timeout_ms, 0);
   if (uv_tcp_connect(&connect_req_, &sock_, to.sa(), on_connect) != 0) {
     // Report from the timer's next tick, not from inside start(): the caller still holds q.
-    uv_timer_start(&timer_, [](uv_timer_t* t) { static_cast<TcpExchange*>(t->data)->failed(true); },
-                   0, 0);
+    uv_timer_start(
+        &timer_, [](uv_timer_t* t) { static_cast<TcpExchange*>(t->data)->failed(true); }, 0, 0);
   }
 }
 
