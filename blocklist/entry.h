@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// The vocabulary shared by list readers and the matcher.
+//
+// Glossary
+//   list      one file of one format (plain domains, hosts, AdBlock, RPZ, patterns)
+//   entry     a name that survived parsing (normalised: lower case, no trailing dot,
+//             IDNA as punycode)
+//   rule      what the matcher applies: an entry with a scope. A domain-list entry is one
+//             rule (the name and all its subdomains); an RPZ zone gives `name` (exact) and
+//             `*.name` (subdomains only) as two rules.
+//   exception an allow rule inside a block list (AdBlock `@@||name^`, RPZ passthru); the
+//             policy layer decides that it wins.
+//   provenance  list id + line number, carried to counters, logs and `explain`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sinkhole::blocklist {
+
+enum class Format : uint8_t { kDomains, kHosts, kAdblock, kRpz, kPatterns };
+
+// Which names a domain rule covers.
+enum class Scope : uint8_t {
+  kExact,       // the name only (RPZ `name`)
+  kSubdomains,  // strictly below the name (RPZ `*.name`)
+  kSubtree,     // the name and everything below it (domain lists, `||name^`)
+};
+
+enum class RuleKind : uint8_t { kBlock, kException };
+
+// An action carried by the list itself (RPZ); kNone lets the policy choose.
+enum class ListAction : uint8_t {
+  kNone,
+  kNxDomain,   // CNAME .
+  kNoData,     // CNAME *.
+  kPassthru,   // CNAME rpz-passthru.  (reported as an exception)
+  kDrop,       // CNAME rpz-drop.
+  kTcpOnly,    // CNAME rpz-tcp-only.
+  kLocalData,  // A / AAAA / CNAME records to answer with
+};
+
+// One record of RPZ local data, rdata in wire form (a CNAME target as an uncompressed
+// wire name).
+struct LocalRecord {
+  uint16_t type = 0;
+  uint32_t ttl = 0;
+  std::vector<uint8_t> rdata;
+};
+
+struct DomainEntry {
+  std::string name;  // normalised presentation form, e.g. "xn--c-cc-8na.vn"
+  Scope scope = Scope::kSubtree;
+  RuleKind kind = RuleKind::kBlock;
+  ListAction action = ListAction::kNone;
+  uint32_t line = 0;                  // 1-based line in the source file
+  std::vector<LocalRecord> local;     // for ListAction::kLocalData
+};
+
+// A regex (`/…/` lines) or wildcard (`*.bet*.com`) rule, compiled with Hyperscan.
+struct PatternEntry {
+  std::string expression;  // Hyperscan regex over the lower-case presentation name
+  std::string source;      // the rule as written, for messages
+  RuleKind kind = RuleKind::kBlock;
+  uint32_t line = 0;
+};
+
+struct Reject {
+  uint32_t line = 0;
+  std::string reason;
+};
+
+struct ListStats {
+  size_t lines = 0;       // physical lines read
+  size_t entries = 0;     // distinct names that survived parsing
+  size_t rules = 0;       // domain rules + pattern rules kept
+  size_t duplicates = 0;  // rules merged into an earlier identical one
+  std::map<std::string, size_t> skipped;  // reason → count (comments/blank not included)
+  std::vector<Reject> rejects;            // invalid entries, each with its line
+};
+
+struct ParsedList {
+  std::string source;  // path or name used in messages
+  Format format = Format::kDomains;
+  std::vector<DomainEntry> domains;
+  std::vector<PatternEntry> patterns;
+  ListStats stats;
+};
+
+const char* to_string(Format f);
+bool parse_format(const std::string& text, Format& out);
+
+}  // namespace sinkhole::blocklist
