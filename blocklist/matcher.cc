@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+#include "blocklist/matcher.h"
+
+#include <fmt/format.h>
+#include <sys/random.h>
+
+#include "resolver/dns/name.h"
+
+namespace sinkhole::blocklist {
+
+namespace {
+
+uint64_t random_seed() {
+  uint64_t seed = 0x5eed5eed5eed5eedull;
+  if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed ^= reinterpret_cast<uintptr_t>(&seed);
+  return seed;
+}
+
+// Lower-case presentation form without the trailing dot, for Hyperscan.
+size_t wire_to_scan_text(const uint8_t* wire, size_t len, char* out) {
+  size_t n = 0;
+  size_t pos = 0;
+  while (pos < len && wire[pos] != 0) {
+    const size_t label = wire[pos];
+    if (n) out[n++] = '.';
+    for (size_t i = 1; i <= label && pos + i < len; ++i)
+      out[n++] = static_cast<char>(dns::ascii_lower(wire[pos + i]));
+    pos += 1 + label;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::optional<Match> Matcher::lookup(const uint8_t* wire, size_t len,
+                                     PatternScratch* scratch) const noexcept {
+  const DomainHit hit = domains_.lookup(wire, len);
+  if (hit.rule != kNoRule) return Match{rules_[hit.rule], hit.depth};
+  if (patterns_.empty() || scratch == nullptr) return std::nullopt;
+  char text[dns::kMaxNameWire];
+  const size_t n = wire_to_scan_text(wire, len, text);
+  const uint32_t id = patterns_.scan(text, n, *scratch);
+  if (id == PatternSet::kNoMatch) return std::nullopt;
+  return Match{pattern_rules_[id], 0};
+}
+
+std::optional<Match> Matcher::lookup_text(std::string_view name, PatternScratch* scratch) const {
+  if (!name.empty() && name.back() == '.' && name.size() > 1) name.remove_suffix(1);
+  uint8_t wire[dns::kMaxNameWire];
+  const size_t len = dns::text_to_wire(name, wire);
+  if (len == 0) return std::nullopt;
+  return lookup(wire, len, scratch);
+}
+
+size_t Matcher::memory_bytes() const {
+  return domains_.memory_bytes() + patterns_.memory_bytes() + rules_.capacity() * sizeof(Rule) +
+         pattern_rules_.capacity() * sizeof(Rule);
+}
+
+std::string PatternError::to_string() const {
+  return fmt::format("{}:{}: bad pattern '{}': {}", source, line, pattern, message);
+}
+
+MatcherBuilder::MatcherBuilder() : m_(std::make_unique<Matcher>()), table_(random_seed()) {}
+
+uint16_t MatcherBuilder::add(const ParsedList& list) {
+  const auto id = static_cast<uint16_t>(m_->lists_.size());
+  m_->lists_.push_back({list.source, list.format, 0, 0});
+  size_t arena = 0;
+  for (const auto& e : list.domains) arena += e.name.size() + 3;
+  table_.reserve(m_->domains_.size() + list.domains.size() + m_->rules_.size(), arena);
+  m_->rules_.reserve(m_->rules_.size() + list.domains.size());
+  for (uint32_t i = 0; i < list.domains.size(); ++i) add_domain(list.domains[i], id, i);
+  for (uint32_t i = 0; i < list.patterns.size(); ++i) {
+    const PatternEntry& p = list.patterns[i];
+    expressions_.push_back(p.expression);
+    exception_.push_back(p.kind == RuleKind::kException);
+    pending_patterns_.push_back(Rule{p.line, i, id, p.kind, ListAction::kNone, true});
+    pattern_sources_.push_back(p.source);
+  }
+  m_->lists_.back().pattern_rules = list.patterns.size();
+  return id;
+}
+
+void MatcherBuilder::add_domain(const DomainEntry& e, uint16_t list, uint32_t index) {
+  uint8_t wire[dns::kMaxNameWire];
+  const size_t len = dns::text_to_wire(e.name, wire);
+  if (len == 0) return;  // readers only hand over valid names; nothing to index otherwise
+  for (size_t i = 0; i < len; ++i) wire[i] = dns::ascii_lower(wire[i]);
+
+  const auto rule_id = static_cast<uint32_t>(m_->rules_.size());
+  const Rule rule{e.line, index, list, e.kind, e.action, false};
+  const bool wants_exact = e.scope != Scope::kSubdomains;
+  const bool wants_below = e.scope != Scope::kExact;
+
+  auto at = table_.find_or_insert(wire, len);
+  // A field takes the new rule when it is free, or when the new rule is an exception
+  // and the field holds a block: at equal specificity the exception wins.
+  auto takes = [&](uint32_t current) {
+    if (current == kNoRule) return true;
+    return e.kind == RuleKind::kException && m_->rules_[current].kind == RuleKind::kBlock;
+  };
+  uint32_t exact = at.exact, below = at.below;
+  bool used = false;
+  if (wants_exact && takes(exact)) exact = rule_id, used = true;
+  if (wants_below && takes(below)) below = rule_id, used = true;
+  if (!used) {
+    ++duplicates_;
+    return;
+  }
+  m_->rules_.push_back(rule);
+  table_.set(at, exact, below);
+  ++m_->lists_[list].domain_rules;
+}
+
+MatcherBuilder::Result MatcherBuilder::build() {
+  Result r;
+  m_->domains_ = table_.finish();
+  std::vector<PatternSet::Error> errors;
+  m_->patterns_ = PatternSet::compile(expressions_, exception_, errors);
+  for (const auto& err : errors) {
+    if (err.index >= pending_patterns_.size()) {
+      r.pattern_errors.push_back({0, "", 0, "", err.message});
+      continue;
+    }
+    const Rule& rule = pending_patterns_[err.index];
+    r.pattern_errors.push_back({rule.list, m_->lists_[rule.list].source, rule.line,
+                                pattern_sources_[err.index], err.message});
+    --m_->lists_[rule.list].pattern_rules;
+  }
+  m_->pattern_rules_ = std::move(pending_patterns_);
+  r.duplicates = duplicates_;
+  r.matcher = std::move(m_);
+  return r;
+}
+
+}  // namespace sinkhole::blocklist

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// Matcher: the immutable object the resolver asks on every query, "which rule matches
+// this name?". Made only by MatcherBuilder from one or more parsed lists; shared by all
+// workers without locks (it never changes); each worker brings its own PatternScratch.
+//
+// Semantics
+//   - A domain rule of scope kSubtree matches the name and all its subdomains, kExact the
+//     name only, kSubdomains only names strictly below it.
+//   - The most specific rule wins: the query's own name first, then each parent. At one
+//     name, an exception beats a block. Pattern rules are consulted only when no domain
+//     rule matched (they have no specificity of their own).
+//   - When several lists hold the same rule, the first list added keeps it (first
+//     provenance); later copies are counted as duplicates.
+//   - Exceptions are returned as such (RuleKind::kException): the policy layer decides.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blocklist/domain_table.h"
+#include "blocklist/entry.h"
+#include "blocklist/pattern_set.h"
+
+namespace sinkhole::blocklist {
+
+// What a lookup returns: a few bytes of provenance, no strings.
+struct Rule {
+  uint32_t line = 0;   // line in the list file
+  uint32_t entry = 0;  // index into that list's domains (or patterns)
+  uint16_t list = 0;   // list id: the order in which lists were added
+  RuleKind kind = RuleKind::kBlock;
+  ListAction action = ListAction::kNone;
+  bool pattern = false;  // matched by a regex/wildcard rule
+};
+
+struct Match {
+  Rule rule;
+  uint8_t depth = 0;  // labels between the query name and the matching rule's name
+};
+
+struct ListInfo {
+  std::string source;
+  Format format = Format::kDomains;
+  size_t domain_rules = 0;
+  size_t pattern_rules = 0;
+};
+
+class Matcher {
+ public:
+  // `wire`: uncompressed wire name, any case. `scratch` is needed only when patterns
+  // exist (pass nullptr otherwise). Allocates nothing.
+  std::optional<Match> lookup(const uint8_t* wire, size_t len,
+                              PatternScratch* scratch) const noexcept;
+  // Presentation form ("www.Example.com" or with a trailing dot): tests and `explain`.
+  std::optional<Match> lookup_text(std::string_view name, PatternScratch* scratch) const;
+
+  const std::vector<ListInfo>& lists() const { return lists_; }
+  size_t domain_rule_count() const { return rules_.size(); }
+  size_t name_count() const { return domains_.size(); }
+  size_t pattern_count() const { return patterns_.size(); }
+  const PatternSet& patterns() const { return patterns_; }
+  size_t memory_bytes() const;
+
+ private:
+  friend class MatcherBuilder;
+  DomainTable domains_;
+  PatternSet patterns_;
+  std::vector<Rule> rules_;          // domain rules, indexed by the table
+  std::vector<Rule> pattern_rules_;  // indexed by compiled expression id
+  std::vector<ListInfo> lists_;
+};
+
+struct PatternError {
+  uint16_t list = 0;
+  std::string source;  // list path
+  uint32_t line = 0;
+  std::string pattern;
+  std::string message;
+  std::string to_string() const;  // "file:line: bad pattern '…': message"
+};
+
+class MatcherBuilder {
+ public:
+  MatcherBuilder();
+  // Adds every rule of `list`; returns its list id.
+  uint16_t add(const ParsedList& list);
+
+  struct Result {
+    std::shared_ptr<const Matcher> matcher;
+    std::vector<PatternError> pattern_errors;
+    size_t duplicates = 0;  // rules already present from an earlier list or line
+  };
+  Result build();
+
+ private:
+  void add_domain(const DomainEntry& e, uint16_t list, uint32_t index);
+
+  std::unique_ptr<Matcher> m_;
+  DomainTable::Builder table_;
+  size_t duplicates_ = 0;
+  std::vector<std::string> expressions_;
+  std::vector<bool> exception_;
+  std::vector<Rule> pending_patterns_;
+  std::vector<std::string> pattern_sources_;
+};
+
+}  // namespace sinkhole::blocklist
