@@ -29,6 +29,7 @@ std::optional<Millis> parse_duration(std::string_view text) {
   if (ec != std::errc() || p != text.data() + unit_at) return std::nullopt;
   const std::string_view unit = text.substr(unit_at);
   double ms = 0;
+  constexpr double kMaxMs = 1e15;  // ~31,700 years: far beyond any sane timeout, fits Millis
   if (unit == "ms")
     ms = value;
   else if (unit == "s")
@@ -37,6 +38,7 @@ std::optional<Millis> parse_duration(std::string_view text) {
     ms = value * 60'000;
   else
     return std::nullopt;
+  if (!(ms <= kMaxMs)) return std::nullopt;
   return Millis{static_cast<long long>(ms + 0.5)};
 }
 
@@ -59,8 +61,15 @@ class Reader {
       error_at(map, fmt::format("{} must be a mapping", where));
       return false;
     }
+    std::set<std::string> seen;
     for (const auto& kv : map) {
       const std::string key = kv.first.as<std::string>();
+      // yaml-cpp keeps both copies of a repeated key and node[key] returns the first, so
+      // the second value would be silently ignored: reject it where it stands.
+      if (!seen.insert(key).second) {
+        error_at(kv.first, fmt::format("key '{}' repeated in {}", key, where));
+        continue;
+      }
       if (!allowed.count(key)) {
         std::string known;
         for (const auto& k : allowed) known += (known.empty() ? "" : ", ") + k;

@@ -14,7 +14,6 @@ std::vector<SocketAddress> parse_resolv_conf(std::string_view text) {
     std::istringstream words(line);
     std::string key, value;
     if (!(words >> key >> value) || key != "nameserver") continue;
-    if (const size_t pct = value.find('%'); pct != std::string::npos) value.resize(pct);
     // resolv.conf addresses never carry a port; brackets keep IPv6 unambiguous.
     const std::string bracketed = value.find(':') != std::string::npos ? "[" + value + "]" : value;
     if (auto a = SocketAddress::parse(bracketed, 53)) out.push_back(*a);

@@ -2,6 +2,7 @@
 #include "resolver/config/socket_address.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include <algorithm>
 #include <charconv>
@@ -49,8 +50,20 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view text, uint16_
     v4->sin_port = htons(port);
     return a;
   }
-  // Scope ids (fe80::1%eth0) are not supported: resolv.conf callers strip them.
+  // A zone index (fe80::1%eth0, as resolv.conf may give) selects the interface of a
+  // link-local address; without it the kernel cannot route to it.
+  uint32_t scope = 0;
+  if (const size_t pct = host.find('%'); pct != std::string::npos) {
+    const std::string zone = host.substr(pct + 1);
+    host.resize(pct);
+    scope = if_nametoindex(zone.c_str());
+    if (scope == 0) {
+      auto [p, ec] = std::from_chars(zone.data(), zone.data() + zone.size(), scope);
+      if (ec != std::errc() || p != zone.data() + zone.size() || scope == 0) return std::nullopt;
+    }
+  }
   if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_scope_id = scope;
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(port);
     return a;
@@ -82,7 +95,12 @@ std::string SocketAddress::to_string() const {
   if (storage_.ss_family == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
               sizeof buf);
-    return "[" + std::string(buf) + "]:" + std::to_string(port());
+    std::string zone;
+    if (const uint32_t scope = reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_scope_id) {
+      char ifname[IF_NAMESIZE] = {};
+      zone = "%" + std::string(if_indextoname(scope, ifname) ? ifname : std::to_string(scope));
+    }
+    return "[" + std::string(buf) + zone + "]:" + std::to_string(port());
   }
   inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf, sizeof buf);
   return std::string(buf) + ":" + std::to_string(port());

@@ -18,8 +18,8 @@ enum class NameError : uint8_t {
   kNone,
   kPastEnd,         // a label or pointer runs past the message end
   kBadLabelType,    // 0x40 / 0x80 label types (RFC 6891 §5 retired them)
-  kPointerLoop,     // a pointer leads back to a pointer already followed
-  kForwardPointer,  // a pointer to its own position or later, or into the header
+  kPointerLoop,     // a pointer to itself, into its own name, or back to one followed
+  kForwardPointer,  // a pointer past its own position, or into the header
   kPointerPastEnd,  // a pointer target beyond the message
   kTooLong,         // more than 255 octets once expanded
 };

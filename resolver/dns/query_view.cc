@@ -144,6 +144,8 @@ QueryView parse_query(const uint8_t* msg, size_t len) noexcept {
 
   const size_t records = size_t{an} + ns + ar;
   for (size_t i = 0; i < records; ++i) {
+    // Counts promising records after the last byte are lying counts, not bad names.
+    if (pos >= len) return q.outcome = ParseOutcome::kFormErrRecordPastEnd, q;
     const RecordSpan r = skip_record(msg, len, pos);
     if (r.name_error) return q.outcome = name_outcome(static_cast<NameError>(r.name_error)), q;
     const bool additional = i >= size_t{an} + ns;

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+// parse_config: every key, the defaults, durations, the resolv.conf fallback, and each error
+// class with its exact `file:line:column:` prefix (1-based, as editors count).
+#include "resolver/config/config.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "temp_file.h"
+
+namespace {
+
+using sinkhole::config::Millis;
+using sinkhole::config::parse_config;
+
+std::vector<std::string> printed(const std::vector<sinkhole::config::SocketAddress>& v) {
+  std::vector<std::string> out;
+  for (const auto& a : v) out.push_back(a.to_string());
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& errors) {
+  std::string s;
+  for (const auto& e : errors) s += e + "\n";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("parse_config reads every key") {
+  const char* yaml =
+      "server:\n"
+      "  listen: [127.0.0.1:5353, \"[::1]:5353\", 0.0.0.0]\n"
+      "  workers: 3\n"
+      "  udp_payload: 1400\n"
+      "  tcp_idle_timeout: 2.5s\n"
+      "  tcp_max_connections: 64\n"
+      "  identity: Resolver-1\n"
+      "  version: sinkholed test\n"
+      "upstreams:\n"
+      "  - 192.0.2.1\n"
+      "  - 192.0.2.2:5300\n"
+      "  - \"[2001:db8::1]:53\"\n"
+      "upstream:\n"
+      "  timeout: 800ms\n"
+      "  deadline: 1m\n"
+      "log:\n"
+      "  level: debug\n";
+  // The resolv.conf must not be consulted when upstreams are given.
+  const auto r = parse_config(yaml, "cfg.yaml", "/nonexistent/resolv.conf");
+  INFO(joined(r.errors));
+  REQUIRE(r.config.has_value());
+  CHECK(r.errors.empty());
+  const auto& c = *r.config;
+  CHECK(c.path == "cfg.yaml");
+  CHECK(printed(c.server.listen) ==
+        std::vector<std::string>{"127.0.0.1:5353", "[::1]:5353", "0.0.0.0:53"});
+  CHECK(c.server.workers == 3);
+  CHECK(c.server.udp_payload == 1400);
+  CHECK(c.server.tcp_idle_timeout == Millis{2500});
+  CHECK(c.server.tcp_max_connections == 64);
+  CHECK(c.server.identity == "Resolver-1");
+  CHECK(c.server.version == "sinkholed test");
+  CHECK(printed(c.upstream.servers) ==
+        std::vector<std::string>{"192.0.2.1:53", "192.0.2.2:5300", "[2001:db8::1]:53"});
+  CHECK_FALSE(c.upstream.from_resolv_conf);
+  CHECK(c.upstream.timeout == Millis{800});
+  CHECK(c.upstream.deadline == Millis{60000});
+  CHECK(c.log.level == "debug");
+}
+
+TEST_CASE("parse_config applies the defaults and falls back to resolv.conf") {
+  sinkhole::test::TempFile resolv("# test\nnameserver 192.0.2.53\nnameserver fe80::53%lo\n");
+  for (const char* yaml : {"", "# only a comment\n", "server:\n  workers: auto\n"}) {
+    INFO(yaml);
+    const auto r = parse_config(yaml, "cfg.yaml", resolv.path());
+    INFO(joined(r.errors));
+    REQUIRE(r.config.has_value());
+    const auto& c = *r.config;
+    CHECK(printed(c.server.listen) == std::vector<std::string>{"127.0.0.1:53", "[::1]:53"});
+    CHECK(c.server.workers == 0);  // auto: one per core
+    CHECK(c.server.udp_payload == 1232);
+    CHECK(c.server.tcp_idle_timeout == Millis{10000});
+    CHECK(c.server.tcp_max_connections == 1000);
+    CHECK_FALSE(c.server.identity.has_value());
+    CHECK_FALSE(c.server.version.has_value());
+    CHECK(printed(c.upstream.servers) ==
+          std::vector<std::string>{"192.0.2.53:53", "[fe80::53%lo]:53"});
+    CHECK(c.upstream.from_resolv_conf);
+    CHECK(c.upstream.timeout == Millis{1500});
+    CHECK(c.upstream.deadline == Millis{2000});
+    CHECK(c.log.level == "info");
+  }
+}
+
+TEST_CASE("parse_config fails when neither upstreams nor resolv.conf name a server") {
+  sinkhole::test::TempFile empty("# no nameserver here\nsearch example.\n");
+  for (const std::string& path : {empty.path(), empty.path() + ".missing"}) {
+    const auto r = parse_config("log:\n  level: warn\n", "cfg.yaml", path);
+    CHECK_FALSE(r.config.has_value());
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0] == "cfg.yaml: no upstreams configured and no nameserver in " + path);
+  }
+}
+
+TEST_CASE("parse_duration reads ms, s and m, with fractions") {
+  struct Case {
+    std::string text;
+    long long ms;
+  } good[] = {{"1500ms", 1500}, {"2s", 2000},    {"1.5s", 1500}, {"1m", 60000},
+              {"0.25s", 250},   {"1.5m", 90000}, {"10ms", 10},   {"0ms", 0}};
+  for (const auto& c : good) {
+    INFO(c.text);
+    const auto d = sinkhole::config::parse_duration(c.text);
+    REQUIRE(d.has_value());
+    CHECK(d->count() == c.ms);
+  }
+  for (const char* text :
+       {"1500", "", "s", "ms", "1.5.2s", "2 s", "-1s", "1h", "2S", "1sec", "s2"}) {
+    INFO(text);
+    CHECK_FALSE(sinkhole::config::parse_duration(text).has_value());
+  }
+}
+
+TEST_CASE("parse_config reports each error at its file:line:column") {
+  struct Case {
+    std::string name;
+    std::string yaml;
+    std::string want;  // the whole first diagnostic, or its beginning if it ends in "..."
+  } cases[] = {
+      {"unknown top-level key", "server:\n  workers: 2\nservers:\n  workers: 1\n",
+       "cfg.yaml:3:1: unknown key 'servers' in the top level (known: log, server, upstream, "
+       "upstreams)"},
+      {"unknown key in server", "server:\n  listen: [127.0.0.1]\n  wrokers: 4\n",
+       "cfg.yaml:3:3: unknown key 'wrokers' in server..."},
+      {"unknown key in upstream", "upstream:\n  timeout: 1s\n  retries: 3\n",
+       "cfg.yaml:3:3: unknown key 'retries' in upstream (known: deadline, timeout)"},
+      {"listen not a list", "server:\n  listen: 127.0.0.1:53\n",
+       "cfg.yaml:2:11: server.listen must be a list of addresses"},
+      {"server not a mapping", "server: 5\n", "cfg.yaml:1:9: server must be a mapping"},
+      {"top level not a mapping", "- server\n", "cfg.yaml:1:1: the top level must be a mapping"},
+      {"workers is a list", "server:\n  workers: [1, 2]\n",
+       "cfg.yaml:2:12: server.workers (or 'auto') must be a scalar"},
+      {"bad address", "upstreams:\n  - 192.0.2.1\n  - 300.1.2.3\n",
+       "cfg.yaml:3:5: upstreams: '300.1.2.3' is not an address (use 1.2.3.4:53 or [::1]:53)"},
+      {"bad port", "server:\n  listen:\n    - 127.0.0.1:99999\n",
+       "cfg.yaml:3:7: server.listen: '127.0.0.1:99999' is not an address..."},
+      {"empty upstreams", "upstreams: []\n",
+       "cfg.yaml:1:12: upstreams must name at least one address"},
+      {"workers 0", "server:\n  workers: 0\n",
+       "cfg.yaml:2:12: server.workers (or 'auto') must be an integer from 1 to 256, not '0'"},
+      {"workers lots", "server:\n  workers: lots\n",
+       "cfg.yaml:2:12: server.workers (or 'auto') must be an integer from 1 to 256, not 'lots'"},
+      {"workers 257", "server:\n  workers: 257\n", "cfg.yaml:2:12: server.workers..."},
+      {"udp_payload 100", "server:\n  udp_payload: 100\n",
+       "cfg.yaml:2:16: server.udp_payload must be an integer from 512 to 4096, not '100'"},
+      {"udp_payload 4097", "server:\n  udp_payload: 4097\n",
+       "cfg.yaml:2:16: server.udp_payload..."},
+      {"duration without unit", "upstream:\n  timeout: 1500\n",
+       "cfg.yaml:2:12: upstream.timeout must be a positive duration with a unit (e.g. 1500ms, "
+       "2s), not '1500'"},
+      {"zero duration", "server:\n  tcp_idle_timeout: 0s\n",
+       "cfg.yaml:2:21: server.tcp_idle_timeout must be a positive duration..."},
+      {"log.level invalid", "log:\n  level: verbose\n",
+       "cfg.yaml:2:10: log.level 'verbose' is not one of trace, debug, info, warn, error, "
+       "critical, off"},
+      {"timeout > deadline", "upstream:\n  timeout: 3s\n  deadline: 2s\n",
+       "cfg.yaml:2:3: upstream.timeout must not exceed upstream.deadline"},
+      {"timeout > default deadline", "log:\n  level: info\nupstream:\n  timeout: 2500ms\n",
+       "cfg.yaml:4:3: upstream.timeout must not exceed upstream.deadline"},
+  };
+  sinkhole::test::TempFile resolv("nameserver 192.0.2.53\n");
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const auto r = parse_config(c.yaml, "cfg.yaml", resolv.path());
+    CHECK_FALSE(r.config.has_value());
+    REQUIRE(!r.errors.empty());
+    if (c.want.size() > 3 && c.want.substr(c.want.size() - 3) == "...") {
+      const std::string prefix = c.want.substr(0, c.want.size() - 3);
+      CHECK(r.errors[0].substr(0, prefix.size()) == prefix);
+    } else {
+      CHECK(r.errors[0] == c.want);
+    }
+  }
+}
+
+TEST_CASE("parse_config reports YAML syntax errors with a 1-based position") {
+  struct Case {
+    std::string name;
+    std::string yaml;
+    std::string prefix;
+  } cases[] = {
+      {"unclosed flow sequence", "server:\n  listen: [127.0.0.1\n", "cfg.yaml:3:1: "},
+      {"bad indentation", "server:\n  workers: 2\n listen: []\n", "cfg.yaml:3:2: "},
+      {"map value in a plain scalar", "log:\n  level: info: x\n", "cfg.yaml:2:14: "},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const auto r = parse_config(c.yaml, "cfg.yaml", "/nonexistent");
+    CHECK_FALSE(r.config.has_value());
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].substr(0, c.prefix.size()) == c.prefix);
+    CHECK(r.errors[0].size() > c.prefix.size());  // a message follows the position
+  }
+}
+
+TEST_CASE("parse_config reports every error, not only the first") {
+  const auto r = parse_config("server:\n  workers: 0\n  udp_payload: 1\nlog:\n  levle: x\n",
+                              "multi.yaml", "/nonexistent");
+  CHECK_FALSE(r.config.has_value());
+  REQUIRE(r.errors.size() == 3);
+  CHECK(r.errors[0].rfind("multi.yaml:2:12: ", 0) == 0);
+  CHECK(r.errors[1].rfind("multi.yaml:3:16: ", 0) == 0);
+  CHECK(r.errors[2].rfind("multi.yaml:5:3: unknown key 'levle' in log", 0) == 0);
+}
+
+TEST_CASE("load_config reads a file and names it in diagnostics") {
+  sinkhole::test::TempFile resolv("nameserver 192.0.2.53\n");
+  sinkhole::test::TempFile good("upstreams: [192.0.2.9]\nserver:\n  workers: 2\n");
+  const auto ok = sinkhole::config::load_config(good.path(), resolv.path());
+  REQUIRE(ok.config.has_value());
+  CHECK(ok.config->path == good.path());
+  CHECK(ok.config->server.workers == 2);
+
+  sinkhole::test::TempFile bad("server:\n  workers: many\n");
+  const auto r = sinkhole::config::load_config(bad.path(), resolv.path());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].rfind(bad.path() + ":2:12: ", 0) == 0);
+
+  const auto missing = sinkhole::config::load_config(bad.path() + ".missing", resolv.path());
+  REQUIRE(missing.errors.size() == 1);
+  CHECK(missing.errors[0].rfind(bad.path() + ".missing: cannot read: ", 0) == 0);
+}
+
+// The overflow is a double → long long conversion out of range (undefined behaviour); on
+// x86-64 it yields INT64_MIN, a negative duration.
+TEST_CASE("parse_duration rejects durations too large for milliseconds") {
+  for (const std::string text :
+       {"99999999999999999999s", "200000000000000m", "9223372036854775807ms"}) {
+    INFO(text);
+    const auto d = sinkhole::config::parse_duration(text);
+    CHECK_MESSAGE(!d.has_value(), "parsed as " << (d ? d->count() : 0) << " ms");
+  }
+}
+
+// A repeated key is a YAML error (YAML 1.2 §3.2.1.1: keys are unique); yaml-cpp keeps both and
+// the loader reads the first, so the second block, and any bad value in it, is silently ignored.
+TEST_CASE("parse_config rejects a repeated key instead of ignoring its value") {
+  struct Case {
+    std::string name;
+    std::string yaml;
+    std::string prefix;
+  } cases[] = {
+      {"repeated top-level section", "server:\n  workers: 1\nserver:\n  workers: 0\n",
+       "cfg.yaml:3:1: "},
+      {"repeated key in server", "server:\n  workers: 2\n  workers: 0\n", "cfg.yaml:3:3: "},
+  };
+  sinkhole::test::TempFile resolv("nameserver 192.0.2.53\n");
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const auto r = parse_config(c.yaml, "cfg.yaml", resolv.path());
+    CHECK_MESSAGE(!r.config.has_value(),
+                  "accepted with workers = " << (r.config ? r.config->server.workers : 0));
+    CHECK_FALSE(r.errors.empty());
+    if (!r.errors.empty()) CHECK(r.errors[0].substr(0, c.prefix.size()) == c.prefix);
+  }
+}
