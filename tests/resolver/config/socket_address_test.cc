@@ -4,8 +4,8 @@
 #include "resolver/config/socket_address.h"
 
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <doctest/doctest.h>
+#include <net/if.h>
 
 #include <string>
 
@@ -52,10 +52,26 @@ TEST_CASE("SocketAddress uses the caller's default port") {
 
 TEST_CASE("SocketAddress rejects bad addresses and ports") {
   const char* bad[] = {
-      "",          "localhost",       "1.2.3",         "256.1.1.1",  "1.2.3.4:",
-      "1.2.3.4:0", "1.2.3.4:65536",   "1.2.3.4:53x",   "1.2.3.4:-1", "1.2.3.4: 53",
-      "[::1",      "[::1]53",         "[::1]:",        "[::1]:0",    "[::1]:70000",
-      "::1]:53",   "[fe80::1%no-such-if]:53", "1.2.3.4:53:54", "[]:53",      " 1.2.3.4",
+      "",
+      "localhost",
+      "1.2.3",
+      "256.1.1.1",
+      "1.2.3.4:",
+      "1.2.3.4:0",
+      "1.2.3.4:65536",
+      "1.2.3.4:53x",
+      "1.2.3.4:-1",
+      "1.2.3.4: 53",
+      "[::1",
+      "[::1]53",
+      "[::1]:",
+      "[::1]:0",
+      "[::1]:70000",
+      "::1]:53",
+      "[fe80::1%no-such-if]:53",
+      "1.2.3.4:53:54",
+      "[]:53",
+      " 1.2.3.4",
   };
   for (const char* text : bad) {
     INFO("'" << std::string(text) << "'");
@@ -94,7 +110,8 @@ TEST_CASE("SocketAddress compares endpoints by family, address and port") {
 TEST_CASE("SocketAddress keeps the zone index of a link-local IPv6 address") {
   const auto by_name = SocketAddress::parse("[fe80::1%lo]:53", 53);
   REQUIRE(by_name.has_value());
-  CHECK(reinterpret_cast<const sockaddr_in6*>(by_name->sa())->sin6_scope_id == if_nametoindex("lo"));
+  CHECK(reinterpret_cast<const sockaddr_in6*>(by_name->sa())->sin6_scope_id ==
+        if_nametoindex("lo"));
   CHECK(by_name->to_string() == "[fe80::1%lo]:53");
   const auto by_number = SocketAddress::parse("[fe80::1%1]:53", 53);
   REQUIRE(by_number.has_value());
