@@ -34,7 +34,10 @@ void UdpListener::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const
 }
 
 bool UdpListener::send(const sockaddr* to, const uint8_t* data, size_t len) noexcept {
-  if (closed_) return false;
+  if (closed_) {
+    counters_.inc(metrics::Counter::kSendErrors);
+    return false;
+  }
   uv_buf_t b =
       uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), static_cast<unsigned>(len));
   if (uv_udp_try_send(&handle_, &b, 1, to) < 0) {
@@ -42,6 +45,10 @@ bool UdpListener::send(const sockaddr* to, const uint8_t* data, size_t len) noex
     return false;
   }
   return true;
+}
+
+void UdpListener::stop_receiving() {
+  if (!closed_) uv_udp_recv_stop(&handle_);
 }
 
 void UdpListener::close() {

@@ -24,7 +24,9 @@ class UdpListener {
   bool start();
   // Sends one datagram now; false (and counted) when the kernel would not take it.
   bool send(const sockaddr* to, const uint8_t* data, size_t len) noexcept;
-  // Stops reading and closes the socket; safe to call twice.
+  // Stops reading new queries; replies can still be sent (graceful shutdown).
+  void stop_receiving();
+  // Closes the socket; safe to call twice.
   void close();
   bool closed() const { return closed_; }
 

@@ -59,7 +59,9 @@ void Worker::on_stop(uv_async_t* a) {
 void Worker::begin_drain() {
   if (drain_started_ms_) return;
   drain_started_ms_ = uv_now(&loop_);
-  for (auto& u : udp_) u->close();
+  // UDP sockets stay open (not reading) until the drain ends: answers in flight leave
+  // through them.
+  for (auto& u : udp_) u->stop_receiving();
   for (auto& t : tcp_) t->close();
   uv_timer_start(&drain_timer_, on_drain_tick, 0, kDrainTickMs);
 }
@@ -91,6 +93,7 @@ void Worker::on_drain_tick(uv_timer_t* t) {
 }
 
 void Worker::close_all() {
+  for (auto& u : udp_) u->close();
   uv_timer_stop(&drain_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);

@@ -15,8 +15,6 @@ Contents:
     recording).
 """
 
-import base64
-import errno
 import json
 import os
 import random
@@ -361,7 +359,7 @@ def family_of(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def udp_exchange(addr, port, data, timeout=2.0, expect_reply=True):
+def udp_exchange(addr, port, data, timeout=2.0):
     """Sends one datagram, returns the reply bytes or None on timeout."""
     with socket.socket(family_of(addr), socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
@@ -384,9 +382,13 @@ def udp_query(addr, port, data, timeout=3.0):
 
 def tcp_connect(addr, port, timeout=3.0):
     s = socket.socket(family_of(addr), socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    s.connect((addr, port))
+    try:
+        s.settimeout(timeout)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.connect((addr, port))
+    except BaseException:
+        s.close()
+        raise
     return s
 
 
@@ -952,7 +954,7 @@ class Sinkholed:
                              f"{self.log_text()[-3000:]}")
 
     def signal_stop(self, sig=signal.SIGTERM, timeout=5.0):
-        """Sends `sig` and returns (exit code, seconds taken); kills after timeout."""
+        """Sends `sig` and returns (exit code, seconds taken); kills after timeout (code None)."""
         t0 = time.monotonic()
         self.proc.send_signal(sig)
         try:
@@ -963,28 +965,33 @@ class Sinkholed:
             code = None
         return code, time.monotonic() - t0
 
-    def stop(self, testcase=None, sig=signal.SIGTERM, timeout=5.0):
-        """SIGTERM, and (with a testcase) assert it exits 0 within `timeout`."""
+    def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        """Stops the daemon with `sig`; raises AssertionError unless it exits 0 in time."""
         if self.proc is None:
             return
         if self.proc.poll() is not None:
-            code, took = self.proc.returncode, 0.0
+            code = self.proc.returncode
+            how = "had already exited"
         else:
-            code, took = self.signal_stop(sig, timeout)
-        self._stderr.close()
-        log = self.log_text()
+            code, _ = self.signal_stop(sig, timeout)
+            how = f"after {sig.name}"
         self.proc = None
-        if testcase is not None:
-            testcase.assertIsNotNone(code, f"sinkholed did not exit within {timeout}s of "
-                                           f"{sig.name}:\n{log[-3000:]}")
-            testcase.assertEqual(code, 0, f"sinkholed exit code {code}:\n{log[-5000:]}")
+        self._stderr.close()
+        if code != 0:
+            raise AssertionError(
+                f"sinkholed {how}: exit code {code} (None = still running after {timeout}s)"
+                f"\n--- stderr tail ---\n{self.log_text()[-4000:]}")
 
     def cleanup(self):
-        if self.proc is not None and self.proc.poll() is None:
-            _stop_pid(self.proc, signal.SIGKILL)
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
+        """Cleanup hook: stop (asserting exit 0) and remove the temp dir."""
+        try:
+            self.stop()
+        finally:
+            if self.proc is not None and self.proc.poll() is None:
+                _stop_pid(self.proc, signal.SIGKILL)
+            if self.dir:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                self.dir = None
 
     # -- queries ------------------------------------------------------------------------
     def udp(self, data, addr=None, timeout=3.0):
@@ -1197,6 +1204,31 @@ def wrong_question_handler(query, transport):
     return [(0, answer_for(query, ips=("198.51.100.67",), question_bytes=wrong))]
 
 
+def proxy_handler(addr, port, delay=0.0):
+    """A handler that forwards each query to a real server (knotd) and relays its reply
+    after `delay` seconds: a slow but correct upstream."""
+    def handle(query, transport):
+        if transport == "tcp":
+            reply = tcp_exchange(addr, port, query, timeout=3)
+        else:
+            reply = udp_exchange(addr, port, query, timeout=3)
+        return [] if reply is None else [(delay, reply)]
+    return handle
+
+
+def tc_handler(ips=("192.0.2.31", "192.0.2.32", "192.0.2.33")):
+    """TC=1 (no records) over UDP; the full answer over TCP."""
+    def handle(query, transport):
+        if transport == "udp":
+            return [(0, answer_for(query, tc=True))]
+        return [(0, answer_for(query, ips=ips))]
+    return handle
+
+
+def rcode_handler(rcode):
+    return lambda q, t: [(0, answer_for(q, ips=(), rcode=rcode))]
+
+
 def unused_port_upstream():
     """An address:port where nothing listens (UDP gets ICMP port unreachable)."""
     addr = random_loopback()
@@ -1204,26 +1236,112 @@ def unused_port_upstream():
 
 
 class SinkholedTestCase(unittest.TestCase):
-    """Base class: helpers to start fixtures that are cleaned up whatever happens."""
+    """Fixtures that are always cleaned up; a sinkholed that does not exit 0 on SIGTERM
+    at cleanup fails the test (or the class, for class fixtures)."""
+
+    maxDiff = None
+
+    @classmethod
+    def class_knot(cls, **kw):
+        k = Knot(**kw)
+        cls.addClassCleanup(k.stop)
+        return k.start()
+
+    @classmethod
+    def class_sinkholed(cls, upstreams, **kw):
+        s = Sinkholed(upstreams, **kw)
+        cls.addClassCleanup(s.cleanup)
+        return s.start()
+
+    @classmethod
+    def class_fake(cls, fake):
+        cls.addClassCleanup(fake.stop)
+        return fake.start()
 
     def start_knot(self, **kw):
-        k = Knot(**kw).start()
+        k = Knot(**kw)
         self.addCleanup(k.stop)
-        return k
+        return k.start()
 
     def start_sinkholed(self, upstreams, **kw):
         s = Sinkholed(upstreams, **kw)
         self.addCleanup(s.cleanup)
-        s.start()
-        return s
+        return s.start()
 
     def start_fake(self, fake):
-        fake.start()
         self.addCleanup(fake.stop)
-        return fake
+        return fake.start()
 
-    def assertCounters(self, after, before, **expected):
-        got = {k: after.get(k, 0) - before.get(k, 0) for k in expected}
-        missing = [k for k in expected if k not in after]
-        self.assertEqual(missing, [], f"counters missing from stats: {missing}")
+    def assertCounters(self, server, before, timeout=3.0, **expected):
+        """Polls stats until every named counter moved by exactly the expected amount (a
+        counter may be bumped just after the reply left), then asserts it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            after = server.stats()
+            missing = [k for k in expected if k not in after]
+            self.assertEqual(missing, [], f"counters missing from stats: {sorted(after)}")
+            got = {k: after[k] - before.get(k, 0) for k in expected}
+            if got == expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         self.assertEqual(got, expected, "counter deltas")
+        return after
+
+    def assertCountersAtLeast(self, server, before, timeout=3.0, **expected):
+        deadline = time.monotonic() + timeout
+        while True:
+            after = server.stats()
+            missing = [k for k in expected if k not in after]
+            self.assertEqual(missing, [], f"counters missing from stats: {sorted(after)}")
+            got = {k: after[k] - before.get(k, 0) for k in expected}
+            if all(got[k] >= v for k, v in expected.items()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        for k, v in expected.items():
+            self.assertGreaterEqual(got[k], v, f"counter {k} moved by {got[k]}, want >= {v}")
+        return after
+
+    def assertAnswerIs(self, msg, rcode, answers):
+        """rcode and the answer section as a sorted list of (name, type, ttl, value)."""
+        self.assertEqual(msg.rcode_name, RCODE_NAMES.get(rcode, str(rcode)), repr(msg))
+        got = sorted((r.name.lower(), r.type_name, r.ttl, _hashable(r.value()))
+                     for r in msg.answer)
+        want = sorted((n.lower(), t, ttl, _hashable(v)) for n, t, ttl, v in answers)
+        self.assertEqual(got, want, repr(msg))
+
+
+def _hashable(v):
+    if isinstance(v, list):
+        return tuple(v)
+    if isinstance(v, dict):
+        return tuple(sorted(v.items()))
+    return v
+
+
+def run_concurrently(fns, timeout=10):
+    """Runs the callables in threads at once; returns their results (exceptions re-raised)."""
+    results = [None] * len(fns)
+    errors = [None] * len(fns)
+    barrier = threading.Barrier(len(fns))
+
+    def run(i, fn):
+        try:
+            barrier.wait(timeout)
+            results[i] = fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            errors[i] = e
+
+    threads = [threading.Thread(target=run, args=(i, fn), daemon=True)
+               for i, fn in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    for e in errors:
+        if e is not None:
+            raise e
+    return results
+
+
+def main():
+    unittest.main(verbosity=2)

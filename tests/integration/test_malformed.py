@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: MIT
+"""Malformed queries, sent as raw packets: no answer when the header is unreadable or
+QR=1, NOTIMP for other opcodes, FORMERR for every malformed class (each counted by its own
+counter), BADVERS for EDNS version 1; the server keeps serving afterwards."""
+
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import *  # noqa: E402,F401,F403
+
+QNAME = "www.example.test."
+Q = question(QNAME)  # 22 bytes of name + qtype/qclass
+QUIET = 0.5          # how long to wait for an answer that must not come
+
+
+def hdr(qid, qd=1, an=0, ns=0, ar=0, flags=F_RD):
+    return header(qid, flags, qd, an, ns, ar)
+
+
+class MalformedTest(SinkholedTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.knot = cls.class_knot()
+        cls.server = cls.class_sinkholed([cls.knot.upstream])
+
+    def setUp(self):
+        self.before = self.server.stats()
+
+    def tearDown(self):
+        # Whatever was sent, the server still answers a normal query on UDP and TCP.
+        q = build_query(QNAME, "A")
+        self.assertEqual(self.server.udp(q).values("A"), ["192.0.2.1"])
+        self.assertEqual(self.server.tcp(q).values("A"), ["192.0.2.1"])
+
+    def no_answer(self, packet):
+        reply = self.server.udp_raw(packet, timeout=QUIET)
+        self.assertIsNone(reply, f"unexpected answer {reply!r} to {packet.hex()}")
+
+    def formerr(self, packet, qid, echo_question=None, tcp=False):
+        r = self.server.tcp(packet) if tcp else self.server.udp(packet)
+        self.assertEqual(r.rcode, FORMERR, f"{r!r} for {packet.hex()}")
+        self.assertEqual(r.id, qid)
+        self.assertTrue(r.qr)
+        self.assertEqual(r.answer, [])
+        if echo_question is not None:
+            self.assertEqual(r.qdcount, 1, repr(r))
+            self.assertEqual(r.question_bytes, echo_question)
+        return r
+
+    def counters(self, **expected):
+        self.assertCounters(self.server, self.before, **expected)
+
+    # -- dropped ------------------------------------------------------------------------
+    def test_short_header_dropped(self):
+        self.no_answer(b"")  # an empty datagram: not answered (whether counted or not)
+        self.before = self.server.stats()
+        self.no_answer(b"\x12\x34\x01\x00\x00")
+        self.no_answer(hdr(0x1234)[:11])
+        self.counters(dropped_short_header=2)
+
+    def test_qr_set_dropped(self):
+        self.no_answer(hdr(0x2222, flags=F_QR | F_RD) + Q)
+        self.no_answer(header(0x2223, F_QR | F_AA, 1, 1, 0, 0) + Q
+                       + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + b"\x01\x02\x03\x04")
+        self.counters(dropped_qr_set=2, answers_formerr=0, answers_noerror=0)
+
+    # -- NOTIMP ---------------------------------------------------------------------------
+    def test_opcode_not_query_notimp(self):
+        for opcode in (OPCODE_STATUS, OPCODE_UPDATE):
+            q = hdr(0x3300 + opcode, flags=make_flags(opcode=opcode)) + Q
+            r = self.server.udp(q)
+            self.assertEqual(r.rcode, NOTIMP, repr(r))
+            self.assertEqual((r.id, r.opcode), (0x3300 + opcode, opcode))
+            self.assertEqual(r.question_bytes, Q)  # echoed: the question was readable
+        self.counters(malformed_opcode=2, answers_notimp=2, upstream_queries=0)
+
+    # -- FORMERR --------------------------------------------------------------------------
+    def test_qdcount_not_one(self):
+        self.formerr(hdr(0x4400, qd=0), 0x4400)
+        self.formerr(hdr(0x4401, qd=2) + Q + question("mail.example.test."), 0x4401)
+        self.counters(malformed_qdcount=2, answers_formerr=2, upstream_queries=0)
+
+    def test_label_past_end(self):
+        self.formerr(hdr(0x4500) + b"\x03www\x0aexam", 0x4500)
+        self.formerr(hdr(0x4501) + b"\x03www\x07example\x04test", 0x4501)  # no root label
+        self.counters(malformed_name_past_end=2)
+
+    def test_pointer_loop(self):
+        # A pointer to itself, and a pointer back to the start of its own name.
+        self.formerr(hdr(0x4600) + b"\xc0\x0c" + b"\x00\x01\x00\x01", 0x4600)
+        self.formerr(hdr(0x4601) + b"\x03www\xc0\x0c" + b"\x00\x01\x00\x01", 0x4601)
+        self.counters(malformed_pointer_loop=2)
+
+    def test_forward_pointer(self):
+        # Pointer at 16 to a name at 22 (after the question), and a pointer into the header.
+        self.formerr(hdr(0x4700) + b"\x03www\xc0\x16" + b"\x00\x01\x00\x01"
+                     + b"\x07example\x04test\x00", 0x4700)
+        self.formerr(hdr(0x4701) + b"\x03www\xc0\x02" + b"\x00\x01\x00\x01", 0x4701)
+        self.counters(malformed_forward_pointer=2)
+
+    def test_pointer_past_end(self):
+        self.formerr(hdr(0x4800) + b"\x03www\xc0\xff" + b"\x00\x01\x00\x01", 0x4800)
+        self.formerr(hdr(0x4801) + b"\x03www\xff\xff" + b"\x00\x01\x00\x01", 0x4801)
+        self.counters(malformed_pointer_past_end=2)
+
+    def test_bad_label_types(self):
+        self.formerr(hdr(0x4900) + b"\x03www\x41x" + b"\x00\x00\x01\x00\x01", 0x4900)  # 0x40
+        self.formerr(hdr(0x4901) + b"\x81a\x00" + b"\x00\x01\x00\x01", 0x4901)         # 0x80
+        self.counters(malformed_bad_label_type=2)
+
+    def test_name_over_255(self):
+        long_labels = [b"a" * 63] * 5
+        name = b"".join(bytes([len(l)]) + l for l in long_labels) + b"\x00"  # 321 octets
+        self.formerr(hdr(0x4A00) + name + b"\x00\x01\x00\x01", 0x4A00)
+        # Exactly 255 octets is legal and forwarded (NXDOMAIN from knotd); 256 is not.
+        ok = b"".join(bytes([63]) + b"b" * 63 for _ in range(3)) + b"\x30" + b"c" * 48 \
+            + b"\x07example\x04test\x00"
+        self.assertEqual(len(ok), 255)
+        r = self.server.udp(hdr(0x4A01) + ok + b"\x00\x01\x00\x01")
+        self.assertEqual(r.rcode, NXDOMAIN, repr(r))
+        too_long = b"".join(bytes([63]) + b"b" * 63 for _ in range(3)) + b"\x31" + b"c" * 49 \
+            + b"\x07example\x04test\x00"
+        self.assertEqual(len(too_long), 256)
+        self.formerr(hdr(0x4A02) + too_long + b"\x00\x01\x00\x01", 0x4A02)
+        self.counters(malformed_name_too_long=2, answers_nxdomain=1)
+
+    def test_missing_qtype_qclass(self):
+        name = name_to_wire(QNAME)
+        self.formerr(hdr(0x4B00) + name, 0x4B00)
+        self.formerr(hdr(0x4B01) + name + b"\x00\x01\x00", 0x4B01)
+        self.counters(malformed_short_question=2)
+
+    def test_lying_counts_truncated_record(self):
+        # ANCOUNT=1 but the record stops inside its fixed fields; ARCOUNT=1 and the
+        # rdata is shorter than RDLENGTH. The question is readable: echoed.
+        self.formerr(hdr(0x4C00, an=1) + Q + b"\xc0\x0c\x00\x01", 0x4C00, echo_question=Q)
+        self.formerr(hdr(0x4C01, ar=1) + Q + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 0, 4)
+                     + b"\x01\x02", 0x4C01, echo_question=Q)
+        self.counters(malformed_record_past_end=2, answers_formerr=2)
+
+    def test_lying_counts_absent_records(self):
+        # Counts promise records of which not a byte is there.
+        self.formerr(hdr(0x4C10, ar=1) + Q, 0x4C10, echo_question=Q)
+        self.formerr(hdr(0x4C11, an=2, ns=3) + Q, 0x4C11, echo_question=Q)
+        self.counters(malformed_record_past_end=2, answers_formerr=2)
+
+    def test_opt_rdlen_past_end(self):
+        self.formerr(hdr(0x4D00, ar=1) + Q + opt_record(rdlen=20), 0x4D00, echo_question=Q)
+        # An option whose length runs past the OPT rdata.
+        bad_opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 6) + b"\xfd\xe9\x00\x0a\xab\xcd"
+        self.formerr(hdr(0x4D01, ar=1) + Q + bad_opt, 0x4D01, echo_question=Q)
+        self.counters(malformed_opt_past_end=2)
+
+    def test_opt_owner_not_root(self):
+        self.formerr(hdr(0x4D10, ar=1) + Q + opt_record(owner=b"\x01a\x00"), 0x4D10,
+                     echo_question=Q)
+        self.counters(malformed_opt_not_root=1)
+
+    def test_two_opt(self):
+        self.formerr(hdr(0x4E00, ar=2) + Q + opt_record() + opt_record(payload=4096), 0x4E00,
+                     echo_question=Q)
+        self.formerr(hdr(0x4E01, ar=2) + Q + opt_record() + opt_record(), 0x4E01,
+                     echo_question=Q, tcp=True)
+        self.counters(malformed_two_opt=2, answers_formerr=2, upstream_queries=0)
+
+    def test_formerr_over_tcp(self):
+        self.formerr(hdr(0x4F00) + b"\x03www\xc0\x0c" + b"\x00\x01\x00\x01", 0x4F00, tcp=True)
+        self.formerr(hdr(0x4F01, an=1) + Q + b"\xc0\x0c\x00\x01", 0x4F01, echo_question=Q,
+                     tcp=True)
+        self.counters(malformed_pointer_loop=1, malformed_record_past_end=1, answers_formerr=2,
+                      queries_tcp=2)
+
+    # -- BADVERS --------------------------------------------------------------------------
+    def test_edns_version_1_badvers(self):
+        for send in (self.server.udp, self.server.tcp):
+            q = hdr(0x5000, ar=1) + Q + opt_record(version=1, payload=4096)
+            r = send(q)
+            self.assertEqual(r.header_rcode, 0, repr(r))
+            self.assertIsNotNone(r.opt, "BADVERS needs an OPT")
+            self.assertEqual(r.opt_count, 1)
+            self.assertEqual(r.ext_rcode, 1)
+            self.assertEqual(r.rcode, BADVERS)
+            self.assertEqual(r.edns_version, 0)
+            self.assertEqual(r.answer, [])
+            self.assertEqual(r.id, 0x5000)
+            self.assertEqual(r.question_bytes, Q)
+        r = self.server.kdig("www.example.test", "A", "+edns=1")
+        self.assertEqual(r.rcode, BADVERS)
+        self.assertEqual((r.edns_version, r.answer), (0, []))
+        self.counters(malformed_edns_version=3, upstream_queries=0)
+
+    # -- everything at once, then normal service ------------------------------------------
+    def test_burst_of_garbage_then_service(self):
+        import random as _r
+        import socket as _s
+        import time as _t
+        rng = _r.Random(1234)
+        packets = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80)))
+                   for _ in range(300)]
+        # Mutations of a valid query: a few bytes changed anywhere.
+        base = build_query(QNAME, "A", edns=True)
+        for _ in range(300):
+            b = bytearray(base)
+            for _ in range(rng.randrange(1, 4)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+            packets.append(bytes(b))
+        with _s.socket(_s.AF_INET, _s.SOCK_DGRAM) as sock:
+            for i, p in enumerate(packets):
+                sock.sendto(p, (self.server.addr, self.server.port))
+                if i % 50 == 0:
+                    _t.sleep(0.01)  # do not overflow the socket buffer
+        # TCP: garbage after a valid length prefix, then EOF.
+        for p in packets[:20]:
+            with tcp_connect(self.server.addr, self.server.port) as c:
+                c.sendall(tcp_frame(p))
+        _t.sleep(0.3)
+        self.assertTrue(self.server.running(), self.server.log_text()[-3000:])
+
+
+if __name__ == "__main__":
+    main()
