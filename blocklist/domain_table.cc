@@ -14,13 +14,19 @@ constexpr size_t kInitialSlots = 1024;
 
 DomainHit DomainTable::lookup(const uint8_t* wire, size_t len) const noexcept {
   if (count_ == 0 || len > dns::kMaxNameWire) return {};
-  uint8_t lower[dns::kMaxNameWire];
-  for (size_t i = 0; i < len; ++i) lower[i] = dns::ascii_lower(wire[i]);
+  uint8_t padded[dns::kMaxNameWire + kHashPad];
+  uint8_t lower[dns::kMaxNameWire + kHashPad];
+  std::memcpy(padded, wire, len);
+  std::memset(padded + len, 0, kHashPad);
+  lower_wire(padded, len, lower);
   uint16_t offsets[kMaxLabels];
   uint64_t hashes[kMaxLabels];
   const size_t labels = suffix_hashes(lower, len, seed_, offsets, hashes);
   const Slot* slots = slots_.data();
   const uint8_t* arena = arena_.data();
+  // Every suffix's home slot is known now: fetch them all at once, so that a 4-label miss
+  // costs about one memory latency instead of four in a row (measured in perf/).
+  for (size_t i = 0; i < labels; ++i) __builtin_prefetch(&slots[hashes[i] & mask_]);
   for (size_t i = 0; i < labels; ++i) {
     const uint64_t h = hashes[i];
     const uint32_t tag = static_cast<uint32_t>(h >> 32);
@@ -65,9 +71,12 @@ void DomainTable::Builder::grow() {
     if (s.name == kEmpty) continue;
     // Recompute the full hash from the stored name: tags keep only its upper half.
     const uint8_t* stored = t_.arena_.data() + s.name;
+    uint8_t name[dns::kMaxNameWire + kHashPad];
+    std::memcpy(name, stored + 1, stored[0]);
+    std::memset(name + stored[0], 0, kHashPad);
     uint16_t offsets[kMaxLabels];
     uint64_t hashes[kMaxLabels];
-    suffix_hashes(stored + 1, stored[0], t_.seed_, offsets, hashes);
+    suffix_hashes(name, stored[0], t_.seed_, offsets, hashes);
     uint64_t i = hashes[0] & t_.mask_;
     while (t_.slots_[i].name != kEmpty) i = (i + 1) & t_.mask_;
     t_.slots_[i] = s;
@@ -77,9 +86,12 @@ void DomainTable::Builder::grow() {
 DomainTable::Builder::Existing DomainTable::Builder::find_or_insert(const uint8_t* wire,
                                                                     size_t len) {
   if ((t_.count_ + 1) * 10 > t_.slots_.size() * 6) grow();
+  uint8_t name[dns::kMaxNameWire + kHashPad];
+  std::memcpy(name, wire, len);
+  std::memset(name + len, 0, kHashPad);
   uint16_t offsets[kMaxLabels];
   uint64_t hashes[kMaxLabels];
-  suffix_hashes(wire, len, t_.seed_, offsets, hashes);
+  suffix_hashes(name, len, t_.seed_, offsets, hashes);
   const uint64_t h = hashes[0];
   const uint32_t tag = static_cast<uint32_t>(h >> 32);
   uint64_t i = h & t_.mask_;

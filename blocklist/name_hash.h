@@ -16,6 +16,33 @@ namespace sinkhole::blocklist {
 
 inline constexpr uint64_t kHashMul = 0x9E3779B97F4A7C15ull;
 
+// Buffers handed to extend_hash/suffix_hashes/lower_wire must have this many readable
+// bytes after the name: labels are read 8 bytes at a time and the excess is masked off.
+// (A byte-exact memcpy of the tail cost a libc call and a store-forwarding stall: 20% of
+// a lookup in perf.)
+inline constexpr size_t kHashPad = 8;
+
+inline uint64_t load8(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// ASCII lower case, 8 bytes at a time (SWAR): only 'A'..'Z' change, label length bytes
+// (0..63) never do. `out` and `in` need kHashPad bytes of slack; may alias.
+inline void lower_wire(const uint8_t* in, size_t len, uint8_t* out) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  for (size_t i = 0; i < len; i += 8) {
+    const uint64_t x = load8(in + i);
+    const uint64_t low7 = x & (0x7f * kOnes);
+    const uint64_t above_z = low7 + (0x7f - 'Z') * kOnes;  // high bit set if > 'Z'
+    const uint64_t from_a = low7 + (0x80 - 'A') * kOnes;   // high bit set if >= 'A'
+    const uint64_t upper = (from_a ^ above_z) & ~x & (0x80 * kOnes);
+    const uint64_t lowered = x | (upper >> 2);
+    std::memcpy(out + i, &lowered, 8);
+  }
+}
+
 inline uint64_t mix64(uint64_t h) {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
@@ -23,18 +50,16 @@ inline uint64_t mix64(uint64_t h) {
   return h;
 }
 
-// Extends the hash of a suffix with one more label (its bytes, already lower-cased).
+// Extends the hash of a suffix with one more label (its bytes, already lower-cased, with
+// kHashPad readable bytes after them).
 inline uint64_t extend_hash(uint64_t h, const uint8_t* label, size_t len) {
   size_t i = 0;
   for (; i + 8 <= len; i += 8) {
-    uint64_t chunk;
-    std::memcpy(&chunk, label + i, 8);
-    h = (h ^ chunk) * kHashMul;
+    h = (h ^ load8(label + i)) * kHashMul;
     h ^= h >> 29;
   }
   if (i < len) {
-    uint64_t chunk = 0;
-    std::memcpy(&chunk, label + i, len - i);
+    const uint64_t chunk = load8(label + i) & (~0ull >> (8 * (8 - (len - i))));
     h = (h ^ chunk) * kHashMul;
     h ^= h >> 29;
   }

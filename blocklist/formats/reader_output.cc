@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#include "blocklist/formats/reader_output.h"
+
+#include <cstdio>
+
+#include "blocklist/normalize.h"
+
+namespace sinkhole::blocklist {
+namespace {
+
+constexpr size_t kMaxQuoted = 80;
+
+}  // namespace
+
+std::string quote_for_message(std::string_view text) {
+  std::string out = "'";
+  size_t n = 0;
+  for (unsigned char c : text) {
+    if (n++ == kMaxQuoted) {
+      out += "...";
+      break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += char(c);  // UTF-8 passes through: IDN names stay readable
+    }
+  }
+  out += "'";
+  return out;
+}
+
+DomainEntry* add_domain(ParsedList& out, std::string_view raw, uint32_t line, Scope scope,
+                        RuleKind kind, ListAction action) {
+  Normalized n = normalize_name(raw);
+  if (!n.ok) {
+    add_reject(out, line, n.reason, raw);
+    return nullptr;
+  }
+  DomainEntry& e = out.domains.emplace_back();
+  e.name = std::move(n.name);
+  e.scope = scope;
+  e.kind = kind;
+  e.action = action;
+  e.line = line;
+  return &e;
+}
+
+void add_reject(ParsedList& out, uint32_t line, std::string_view reason, std::string_view text) {
+  std::string message(reason);
+  message += ": ";
+  message += quote_for_message(text);
+  out.stats.rejects.push_back(Reject{line, std::move(message)});
+}
+
+void count_skip(ParsedList& out, std::string_view reason) {
+  ++out.stats.skipped[std::string(reason)];
+}
+
+}  // namespace sinkhole::blocklist

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// Reader for RPZ policy zones in master-file syntax (as BIND, Unbound and Knot load them),
+// parsed with ldns one record at a time so that a bad record is a reject at its line and the
+// rest of the zone still loads (ldns_zone_new_frm_fp_l stops at the first error).
+//
+// Zone origin (the "apex" that owner names are relative to): the first `$ORIGIN` if it comes
+// before any record, else the owner of a leading SOA, else kRpzDefaultOrigin. The shared
+// lists have no `$ORIGIN` and an `@ SOA`, so they are read relative to kRpzDefaultOrigin,
+// which is then stripped from every owner to give the trigger name.
+//
+// Triggers (QNAME only, for now):
+//   name          Scope::kExact       *.name        Scope::kSubdomains
+//   `*.rpz-ip`, `*.rpz-client-ip`, `*.rpz-nsdname`, `*.rpz-nsip` owners are counted in
+//   stats.skipped as "rpz trigger rpz-ip not yet supported" (and so on), one per record.
+// Actions:
+//   CNAME .                ListAction::kNxDomain
+//   CNAME *.               ListAction::kNoData
+//   CNAME rpz-passthru.    ListAction::kPassthru, RuleKind::kException (also the old form,
+//                          a CNAME to the trigger name itself)
+//   CNAME rpz-drop.        ListAction::kDrop
+//   CNAME rpz-tcp-only.    ListAction::kTcpOnly
+//   other CNAME, A, AAAA   ListAction::kLocalData; all records of one trigger are merged into
+//                          one entry's `local` (an identical record again is a duplicate)
+//   other types            counted as "rpz local data type TXT not yet supported" (etc.)
+// SOA and NS at the apex are zone plumbing and not counted; other apex records are skipped as
+// "rpz record at the zone apex". A second record for a trigger that asks for a different
+// action (or CNAME beside other data) is rejected, naming the line of the first.
+#pragma once
+
+#include <string_view>
+
+#include "blocklist/entry.h"
+
+namespace sinkhole::blocklist {
+
+// A reserved name (RFC 6761 .invalid) so it cannot collide with a real trigger.
+inline constexpr std::string_view kRpzDefaultOrigin = "rpz.sinkhole.invalid";
+
+// Appends to out.domains and out.stats. Identical triggers with the same action are counted
+// in stats.duplicates here, because local data must be merged per trigger anyway.
+void read_rpz(std::string_view text, ParsedList& out);
+
+}  // namespace sinkhole::blocklist

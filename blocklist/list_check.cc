@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#include "blocklist/list_check.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "blocklist/list_reader.h"
+#include "blocklist/matcher.h"
+
+namespace sinkhole::blocklist {
+
+Format guess_format(const std::string& path) {
+  auto ends_with = [&](const char* ext) {
+    const std::string e(ext);
+    return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0;
+  };
+  if (ends_with(".rpz") || ends_with(".zone")) return Format::kRpz;
+  if (ends_with(".hosts")) return Format::kHosts;
+  if (ends_with(".adblock")) return Format::kAdblock;
+  if (ends_with(".patterns")) return Format::kPatterns;
+  return Format::kDomains;
+}
+
+CheckStatus check_lists(const std::vector<std::string>& paths, const Format* format,
+                        std::ostream& out) {
+  CheckStatus worst = CheckStatus::kClean;
+  for (const auto& path : paths) {
+    const Format f = format ? *format : guess_format(path);
+    const auto t0 = std::chrono::steady_clock::now();
+    const ParsedList list = read_list_file(path, f);
+    MatcherBuilder builder;
+    builder.add(list);
+    const auto built = builder.build();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    const bool unreadable = !list.stats.rejects.empty() && list.stats.rejects.front().line == 0;
+    const size_t rejected = list.stats.rejects.size() + built.pattern_errors.size();
+    fmt::print(out, "{} ({}): {} entries, {} rules, {} duplicates, {} rejected, {} lines, {:.3f} s\n",
+               path, to_string(f), list.stats.entries, list.stats.rules, list.stats.duplicates,
+               rejected, list.stats.lines, secs);
+    for (const auto& [reason, count] : list.stats.skipped)
+      fmt::print(out, "  skipped {}: {}\n", reason, count);
+    for (const auto& r : list.stats.rejects) fmt::print(out, "{}:{}: {}\n", path, r.line, r.reason);
+    for (const auto& e : built.pattern_errors) fmt::print(out, "{}\n", e.to_string());
+
+    const CheckStatus status = unreadable    ? CheckStatus::kUnreadable
+                               : rejected > 0 ? CheckStatus::kRejects
+                                              : CheckStatus::kClean;
+    worst = std::max(worst, status);
+  }
+  return worst;
+}
+
+}  // namespace sinkhole::blocklist
