@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "blocklist/domain_table.h"
 
+#include <emmintrin.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "blocklist/name_hash.h"
@@ -10,116 +13,214 @@ namespace sinkhole::blocklist {
 namespace {
 constexpr size_t kMaxLabels = dns::kMaxNameWire / 2 + 1;
 constexpr size_t kInitialSlots = 1024;
-}  // namespace
 
-DomainHit DomainTable::lookup(const uint8_t* wire, size_t len) const noexcept {
-  if (count_ == 0 || len > dns::kMaxNameWire) return {};
-  uint8_t padded[dns::kMaxNameWire + kHashPad];
-  uint8_t lower[dns::kMaxNameWire + kHashPad];
-  std::memcpy(padded, wire, len);
-  std::memset(padded + len, 0, kHashPad);
-  lower_wire(padded, len, lower);
-  uint16_t offsets[kMaxLabels];
-  uint64_t hashes[kMaxLabels];
-  const size_t labels = suffix_hashes(lower, len, seed_, offsets, hashes);
-  const Slot* slots = slots_.data();
-  const uint8_t* arena = arena_.data();
-  // Every suffix's home slot is known now: fetch them all at once, so that a 4-label miss
-  // costs about one memory latency instead of four in a row (measured in perf/).
-  for (size_t i = 0; i < labels; ++i) __builtin_prefetch(&slots[hashes[i] & mask_]);
-  for (size_t i = 0; i < labels; ++i) {
-    const uint64_t h = hashes[i];
-    const uint32_t tag = static_cast<uint32_t>(h >> 32);
-    const uint8_t* suffix = lower + offsets[i];
-    const size_t suffix_len = len - offsets[i];
-    for (uint64_t s = h & mask_;; s = (s + 1) & mask_) {
-      const Slot& slot = slots[s];
-      if (slot.name == kEmpty) break;
-      if (slot.tag != tag) continue;
-      const uint8_t* stored = arena + slot.name;
-      // Stored names carry their length in front; compare in full, never trust the hash.
-      if (stored[0] != suffix_len || std::memcmp(stored + 1, suffix, suffix_len) != 0) continue;
-      const uint32_t rule = i == 0 ? slot.exact : slot.below;
-      if (rule != kNoRule) return {rule, static_cast<uint8_t>(i)};
-      break;
-    }
-  }
-  return {};
+// Tag 0 marks a free slot, so a real hash never produces it.
+inline uint32_t tag_of(uint64_t h) {
+  const auto tag = static_cast<uint32_t>(h >> 32);
+  return tag ? tag : 1;
 }
 
-DomainTable::Builder::Builder(uint64_t seed) {
-  t_.seed_ = seed;
-  t_.slots_.assign(kInitialSlots, Slot{0, kEmpty, kNoRule, kNoRule});
-  t_.mask_ = kInitialSlots - 1;
+constexpr size_t align4(size_t n) {
+  return (n + 3) & ~size_t{3};
+}
+// Offset of the first Rule inside a record whose name is `len` bytes.
+constexpr size_t rules_offset(size_t len) {
+  return align4(2 + len);
 }
 
-void DomainTable::Builder::reserve(size_t names, size_t arena_bytes) {
-  t_.arena_.reserve(arena_bytes);
-  size_t want = kInitialSlots;
-  while (want * 6 < names * 10) want *= 2;  // load ≤ 0.6
-  if (want > t_.slots_.size() && t_.count_ == 0) {
-    t_.slots_.assign(want, Slot{0, kEmpty, kNoRule, kNoRule});
-    t_.mask_ = want - 1;
-  }
-}
-
-void DomainTable::Builder::grow() {
-  std::vector<Slot> old = std::move(t_.slots_);
-  t_.slots_.assign(old.size() * 2, Slot{0, kEmpty, kNoRule, kNoRule});
-  t_.mask_ = t_.slots_.size() - 1;
-  for (const Slot& s : old) {
-    if (s.name == kEmpty) continue;
-    // Recompute the full hash from the stored name: tags keep only its upper half.
-    const uint8_t* stored = t_.arena_.data() + s.name;
-    uint8_t name[dns::kMaxNameWire + kHashPad];
-    std::memcpy(name, stored + 1, stored[0]);
-    std::memset(name + stored[0], 0, kHashPad);
-    uint16_t offsets[kMaxLabels];
-    uint64_t hashes[kMaxLabels];
-    suffix_hashes(name, stored[0], t_.seed_, offsets, hashes);
-    uint64_t i = hashes[0] & t_.mask_;
-    while (t_.slots_[i].name != kEmpty) i = (i + 1) & t_.mask_;
-    t_.slots_[i] = s;
-  }
-}
-
-DomainTable::Builder::Existing DomainTable::Builder::find_or_insert(const uint8_t* wire,
-                                                                    size_t len) {
-  if ((t_.count_ + 1) * 10 > t_.slots_.size() * 6) grow();
+// Hash of a whole lower-case wire name (its own suffix 0), from an unpadded buffer.
+uint64_t name_hash(const uint8_t* wire, size_t len, uint64_t seed) {
   uint8_t name[dns::kMaxNameWire + kHashPad];
   std::memcpy(name, wire, len);
   std::memset(name + len, 0, kHashPad);
   uint16_t offsets[kMaxLabels];
   uint64_t hashes[kMaxLabels];
-  suffix_hashes(name, len, t_.seed_, offsets, hashes);
-  const uint64_t h = hashes[0];
+  suffix_hashes(name, len, seed, offsets, hashes);
+  return hashes[0];
+}
+}  // namespace
+
+const Rule* DomainTable::rule_at(const uint8_t* record, bool below) const {
+  const uint8_t flags = record[1];
+  const uint8_t* first = record + rules_offset(record[0]);
+  if (!below) return (flags & kHasExact) ? reinterpret_cast<const Rule*>(first) : nullptr;
+  if (!(flags & kHasBelow)) return nullptr;
+  const bool second = (flags & kHasExact) && !(flags & kShared);
+  return reinterpret_cast<const Rule*>(first + (second ? sizeof(Rule) : 0));
+}
+
+DomainHit DomainTable::lookup(const uint8_t* wire, size_t len) const noexcept {
+  if (count_ == 0 || len > dns::kMaxNameWire) return {};
+  uint8_t lower[dns::kMaxNameWire + kHashPad];
+  std::memcpy(lower, wire, len);
+  std::memset(lower + len, 0, kHashPad);
+  lower_wire(lower, len, lower);
+  uint16_t offsets[kMaxLabels];
+  uint64_t hashes[kMaxLabels];
+  const size_t labels = suffix_hashes(lower, len, seed_, offsets, hashes);
+  // Every suffix's home bucket is known now: fetch them all at once, so that a 4-label
+  // miss costs about one memory latency instead of four in a row.
+  for (size_t i = 0; i < labels; ++i) __builtin_prefetch(&buckets_[hashes[i] & mask_]);
+
+  DomainHit found;
+  for (size_t i = 0; i < labels; ++i) {
+    const uint64_t h = hashes[i];
+    const uint32_t tag = tag_of(h);
+    const uint8_t* suffix = lower + offsets[i];
+    const size_t suffix_len = len - offsets[i];
+    const __m128i want = _mm_set1_epi32(static_cast<int>(tag));
+    const __m128i zero = _mm_setzero_si128();
+    const Rule* rule = nullptr;
+    bool name_found = false;
+    for (uint64_t b = h & mask_;; b = (b + 1) & mask_) {
+      const Bucket& bucket = buckets_[b];
+      const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(bucket.tags));
+      const __m128i hi = _mm_load_si128(reinterpret_cast<const __m128i*>(bucket.tags + 4));
+      unsigned match =
+          static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, want))) |
+                                _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, want))) << 4);
+      while (match) {
+        const unsigned k = static_cast<unsigned>(__builtin_ctz(match));
+        match &= match - 1;
+        const uint8_t* record = records_ + bucket.records[k];
+        // Compare in full: a tag match alone never decides.
+        if (record[0] != suffix_len || std::memcmp(record + 2, suffix, suffix_len) != 0) continue;
+        rule = rule_at(record, i != 0);
+        name_found = true;
+        break;
+      }
+      if (name_found) break;
+      const unsigned free_slots =
+          static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, zero))) |
+                                _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, zero))) << 4);
+      if (free_slots) break;  // the name would have been placed here
+    }
+    if (rule == nullptr) continue;
+    if (found.rule == nullptr) {
+      found = {rule, static_cast<uint8_t>(i)};
+      if (rule->kind != RuleKind::kException) return found;
+    } else if (rule->important && rule->kind == RuleKind::kBlock) {
+      return {rule, static_cast<uint8_t>(i)};  // $important outranks the exception
+    }
+  }
+  return found;
+}
+
+DomainTable::Builder::Builder(uint64_t seed) : seed_(seed) {
+  slots_.assign(kInitialSlots, Slot{0, kNoRule, kNoRule, kNoRule});
+  mask_ = kInitialSlots - 1;
+}
+
+void DomainTable::Builder::reserve(size_t names, size_t name_bytes) {
+  names_.reserve(names_.size() + name_bytes);
+  size_t want = slots_.size();
+  while (want * 6 < (count_ + names) * 10) want *= 2;
+  if (count_ == 0 && want > slots_.size()) {  // nothing to move yet: size it once
+    slots_.assign(want, Slot{0, kNoRule, kNoRule, kNoRule});
+    mask_ = want - 1;
+  }
+  while (want > slots_.size()) grow();
+}
+
+void DomainTable::Builder::grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(old.size() * 2, Slot{0, kNoRule, kNoRule, kNoRule});
+  mask_ = slots_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.name == kNoRule) continue;
+    const uint8_t* stored = names_.data() + s.name;
+    uint64_t i = name_hash(stored + 1, stored[0], seed_) & mask_;
+    while (slots_[i].name != kNoRule) i = (i + 1) & mask_;
+    slots_[i] = s;
+  }
+}
+
+DomainTable::Builder::Existing DomainTable::Builder::find_or_insert(const uint8_t* wire,
+                                                                    size_t len) {
+  if ((count_ + 1) * 10 > slots_.size() * 6) grow();
+  const uint64_t h = name_hash(wire, len, seed_);
   const uint32_t tag = static_cast<uint32_t>(h >> 32);
-  uint64_t i = h & t_.mask_;
-  for (;; i = (i + 1) & t_.mask_) {
-    Slot& s = t_.slots_[i];
-    if (s.name == kEmpty) break;
+  uint64_t i = h & mask_;
+  for (;; i = (i + 1) & mask_) {
+    Slot& s = slots_[i];
+    if (s.name == kNoRule) break;
     if (s.tag != tag) continue;
-    const uint8_t* stored = t_.arena_.data() + s.name;
+    const uint8_t* stored = names_.data() + s.name;
     if (stored[0] == len && std::memcmp(stored + 1, wire, len) == 0)
       return {s.exact, s.below, static_cast<size_t>(i)};
   }
-  Slot& s = t_.slots_[i];
+  Slot& s = slots_[i];
   s.tag = tag;
-  s.name = static_cast<uint32_t>(t_.arena_.size());
-  t_.arena_.push_back(static_cast<uint8_t>(len));
-  t_.arena_.insert(t_.arena_.end(), wire, wire + len);
-  ++t_.count_;
+  s.name = static_cast<uint32_t>(names_.size());
+  names_.push_back(static_cast<uint8_t>(len));
+  names_.insert(names_.end(), wire, wire + len);
+  ++count_;
   return {kNoRule, kNoRule, static_cast<size_t>(i)};
 }
 
 void DomainTable::Builder::set(const Existing& at, uint32_t exact, uint32_t below) {
-  t_.slots_[at.slot].exact = exact;
-  t_.slots_[at.slot].below = below;
+  slots_[at.slot].exact = exact;
+  slots_[at.slot].below = below;
 }
 
-DomainTable DomainTable::Builder::finish() {
-  t_.arena_.shrink_to_fit();
-  return std::move(t_);
+DomainTable DomainTable::Builder::finish(const std::vector<Rule>& rules) {
+  DomainTable t;
+  t.seed_ = seed_;
+  t.count_ = count_;
+  // Buckets of 8 at load ≤ 0.75; records sized exactly.
+  size_t nbuckets = 16;
+  while (nbuckets * 8 * 3 < count_ * 4) nbuckets *= 2;
+  size_t record_bytes = 0;
+  for (const Slot& s : slots_) {
+    if (s.name == kNoRule) continue;
+    const size_t len = names_[s.name];
+    const size_t n_rules =
+        (s.exact != kNoRule) + (s.below != kNoRule) - (s.exact != kNoRule && s.exact == s.below);
+    record_bytes += rules_offset(len) + n_rules * sizeof(Rule);
+  }
+  const size_t bucket_bytes = nbuckets * sizeof(Bucket);
+  t.mem_ = HugeBuffer(bucket_bytes + record_bytes);  // zero-filled: every tag free
+  auto* buckets = reinterpret_cast<Bucket*>(t.mem_.data());
+  uint8_t* records = t.mem_.data() + bucket_bytes;
+  t.mask_ = nbuckets - 1;
+
+  size_t at = 0;
+  for (const Slot& s : slots_) {
+    if (s.name == kNoRule) continue;
+    const uint8_t* stored = names_.data() + s.name;
+    const size_t len = stored[0];
+    uint8_t* rec = records + at;
+    rec[0] = static_cast<uint8_t>(len);
+    uint8_t flags = 0;
+    if (s.exact != kNoRule) flags |= kHasExact;
+    if (s.below != kNoRule) flags |= kHasBelow;
+    if (s.exact != kNoRule && s.exact == s.below) flags |= kShared;
+    rec[1] = flags;
+    std::memcpy(rec + 2, stored + 1, len);
+    uint8_t* r = rec + rules_offset(len);
+    if (s.exact != kNoRule) {
+      std::memcpy(r, &rules[s.exact], sizeof(Rule));
+      r += sizeof(Rule);
+    }
+    if (s.below != kNoRule && !(flags & kShared)) {
+      std::memcpy(r, &rules[s.below], sizeof(Rule));
+      r += sizeof(Rule);
+    }
+
+    const uint64_t h = name_hash(stored + 1, len, seed_);
+    for (uint64_t b = h & t.mask_;; b = (b + 1) & t.mask_) {
+      Bucket& bucket = buckets[b];
+      const auto free = std::find(std::begin(bucket.tags), std::end(bucket.tags), 0u);
+      if (free == std::end(bucket.tags)) continue;
+      *free = tag_of(h);
+      bucket.records[free - std::begin(bucket.tags)] = static_cast<uint32_t>(at);
+      break;
+    }
+    at = static_cast<size_t>(r - records);
+  }
+  t.buckets_ = buckets;
+  t.records_ = records;
+  return t;
 }
 
 }  // namespace sinkhole::blocklist

@@ -1,24 +1,32 @@
 // SPDX-License-Identifier: MIT
 // DomainTable: the immutable hashed suffix set behind domain rules.
 //
-// Layout
-//   arena_  every distinct name once, lower-case wire form, back to back
-//   slots_  open addressing (linear probing, power-of-two size, load ≤ 0.6), 16 bytes:
-//             tag   upper 32 bits of the name's suffix hash (rejects most probes early)
-//             name  offset of the name in arena_ (kEmpty = free slot)
-//             exact rule index applying to the name itself   (kNoRule if none)
-//             below rule index applying to names strictly below it (kNoRule if none)
-//   A domain-list entry (name and subdomains) sets both rule fields; RPZ `name` sets
-//   `exact`, RPZ `*.name` sets `below`.
+// Layout (one HugeBuffer: buckets, then records)
+//   buckets  64 bytes = one cache line: 8 tags (upper half of the name's suffix hash,
+//            0 = free) then the 8 matching record offsets. A name lives in its home bucket
+//            or, when that is full, in the next ones (linear probing by bucket; load ≤ 0.75).
+//            One SSE2 compare tests all 8 tags, so a miss costs one line and no
+//            unpredictable branch per slot (Swiss-table style; an earlier 8-byte-slot
+//            linear-probing layout spent most of a miss on slot-by-slot branches).
+//   records  4-byte aligned: [len u8][flags u8][name: len bytes, lower-case wire]
+//            [pad to 4][Rule][Rule]. flags: kHasExact (a rule for the name itself),
+//            kHasBelow (a rule for names strictly below it), kShared (one Rule serves
+//            both, as for every domain-list entry).
+//   A probe that hits touches two cache lines: the bucket and the record, which holds
+//   both the bytes compared in full and the Rule returned. (A first version kept rule
+//   indexes in the slots and Rules in a separate array: three dependent misses per hit.)
 //
-// Lookup walks the query's suffixes from the most specific one outwards and returns the
-// first rule found, comparing the full name bytes on every tag hit. It allocates nothing.
+// Lookup walks the query's suffixes from the most specific outwards and returns the first
+// rule found. An exception found that way is still outranked by an `important` block on a
+// parent (AdBlock $important). It allocates nothing.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "blocklist/huge_buffer.h"
+#include "blocklist/rule.h"
 #include "resolver/dns/wire.h"
 
 namespace sinkhole::blocklist {
@@ -26,57 +34,67 @@ namespace sinkhole::blocklist {
 inline constexpr uint32_t kNoRule = 0xFFFFFFFF;
 
 struct DomainHit {
-  uint32_t rule = kNoRule;
+  const Rule* rule = nullptr;
   uint8_t depth = 0;  // 0 = the name itself, 1 = its parent, …
 };
 
 class DomainTable {
  public:
   DomainTable() = default;
-  // Lower-case wire name → hit. `wire` may be any case; it is lower-cased on the stack.
+  // `wire`: uncompressed wire name, any case (lower-cased on the stack).
   DomainHit lookup(const uint8_t* wire, size_t len) const noexcept;
   size_t size() const { return count_; }
-  size_t memory_bytes() const { return arena_.capacity() + slots_.capacity() * sizeof(Slot); }
+  size_t memory_bytes() const { return mem_.size(); }
 
   class Builder;
 
  private:
-  struct Slot {
-    uint32_t tag;
-    uint32_t name;
-    uint32_t exact;
-    uint32_t below;
+  static constexpr uint8_t kHasExact = 1, kHasBelow = 2, kShared = 4;
+  struct alignas(64) Bucket {
+    uint32_t tags[8];
+    uint32_t records[8];
   };
-  static constexpr uint32_t kEmpty = 0xFFFFFFFF;
 
+  const Rule* rule_at(const uint8_t* record, bool below) const;
+
+  HugeBuffer mem_;
+  const Bucket* buckets_ = nullptr;
+  const uint8_t* records_ = nullptr;
   uint64_t seed_ = 0;
   uint64_t mask_ = 0;
   size_t count_ = 0;
-  std::vector<uint8_t> arena_;
-  std::vector<Slot> slots_;
 };
 
-// Collects (name, exact rule, below rule) and lays out the table. When a name is added
-// twice, `resolve` decides per field which rule stays.
+// Collects names with the index of their exact and below rules, merges repeats (the caller
+// decides which rule a field keeps), then lays out the final table.
 class DomainTable::Builder {
  public:
   explicit Builder(uint64_t seed);
-  void reserve(size_t names, size_t arena_bytes);
-  // `wire` is a lower-case uncompressed wire name. Either rule may be kNoRule.
-  // Returns the slot's previous rules (kNoRule where the field was free) so that the
-  // caller can merge; `set` then writes the merged values.
+  void reserve(size_t names, size_t name_bytes);
   struct Existing {
     uint32_t exact = kNoRule;
     uint32_t below = kNoRule;
     size_t slot = 0;
   };
+  // `wire` is a lower-case uncompressed wire name.
   Existing find_or_insert(const uint8_t* wire, size_t len);
   void set(const Existing& at, uint32_t exact, uint32_t below);
-  DomainTable finish();
+  // `rules` resolves the indexes given to set().
+  DomainTable finish(const std::vector<Rule>& rules);
 
  private:
+  struct Slot {
+    uint32_t tag;
+    uint32_t name;  // offset in names_ (kNoRule = free)
+    uint32_t exact;
+    uint32_t below;
+  };
   void grow();
-  DomainTable t_;
+  uint64_t seed_;
+  uint64_t mask_;
+  size_t count_ = 0;
+  std::vector<uint8_t> names_;  // [len][wire name] back to back
+  std::vector<Slot> slots_;
 };
 
 }  // namespace sinkhole::blocklist

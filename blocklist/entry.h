@@ -56,8 +56,9 @@ struct DomainEntry {
   Scope scope = Scope::kSubtree;
   RuleKind kind = RuleKind::kBlock;
   ListAction action = ListAction::kNone;
-  uint32_t line = 0;                  // 1-based line in the source file
-  std::vector<LocalRecord> local;     // for ListAction::kLocalData
+  uint32_t line = 0;               // 1-based line in the source file
+  bool important = false;          // AdBlock $important: outranks exceptions
+  std::vector<LocalRecord> local;  // for ListAction::kLocalData
 };
 
 // A regex (`/…/` lines) or wildcard (`*.bet*.com`) rule, compiled with Hyperscan.
@@ -74,10 +75,10 @@ struct Reject {
 };
 
 struct ListStats {
-  size_t lines = 0;       // physical lines read
-  size_t entries = 0;     // distinct names that survived parsing
-  size_t rules = 0;       // domain rules + pattern rules kept
-  size_t duplicates = 0;  // rules merged into an earlier identical one
+  size_t lines = 0;                       // physical lines read
+  size_t entries = 0;                     // distinct names that survived parsing
+  size_t rules = 0;                       // domain rules + pattern rules kept
+  size_t duplicates = 0;                  // rules merged into an earlier identical one
   std::map<std::string, size_t> skipped;  // reason → count (comments/blank not included)
   std::vector<Reject> rejects;            // invalid entries, each with its line
 };

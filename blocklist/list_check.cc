@@ -39,7 +39,8 @@ CheckStatus check_lists(const std::vector<std::string>& paths, const Format* for
 
     const bool unreadable = !list.stats.rejects.empty() && list.stats.rejects.front().line == 0;
     const size_t rejected = list.stats.rejects.size() + built.pattern_errors.size();
-    fmt::print(out, "{} ({}): {} entries, {} rules, {} duplicates, {} rejected, {} lines, {:.3f} s\n",
+    fmt::print(out,
+               "{} ({}): {} entries, {} rules, {} duplicates, {} rejected, {} lines, {:.3f} s\n",
                path, to_string(f), list.stats.entries, list.stats.rules, list.stats.duplicates,
                rejected, list.stats.lines, secs);
     for (const auto& [reason, count] : list.stats.skipped)
@@ -47,7 +48,7 @@ CheckStatus check_lists(const std::vector<std::string>& paths, const Format* for
     for (const auto& r : list.stats.rejects) fmt::print(out, "{}:{}: {}\n", path, r.line, r.reason);
     for (const auto& e : built.pattern_errors) fmt::print(out, "{}\n", e.to_string());
 
-    const CheckStatus status = unreadable    ? CheckStatus::kUnreadable
+    const CheckStatus status = unreadable     ? CheckStatus::kUnreadable
                                : rejected > 0 ? CheckStatus::kRejects
                                               : CheckStatus::kClean;
     worst = std::max(worst, status);

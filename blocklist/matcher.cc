@@ -35,7 +35,7 @@ size_t wire_to_scan_text(const uint8_t* wire, size_t len, char* out) {
 std::optional<Match> Matcher::lookup(const uint8_t* wire, size_t len,
                                      PatternScratch* scratch) const noexcept {
   const DomainHit hit = domains_.lookup(wire, len);
-  if (hit.rule != kNoRule) return Match{rules_[hit.rule], hit.depth};
+  if (hit.rule) return Match{*hit.rule, hit.depth};
   if (patterns_.empty() || scratch == nullptr) return std::nullopt;
   char text[dns::kMaxNameWire];
   const size_t n = wire_to_scan_text(wire, len, text);
@@ -53,7 +53,7 @@ std::optional<Match> Matcher::lookup_text(std::string_view name, PatternScratch*
 }
 
 size_t Matcher::memory_bytes() const {
-  return domains_.memory_bytes() + patterns_.memory_bytes() + rules_.capacity() * sizeof(Rule) +
+  return domains_.memory_bytes() + patterns_.memory_bytes() +
          pattern_rules_.capacity() * sizeof(Rule);
 }
 
@@ -68,14 +68,14 @@ uint16_t MatcherBuilder::add(const ParsedList& list) {
   m_->lists_.push_back({list.source, list.format, 0, 0});
   size_t arena = 0;
   for (const auto& e : list.domains) arena += e.name.size() + 3;
-  table_.reserve(m_->domains_.size() + list.domains.size() + m_->rules_.size(), arena);
-  m_->rules_.reserve(m_->rules_.size() + list.domains.size());
+  table_.reserve(list.domains.size(), arena);
+  rules_.reserve(rules_.size() + list.domains.size());
   for (uint32_t i = 0; i < list.domains.size(); ++i) add_domain(list.domains[i], id, i);
   for (uint32_t i = 0; i < list.patterns.size(); ++i) {
     const PatternEntry& p = list.patterns[i];
     expressions_.push_back(p.expression);
     exception_.push_back(p.kind == RuleKind::kException);
-    pending_patterns_.push_back(Rule{p.line, i, id, p.kind, ListAction::kNone, true});
+    pending_patterns_.push_back(Rule{p.line, i, id, p.kind, ListAction::kNone, true, false});
     pattern_sources_.push_back(p.source);
   }
   m_->lists_.back().pattern_rules = list.patterns.size();
@@ -88,8 +88,8 @@ void MatcherBuilder::add_domain(const DomainEntry& e, uint16_t list, uint32_t in
   if (len == 0) return;  // readers only hand over valid names; nothing to index otherwise
   for (size_t i = 0; i < len; ++i) wire[i] = dns::ascii_lower(wire[i]);
 
-  const auto rule_id = static_cast<uint32_t>(m_->rules_.size());
-  const Rule rule{e.line, index, list, e.kind, e.action, false};
+  const auto rule_id = static_cast<uint32_t>(rules_.size());
+  const Rule rule{e.line, index, list, e.kind, e.action, false, e.important};
   const bool wants_exact = e.scope != Scope::kSubdomains;
   const bool wants_below = e.scope != Scope::kExact;
 
@@ -98,7 +98,7 @@ void MatcherBuilder::add_domain(const DomainEntry& e, uint16_t list, uint32_t in
   // and the field holds a block: at equal specificity the exception wins.
   auto takes = [&](uint32_t current) {
     if (current == kNoRule) return true;
-    return e.kind == RuleKind::kException && m_->rules_[current].kind == RuleKind::kBlock;
+    return e.kind == RuleKind::kException && rules_[current].kind == RuleKind::kBlock;
   };
   uint32_t exact = at.exact, below = at.below;
   bool used = false;
@@ -108,14 +108,16 @@ void MatcherBuilder::add_domain(const DomainEntry& e, uint16_t list, uint32_t in
     ++duplicates_;
     return;
   }
-  m_->rules_.push_back(rule);
+  rules_.push_back(rule);
+  ++m_->domain_rules_;
   table_.set(at, exact, below);
   ++m_->lists_[list].domain_rules;
 }
 
 MatcherBuilder::Result MatcherBuilder::build() {
   Result r;
-  m_->domains_ = table_.finish();
+  m_->domains_ = table_.finish(rules_);
+  rules_ = {};
   std::vector<PatternSet::Error> errors;
   m_->patterns_ = PatternSet::compile(expressions_, exception_, errors);
   for (const auto& err : errors) {

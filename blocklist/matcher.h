@@ -25,18 +25,9 @@
 #include "blocklist/domain_table.h"
 #include "blocklist/entry.h"
 #include "blocklist/pattern_set.h"
+#include "blocklist/rule.h"
 
 namespace sinkhole::blocklist {
-
-// What a lookup returns: a few bytes of provenance, no strings.
-struct Rule {
-  uint32_t line = 0;   // line in the list file
-  uint32_t entry = 0;  // index into that list's domains (or patterns)
-  uint16_t list = 0;   // list id: the order in which lists were added
-  RuleKind kind = RuleKind::kBlock;
-  ListAction action = ListAction::kNone;
-  bool pattern = false;  // matched by a regex/wildcard rule
-};
 
 struct Match {
   Rule rule;
@@ -60,7 +51,7 @@ class Matcher {
   std::optional<Match> lookup_text(std::string_view name, PatternScratch* scratch) const;
 
   const std::vector<ListInfo>& lists() const { return lists_; }
-  size_t domain_rule_count() const { return rules_.size(); }
+  size_t domain_rule_count() const { return domain_rules_; }
   size_t name_count() const { return domains_.size(); }
   size_t pattern_count() const { return patterns_.size(); }
   const PatternSet& patterns() const { return patterns_; }
@@ -70,7 +61,7 @@ class Matcher {
   friend class MatcherBuilder;
   DomainTable domains_;
   PatternSet patterns_;
-  std::vector<Rule> rules_;          // domain rules, indexed by the table
+  size_t domain_rules_ = 0;
   std::vector<Rule> pattern_rules_;  // indexed by compiled expression id
   std::vector<ListInfo> lists_;
 };
@@ -102,6 +93,7 @@ class MatcherBuilder {
 
   std::unique_ptr<Matcher> m_;
   DomainTable::Builder table_;
+  std::vector<Rule> rules_;  // domain rules by index, until finish() copies them inline
   size_t duplicates_ = 0;
   std::vector<std::string> expressions_;
   std::vector<bool> exception_;

@@ -50,20 +50,21 @@ inline uint64_t mix64(uint64_t h) {
   return h;
 }
 
-// Extends the hash of a suffix with one more label (its bytes, already lower-cased, with
-// kHashPad readable bytes after them).
+inline uint64_t rotl(uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
+
+// Extends the chain value of a suffix with one more label (its bytes, already lower-cased,
+// with kHashPad readable bytes after them). One multiply per 8 bytes: the chain is
+// sequential across labels, so it is kept short; each suffix is finalised separately.
 inline uint64_t extend_hash(uint64_t h, const uint8_t* label, size_t len) {
   size_t i = 0;
-  for (; i + 8 <= len; i += 8) {
-    h = (h ^ load8(label + i)) * kHashMul;
-    h ^= h >> 29;
-  }
+  for (; i + 8 <= len; i += 8) h = rotl((h ^ load8(label + i)) * kHashMul, 29);
   if (i < len) {
     const uint64_t chunk = load8(label + i) & (~0ull >> (8 * (8 - (len - i))));
-    h = (h ^ chunk) * kHashMul;
-    h ^= h >> 29;
+    h = rotl((h ^ chunk) * kHashMul, 29);
   }
-  return mix64(h ^ (len + 0x100));
+  return rotl((h ^ (len + 0x100)) * kHashMul, 29);
 }
 
 // Splits a lower-case uncompressed wire name into label offsets and computes the hash of
@@ -81,6 +82,8 @@ inline size_t suffix_hashes(const uint8_t* wire, size_t len, uint64_t seed, uint
     h = extend_hash(h, wire + offsets[i] + 1, wire[offsets[i]]);
     hashes[i] = h;
   }
+  // Finalising is independent per suffix, so these multiplies overlap.
+  for (size_t i = 0; i < n; ++i) hashes[i] = mix64(hashes[i] * kHashMul);
   return n;
 }
 

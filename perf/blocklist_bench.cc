@@ -10,6 +10,7 @@
 //              SINKHOLE_BENCH_HS_NAMES (names in the Hyperscan-only baseline, default all).
 #include <benchmark/benchmark.h>
 #include <hs/hs.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -62,8 +63,8 @@ sb::Format format_of(const fs::path& p) {
 
 // Everything the benchmarks share, built once.
 struct Corpus {
-  sb::ParsedList list;              // 1M subtree entries, deduplicated
-  std::vector<std::string> names;   // the same names
+  sb::ParsedList list;             // 1M subtree entries, deduplicated
+  std::vector<std::string> names;  // the same names
   size_t real_names = 0;
   std::vector<std::vector<uint8_t>> hits;    // wire: "www.<entry>"
   std::vector<std::vector<uint8_t>> misses;  // wire: 4-label names on no list
@@ -95,8 +96,8 @@ const Corpus& corpus() {
     std::mt19937_64 rng(20261123);
     static const char* kTlds[] = {"com", "net", "vn", "org", "info", "bet", "club", "xyz"};
     for (size_t i = 0; c.names.size() < target; ++i) {
-      std::string n = "gen" + std::to_string(rng() % 100000000) + "-casino." +
-                      "site" + std::to_string(i % 5000) + "." + kTlds[rng() % 8];
+      std::string n = "gen" + std::to_string(rng() % 100000000) + "-casino." + "site" +
+                      std::to_string(i % 5000) + "." + kTlds[rng() % 8];
       if (seen.insert(n).second) c.names.push_back(std::move(n));
     }
     if (c.names.size() > target) c.names.resize(target);
@@ -113,8 +114,8 @@ const Corpus& corpus() {
       c.hit_text.push_back(hit);
       c.hits.push_back(to_wire(hit));
       const std::string miss = "a" + std::to_string(rng() % 1000) + ".cdn" +
-                               std::to_string(rng() % 1000) + ".allowed-site" +
-                               std::to_string(i) + ".com";
+                               std::to_string(rng() % 1000) + ".allowed-site" + std::to_string(i) +
+                               ".com";
       c.miss_text.push_back(miss);
       c.misses.push_back(to_wire(miss));
     }
@@ -164,13 +165,21 @@ void BM_Matcher_Build1M(benchmark::State& state) {
   const Corpus& c = corpus();
   size_t bytes = 0, rss = 0;
   for (auto _ : state) {
+    malloc_trim(0);
     const size_t before = rss_bytes();
-    sb::MatcherBuilder b;
-    b.add(c.list);
-    auto r = b.build();
+    // The builder's scratch is gone once build() returns; what stays is the matcher.
+    auto matcher = [&] {
+      sb::MatcherBuilder b;
+      b.add(c.list);
+      return b.build().matcher;
+    }();
+    state.PauseTiming();
+    malloc_trim(0);
     rss = rss_bytes() - before;
-    bytes = r.matcher->memory_bytes();
-    benchmark::DoNotOptimize(r.matcher.get());
+    bytes = matcher->memory_bytes();
+    benchmark::DoNotOptimize(matcher.get());
+    matcher.reset();
+    state.ResumeTiming();
   }
   state.counters["names"] = static_cast<double>(c.names.size());
   state.counters["matcher_MB"] = static_cast<double>(bytes) / 1e6;
@@ -252,16 +261,16 @@ bool naive_lookup(const std::unordered_set<std::string, StringHash, std::equal_t
 
 void BM_Naive_Build1M(benchmark::State& state) {
   const Corpus& c = corpus();
-  size_t rss = 0;
+  size_t heap = 0;
   for (auto _ : state) {
-    const size_t before = rss_bytes();
+    const size_t before = mallinfo2().uordblks;
     std::unordered_set<std::string, StringHash, std::equal_to<>> s;
     s.reserve(c.names.size());
     for (const auto& n : c.names) s.insert(n);
-    rss = rss_bytes() - before;
+    heap = mallinfo2().uordblks - before;  // bytes in use on the heap: nodes, strings, buckets
     benchmark::DoNotOptimize(s.size());
   }
-  state.counters["rss_delta_MB"] = static_cast<double>(rss) / 1e6;
+  state.counters["heap_MB"] = static_cast<double>(heap) / 1e6;
 }
 BENCHMARK(BM_Naive_Build1M)->Unit(benchmark::kMillisecond)->Iterations(3);
 
@@ -315,8 +324,8 @@ const HsOnly& hs_only() {
       hs_free_compile_error(err);
       return h;
     }
-    h.build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                     .count();
+    h.build_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     hs_database_size(h.db, &h.bytes);
     hs_alloc_scratch(h.db, &h.scratch);
     return h;

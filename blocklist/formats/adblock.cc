@@ -52,6 +52,20 @@ std::string check_options(std::string_view options) {
   return {};
 }
 
+// True when the rule's options include $important (AdGuard: it outranks exceptions).
+bool has_important(std::string_view rule) {
+  const size_t dollar = rule.find('$');
+  if (dollar == std::string_view::npos) return false;
+  std::string_view options = rule.substr(dollar + 1);
+  while (!options.empty()) {
+    const size_t comma = options.find(',');
+    if (lower_ascii(trim(options.substr(0, comma))) == "important") return true;
+    if (comma == std::string_view::npos) break;
+    options.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 // Splits `||name^...` into the name and what follows it; returns the skip reason, or "" when
 // the rule is a whole-domain rule.
 std::string parse_domain_rule(std::string_view body, std::string_view& name) {
@@ -107,7 +121,8 @@ void read_adblock(std::string_view text, ParsedList& out) {
       } else if (name.empty()) {
         add_reject(out, lines.line_number(), "empty name", line);
       } else {
-        add_domain(out, name, lines.line_number(), Scope::kSubtree, kind);
+        DomainEntry* e = add_domain(out, name, lines.line_number(), Scope::kSubtree, kind);
+        if (e && kind == RuleKind::kBlock && has_important(rule)) e->important = true;
       }
     } else if (rule.size() >= 2 && rule.front() == '/' &&
                (rule.back() == '/' || rule.find("/$") != std::string_view::npos)) {

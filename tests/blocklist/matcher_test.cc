@@ -166,3 +166,21 @@ TEST_CASE("patterns are consulted when no domain rule matched") {
   // Without scratch, patterns are not scanned (and nothing crashes).
   CHECK_FALSE(r.matcher->lookup_text("www.bet365.com", nullptr).has_value());
 }
+
+TEST_CASE("an AdBlock $important block outranks a more specific exception") {
+  auto important = domain("tracker.test", sb::Scope::kSubtree, sb::RuleKind::kBlock, 1);
+  important.important = true;
+  auto plain = domain("ads.test", sb::Scope::kSubtree, sb::RuleKind::kBlock, 2);
+  sb::MatcherBuilder b;
+  b.add(list_of("l", {important, plain,
+                      domain("ok.tracker.test", sb::Scope::kSubtree, sb::RuleKind::kException, 3),
+                      domain("ok.ads.test", sb::Scope::kSubtree, sb::RuleKind::kException, 4)}));
+  auto m = b.build().matcher;
+  auto hit = m->lookup_text("x.ok.tracker.test", nullptr);
+  REQUIRE(hit.has_value());
+  CHECK(hit->rule.kind == sb::RuleKind::kBlock);
+  CHECK(hit->rule.important);
+  CHECK(hit->rule.line == 1);
+  // Without $important, the more specific exception wins.
+  CHECK(m->lookup_text("x.ok.ads.test", nullptr)->rule.kind == sb::RuleKind::kException);
+}

@@ -64,6 +64,15 @@ TEST_CASE("read_adblock: kept rules") {
   }
 }
 
+TEST_CASE("read_adblock: $important marks a block rule as outranking exceptions") {
+  CHECK(read("||ads.example.com^$important").domains.at(0).important);
+  CHECK(read("||ads.example.com^$document,Important").domains.at(0).important);
+  CHECK_FALSE(read("||ads.example.com^").domains.at(0).important);
+  CHECK_FALSE(read("||ads.example.com^$all").domains.at(0).important);
+  // An exception with $important stays an exception; the flag is for blocks.
+  CHECK_FALSE(read("@@||good.example.com^$important").domains.at(0).important);
+}
+
 TEST_CASE("read_adblock: skipped rules are counted by reason") {
   struct Case {
     const char* text;
