@@ -16,6 +16,13 @@
 //   both the bytes compared in full and the Rule returned. (A first version kept rule
 //   indexes in the slots and Rules in a separate array: three dependent misses per hit.)
 //
+// Why this design and not the others measured (perf/blocklist_bench, 1M names, same run):
+//   this table                 build 0.85 s, 65 MB, subdomain hit 142 ns, 4-label miss 85 ns
+//   unordered_set<string>      build 1.4 s, 110 MB heap, hit 278 ns, miss 513 ns
+//   Hyperscan-only (literals)  build 38 s, 71 MB, hit 907 ns, miss 336 ns
+// Hyperscan stays for what only it can do (regex and wildcard rules); for plain domains
+// a hashed suffix walk is faster at less or equal memory.
+//
 // Lookup walks the query's suffixes from the most specific outwards and returns the first
 // rule found. An exception found that way is still outranked by an `important` block on a
 // parent (AdBlock $important). It allocates nothing.
