@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "resolver/config/resolv_conf.h"
+#include "resolver/config/yaml_reader.h"
 
 namespace sinkhole::config {
 
@@ -44,104 +45,7 @@ std::optional<Millis> parse_duration(std::string_view text) {
 
 namespace {
 
-class Reader {
- public:
-  explicit Reader(std::string name) : name_(std::move(name)) {}
-
-  void error(const YAML::Mark& m, const std::string& msg) {
-    // yaml-cpp marks are 0-based; editors count from 1.
-    errors_.push_back(fmt::format("{}:{}:{}: {}", name_, m.line + 1, m.column + 1, msg));
-  }
-  void error_at(const YAML::Node& n, const std::string& msg) { error(n.Mark(), msg); }
-
-  // Reports keys of `map` not in `allowed`; returns false if `map` is not a map.
-  bool check_keys(const YAML::Node& map, const std::set<std::string>& allowed,
-                  const std::string& where) {
-    if (!map.IsMap()) {
-      error_at(map, fmt::format("{} must be a mapping", where));
-      return false;
-    }
-    std::set<std::string> seen;
-    for (const auto& kv : map) {
-      const std::string key = kv.first.as<std::string>();
-      // yaml-cpp keeps both copies of a repeated key and node[key] returns the first, so
-      // the second value would be silently ignored: reject it where it stands.
-      if (!seen.insert(key).second) {
-        error_at(kv.first, fmt::format("key '{}' repeated in {}", key, where));
-        continue;
-      }
-      if (!allowed.count(key)) {
-        std::string known;
-        for (const auto& k : allowed) known += (known.empty() ? "" : ", ") + k;
-        error_at(kv.first, fmt::format("unknown key '{}' in {} (known: {})", key, where, known));
-      }
-    }
-    return true;
-  }
-
-  std::optional<std::string> scalar(const YAML::Node& n, const std::string& what) {
-    if (!n.IsScalar()) {
-      error_at(n, fmt::format("{} must be a scalar", what));
-      return std::nullopt;
-    }
-    return n.Scalar();
-  }
-
-  std::optional<unsigned long> unsigned_in(const YAML::Node& n, const std::string& what,
-                                           unsigned long lo, unsigned long hi) {
-    auto s = scalar(n, what);
-    if (!s) return std::nullopt;
-    unsigned long v = 0;
-    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-    if (ec != std::errc() || p != s->data() + s->size() || v < lo || v > hi) {
-      error_at(n, fmt::format("{} must be an integer from {} to {}, not '{}'", what, lo, hi, *s));
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  std::optional<Millis> duration(const YAML::Node& n, const std::string& what) {
-    auto s = scalar(n, what);
-    if (!s) return std::nullopt;
-    auto d = parse_duration(*s);
-    if (!d || d->count() <= 0) {
-      error_at(n, fmt::format("{} must be a positive duration with a unit (e.g. 1500ms, 2s), "
-                              "not '{}'",
-                              what, *s));
-      return std::nullopt;
-    }
-    return d;
-  }
-
-  std::vector<SocketAddress> addresses(const YAML::Node& n, const std::string& what,
-                                       uint16_t default_port) {
-    std::vector<SocketAddress> out;
-    if (!n.IsSequence()) {
-      error_at(n, fmt::format("{} must be a list of addresses", what));
-      return out;
-    }
-    for (const auto& item : n) {
-      auto s = scalar(item, what);
-      if (!s) continue;
-      auto a = SocketAddress::parse(*s, default_port);
-      if (!a) {
-        error_at(item,
-                 fmt::format("{}: '{}' is not an address (use 1.2.3.4:53 or [::1]:53)", what, *s));
-        continue;
-      }
-      out.push_back(*a);
-    }
-    return out;
-  }
-
-  std::vector<std::string>& errors() { return errors_; }
-
- private:
-  std::string name_;
-  std::vector<std::string> errors_;
-};
-
-void read_server(Reader& r, const YAML::Node& n, ServerConfig& s) {
+void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
   if (!r.check_keys(n,
                     {"listen", "workers", "udp_payload", "tcp_idle_timeout", "tcp_max_connections",
                      "identity", "version"},
@@ -172,7 +76,7 @@ void read_server(Reader& r, const YAML::Node& n, ServerConfig& s) {
     if (auto t = r.scalar(v, "server.version")) s.version = *t;
 }
 
-void read_upstream(Reader& r, const YAML::Node& n, UpstreamConfig& u) {
+void read_upstream(YamlReader& r, const YAML::Node& n, UpstreamConfig& u) {
   if (!r.check_keys(n, {"timeout", "deadline"}, "upstream")) return;
   if (const auto t = n["timeout"])
     if (auto d = r.duration(t, "upstream.timeout")) u.timeout = *d;
@@ -180,7 +84,7 @@ void read_upstream(Reader& r, const YAML::Node& n, UpstreamConfig& u) {
     if (auto d = r.duration(t, "upstream.deadline")) u.deadline = *d;
 }
 
-void read_log(Reader& r, const YAML::Node& n, LogConfig& l) {
+void read_log(YamlReader& r, const YAML::Node& n, LogConfig& l) {
   if (!r.check_keys(n, {"level"}, "log")) return;
   if (const auto lv = n["level"]) {
     static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
@@ -201,7 +105,7 @@ void read_log(Reader& r, const YAML::Node& n, LogConfig& l) {
 LoadResult parse_config(std::string_view yaml, const std::string& name,
                         const std::string& resolv_conf) {
   LoadResult result;
-  Reader r(name);
+  YamlReader r(name);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
@@ -217,7 +121,12 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
   try {
     if (root.IsNull()) {
       // An empty file is a valid config: every default applies.
-    } else if (r.check_keys(root, {"server", "upstreams", "upstream", "log"}, "the top level")) {
+    } else if (r.check_keys(root,
+                            {"server", "upstreams", "upstream", "log", "lists", "actions",
+                             "policies", "default_policy"},
+                            "the top level")) {
+      // lists, actions, policies and default_policy belong to the policy model
+      // (policy/policy_config), which reads them from the same document.
       if (root["server"]) read_server(r, root["server"], c.server);
       if (root["upstreams"]) {
         c.upstream.servers = r.addresses(root["upstreams"], "upstreams", 53);

@@ -77,6 +77,13 @@ constexpr Row kTable[] = {
      {"tcp_rejected_limit", "TCP connections closed at once: connection limit reached"}},
     {Counter::kTcpIdleClosed, {"tcp_idle_closed", "TCP connections closed after the idle timeout"}},
     {Counter::kTcpBadLength, {"tcp_bad_length", "TCP frames with a length too short for a header"}},
+    {Counter::kBlocked, {"blocked", "Queries answered by a block action (all lists)"}},
+    {Counter::kBlockedCnameChain,
+     {"blocked_cname_chain", "Upstream answers blocked because a CNAME/DNAME target is listed"}},
+    {Counter::kMonitored,
+     {"monitored", "Queries matching a passthru (monitor-mode) rule, allowed"}},
+    {Counter::kRefusedNoPolicy,
+     {"refused_no_policy", "Queries from clients in no policy group, refused"}},
 };
 
 constexpr bool table_in_enum_order() {

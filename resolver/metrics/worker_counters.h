@@ -65,6 +65,11 @@ enum class Counter : uint16_t {
   kTcpRejectedLimit,
   kTcpIdleClosed,
   kTcpBadLength,
+  // Policy
+  kBlocked,
+  kBlockedCnameChain,
+  kMonitored,
+  kRefusedNoPolicy,
   kCount
 };
 

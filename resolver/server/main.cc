@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "blocklist/list_check.h"
+#include "policy/snapshot_builder.h"
 #include "resolver/config/config.h"
 #include "resolver/server/server.h"
 
@@ -63,13 +64,28 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto& cfg = *loaded.config;
+  // Lists, actions and policies: read and compiled now, so a bad list fails the start.
+  auto policies = sinkhole::policy::build_snapshot_from_file(config_path, 1);
+  for (const auto& w : policies.warnings) std::cerr << "warning: " << w << "\n";
+  if (!policies.snapshot) {
+    for (const auto& e : policies.errors) std::cerr << e << "\n";
+    std::cerr << "sinkholed: configuration rejected (" << policies.errors.size() << " error"
+              << (policies.errors.size() == 1 ? "" : "s") << ")\n";
+    return 1;
+  }
   if (check) {
     std::cout << config_path << ": OK: " << cfg.server.listen.size() << " listen address(es), "
               << cfg.upstream.servers.size() << " upstream(s)"
-              << (cfg.upstream.from_resolv_conf ? " from /etc/resolv.conf" : "") << "\n";
+              << (cfg.upstream.from_resolv_conf ? " from /etc/resolv.conf" : "") << "; "
+              << policies.summary << "\n";
+    for (const auto& l : policies.snapshot->lists)
+      std::cout << "  list " << l.name << " (" << sinkhole::blocklist::to_string(l.format)
+                << ", category " << l.category << "): " << l.stats.entries << " entries, "
+                << l.stats.rules << " rules, " << l.stats.rejects.size() << " rejected lines\n";
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log.level));
   std::signal(SIGPIPE, SIG_IGN);
-  return sinkhole::server::run_server(cfg);
+  spdlog::info("policies: {} ({:.3f} s)", policies.summary, policies.seconds);
+  return sinkhole::server::run_server(cfg, std::move(policies.snapshot));
 }

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "blocklist/pattern_set.h"
+#include "policy/snapshot_holder.h"
 #include "resolver/config/config.h"
 #include "resolver/dns/answer_builder.h"
 #include "resolver/dns/query_view.h"
@@ -20,7 +22,8 @@ namespace sinkhole::server {
 
 class QueryHandler final : public net::QuerySink, public upstream::UpstreamDelegate {
  public:
-  QueryHandler(const config::Config& cfg, metrics::WorkerCounters& counters);
+  QueryHandler(const config::Config& cfg, metrics::WorkerCounters& counters,
+               const policy::SnapshotHolder& policies);
   // The pool is created after the handler (it needs the handler as delegate).
   void set_upstreams(upstream::UpstreamPool* pool) { pool_ = pool; }
 
@@ -41,8 +44,23 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
                          const net::ClientEndpoint& from);
   Stage answer_meta(const dns::QueryView& q, const dns::ClientQuery& cq,
                     const net::ClientEndpoint& from);
-  void forward(const dns::QueryView& q, const uint8_t* msg, const dns::ClientQuery& cq,
-               const net::ClientEndpoint& from);
+  Stage apply_policy(const dns::QueryView& q, const uint8_t* msg, const dns::ClientQuery& cq,
+                     const net::ClientEndpoint& from);
+  // Sends the answer of a block verdict for the question in `cq`.
+  void answer_blocked(const policy::PolicySnapshot& snap, const policy::Verdict& v,
+                      const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to);
+  // A CNAME/DNAME target in an upstream answer that this client's policy blocks.
+  std::optional<policy::Verdict> blocked_chain(const policy::PolicySnapshot& snap,
+                                               const net::ClientEndpoint& client,
+                                               const uint8_t* resp, const dns::MessageView& m);
+  const policy::PolicySnapshot& snapshot();
+  // Returns the waiter added for this client (the cname action marks it).
+  upstream::Waiter& forward(const uint8_t* qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
+                            bool do_bit, bool cd_bit, const dns::ClientQuery& cq,
+                            const net::ClientEndpoint& from);
+  size_t build_cname_answer(const upstream::PendingQuery& pq, const upstream::Waiter& w,
+                            const uint8_t* resp, const dns::MessageView& m);
+  void finish_waiter(const upstream::Waiter& w);
 
   void send(const net::ClientEndpoint& to, const uint8_t* data, size_t len);
   void count_rcode(uint16_t rcode);
@@ -51,6 +69,9 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
   metrics::WorkerCounters& counters_;
   upstream::InflightTable inflight_;
   upstream::UpstreamPool* pool_ = nullptr;
+  policy::SnapshotView policies_;
+  uint64_t scratch_generation_ = 0;
+  blocklist::PatternScratch scratch_;  // Hyperscan scratch of this worker
   alignas(64) uint8_t tx_[dns::kMaxMessage + 1024];
 };
 

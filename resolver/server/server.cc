@@ -10,10 +10,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "policy/snapshot_builder.h"
+#include "policy/snapshot_holder.h"
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/server/worker.h"
 
@@ -49,24 +52,99 @@ int open_socket(const config::SocketAddress& addr, int type, std::string& error)
 
 struct Control {
   std::vector<std::unique_ptr<Worker>>* workers;
+  const config::Config* cfg;
+  policy::SnapshotHolder* holder;
+  uv_loop_t* loop;
   uv_signal_t term, intr, hup, usr1;
+  uv_timer_t collect;
   bool stopping = false;
+  // Reload state (control thread only).
+  bool reloading = false;
+  bool reload_again = false;
+  uint64_t next_generation = 2;
+  uint64_t reloads = 0;
+  uint64_t reload_failures = 0;
+  double last_reload_seconds = 0;
+  int64_t last_reload_unix = 0;
+  std::string last_reload_error;
 };
 
-void log_stats(const std::vector<std::unique_ptr<Worker>>& workers) {
+void log_stats(const Control& c) {
   std::vector<const metrics::WorkerCounters*> all;
-  for (const auto& w : workers) all.push_back(&w->counters());
-  spdlog::info("stats {}", metrics::to_json(metrics::sum(all)));
+  for (const auto& w : *c.workers) all.push_back(&w->counters());
+  auto values = metrics::sum(all);
+  values.emplace_back("reloads", c.reloads);
+  values.emplace_back("reload_failures", c.reload_failures);
+  values.emplace_back("snapshot_generation", c.holder->generation());
+  spdlog::info("stats {}", metrics::to_json(values));
+}
+
+// One reload: the build runs on libuv's thread pool, publication on the control thread.
+struct ReloadJob {
+  uv_work_t req;
+  Control* control;
+  uint64_t generation;
+  policy::BuildResult result;
+};
+
+void start_reload(Control& c);
+
+void on_reload_built(uv_work_t* req, int) {
+  std::unique_ptr<ReloadJob> job(static_cast<ReloadJob*>(req->data));
+  Control& c = *job->control;
+  c.reloading = false;
+  auto& r = job->result;
+  for (size_t i = 0; i < r.warnings.size() && i < 20; ++i)
+    spdlog::warn("reload: {}", r.warnings[i]);
+  if (r.warnings.size() > 20) spdlog::warn("reload: {} more warnings", r.warnings.size() - 20);
+  if (!r.snapshot) {
+    ++c.reload_failures;
+    c.last_reload_error = r.errors.empty() ? "unknown error" : r.errors.front();
+    for (const auto& e : r.errors) spdlog::error("reload failed: {}", e);
+    spdlog::error("reload failed: keeping generation {} in service", c.holder->generation());
+  } else if (!c.stopping) {
+    c.holder->publish(std::move(r.snapshot));
+    ++c.reloads;
+    c.last_reload_seconds = r.seconds;
+    c.last_reload_unix = static_cast<int64_t>(std::time(nullptr));
+    c.last_reload_error.clear();
+    spdlog::info("reload: generation {} in service: {} ({:.3f} s)", job->generation, r.summary,
+                 r.seconds);
+  }
+  if (c.reload_again && !c.stopping) {
+    c.reload_again = false;
+    start_reload(c);
+  }
+}
+
+void start_reload(Control& c) {
+  if (c.reloading) {  // a burst of signals or edits: one more build after this one
+    c.reload_again = true;
+    return;
+  }
+  c.reloading = true;
+  auto* job = new ReloadJob{};
+  job->control = &c;
+  job->generation = c.next_generation++;
+  job->req.data = job;
+  uv_queue_work(
+      c.loop, &job->req,
+      [](uv_work_t* req) {
+        auto* j = static_cast<ReloadJob*>(req->data);
+        j->result = policy::build_snapshot_from_file(j->control->cfg->path, j->generation);
+      },
+      on_reload_built);
 }
 
 void on_signal(uv_signal_t* s, int signum) {
   auto* c = static_cast<Control*>(s->data);
   if (signum == SIGUSR1) {
-    log_stats(*c->workers);
+    log_stats(*c);
     return;
   }
   if (signum == SIGHUP) {
-    spdlog::info("SIGHUP: nothing to reload yet (configuration reload arrives with policies)");
+    spdlog::info("SIGHUP: reloading {}", c->cfg->path);
+    start_reload(*c);
     return;
   }
   if (c->stopping) return;
@@ -76,11 +154,16 @@ void on_signal(uv_signal_t* s, int signum) {
   for (auto& w : *c->workers) w->request_stop();
   for (uv_signal_t* h : {&c->term, &c->intr, &c->hup, &c->usr1})
     uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+  uv_timer_stop(&c->collect);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->collect), nullptr);
 }
 
 }  // namespace
 
-int run_server(const config::Config& cfg) {
+int run_server(const config::Config& cfg, std::shared_ptr<const policy::PolicySnapshot> policies) {
+  policy::SnapshotHolder holder;
+  holder.publish(std::move(policies));
+
   const unsigned n_workers =
       cfg.server.workers ? cfg.server.workers : std::max(1u, std::thread::hardware_concurrency());
 
@@ -106,12 +189,22 @@ int run_server(const config::Config& cfg) {
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned w = 0; w < n_workers; ++w)
-    workers.push_back(std::make_unique<Worker>(cfg, w, std::move(fds[w])));
+    workers.push_back(std::make_unique<Worker>(cfg, w, std::move(fds[w]), holder));
 
   uv_loop_t loop;
   uv_loop_init(&loop);
   Control control;
   control.workers = &workers;
+  control.cfg = &cfg;
+  control.holder = &holder;
+  control.loop = &loop;
+  control.next_generation = holder.generation() + 1;
+  // Retired snapshots are released here, once no worker holds them, never on a worker.
+  uv_timer_init(&loop, &control.collect);
+  control.collect.data = &holder;
+  uv_timer_start(
+      &control.collect,
+      [](uv_timer_t* t) { static_cast<policy::SnapshotHolder*>(t->data)->collect(); }, 1000, 1000);
   for (auto [h, sig] : {std::pair{&control.term, SIGTERM}, std::pair{&control.intr, SIGINT},
                         std::pair{&control.hup, SIGHUP}, std::pair{&control.usr1, SIGUSR1}}) {
     uv_signal_init(&loop, h);
@@ -132,7 +225,7 @@ int run_server(const config::Config& cfg) {
   uv_run(&loop, UV_RUN_DEFAULT);
   for (auto& t : threads) t.join();
   uv_loop_close(&loop);
-  log_stats(workers);
+  log_stats(control);
   spdlog::info("stopped");
   return 0;
 }

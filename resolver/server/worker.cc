@@ -12,8 +12,9 @@ constexpr uint64_t kDrainTickMs = 20;
 constexpr uint64_t kDrainGraceMs = 500;
 }  // namespace
 
-Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds)
-    : cfg_(cfg), index_(index), rx_(new uint8_t[kRxSize]), handler_(cfg, counters_) {
+Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
+               const policy::SnapshotHolder& policies)
+    : cfg_(cfg), index_(index), rx_(new uint8_t[kRxSize]), handler_(cfg, counters_, policies) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &stop_async_, on_stop);
   stop_async_.data = this;

@@ -25,7 +25,8 @@ struct ListenFds {
 
 class Worker {
  public:
-  Worker(const config::Config& cfg, unsigned index, ListenFds fds);
+  Worker(const config::Config& cfg, unsigned index, ListenFds fds,
+         const policy::SnapshotHolder& policies);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

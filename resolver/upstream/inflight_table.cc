@@ -7,6 +7,9 @@ namespace sinkhole::upstream {
 
 void Waiter::set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep) {
   next = nullptr;
+  cname = false;
+  cname_ttl = 0;
+  cname_ede = dns::kNoEde;
   endpoint = ep;
   query = cq;
   std::memcpy(question_bytes, cq.question, cq.question_len);
@@ -61,8 +64,8 @@ PendingQuery* InflightTable::find_or_create(const uint8_t* qname, size_t qname_l
   return q;
 }
 
-void InflightTable::add_waiter(PendingQuery& q, const dns::ClientQuery& cq,
-                               const net::ClientEndpoint& ep) {
+Waiter& InflightTable::add_waiter(PendingQuery& q, const dns::ClientQuery& cq,
+                                  const net::ClientEndpoint& ep) {
   Waiter* w = acquire_waiter();
   w->set(cq, ep);
   if (q.last_waiter)
@@ -71,6 +74,7 @@ void InflightTable::add_waiter(PendingQuery& q, const dns::ClientQuery& cq,
     q.waiters = w;
   q.last_waiter = w;
   ++q.waiter_count;
+  return *w;
 }
 
 void InflightTable::finish(PendingQuery* q) {

@@ -27,6 +27,11 @@ struct Waiter {
   net::ClientEndpoint endpoint;
   dns::ClientQuery query;  // query.question points into question_bytes
   uint8_t question_bytes[dns::kMaxNameWire + 4];
+  // `cname` block action: this client asked for another name; its answer is our CNAME to
+  // the pending query's name (the warning host), then that name's records.
+  bool cname = false;
+  uint32_t cname_ttl = 0;
+  uint16_t cname_ede = dns::kNoEde;
 
   void set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep);
 };
@@ -67,7 +72,7 @@ class InflightTable {
   // Finds the entry for this question or creates one; `created` tells which.
   PendingQuery* find_or_create(const uint8_t* qname, size_t qname_len, uint16_t qtype,
                                uint16_t qclass, bool do_bit, bool cd_bit, bool& created);
-  void add_waiter(PendingQuery& q, const dns::ClientQuery& cq, const net::ClientEndpoint& ep);
+  Waiter& add_waiter(PendingQuery& q, const dns::ClientQuery& cq, const net::ClientEndpoint& ep);
   // Removes the entry and recycles it and its waiters; call after answering them.
   void finish(PendingQuery* q);
   size_t size() const { return map_.size(); }

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include "policy/action.h"
+
+namespace sinkhole::policy {
+
+const char* to_string(ActionKind k) {
+  switch (k) {
+    case ActionKind::kSinkhole:
+      return "sinkhole";
+    case ActionKind::kNxDomain:
+      return "nxdomain";
+    case ActionKind::kNoData:
+      return "nodata";
+    case ActionKind::kRefused:
+      return "refused";
+    case ActionKind::kDrop:
+      return "drop";
+    case ActionKind::kCname:
+      return "cname";
+    case ActionKind::kPassthru:
+      return "passthru";
+    case ActionKind::kTcpOnly:
+      return "tcp-only";
+    case ActionKind::kLocalData:
+      return "local-data";
+  }
+  return "?";
+}
+
+bool parse_ede_template(const std::string& text, EdeTemplate& out, std::string* error) {
+  out.pieces.clear();
+  std::string literal;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] != '{') {
+      literal.push_back(text[i++]);
+      continue;
+    }
+    const size_t close = text.find('}', i);
+    if (close == std::string::npos) {
+      if (error) *error = "unclosed '{' in ede_text";
+      return false;
+    }
+    const std::string word = text.substr(i + 1, close - i - 1);
+    EdeTemplate::Part part;
+    if (word == "list")
+      part = EdeTemplate::Part::kList;
+    else if (word == "category")
+      part = EdeTemplate::Part::kCategory;
+    else if (word == "line")
+      part = EdeTemplate::Part::kLine;
+    else if (word == "file")
+      part = EdeTemplate::Part::kFile;
+    else {
+      if (error)
+        *error = "unknown placeholder {" + word +
+                 "} in ede_text (use {list}, {category}, {line}, {file})";
+      return false;
+    }
+    if (!literal.empty()) out.pieces.push_back({EdeTemplate::Part::kText, std::move(literal)});
+    literal.clear();
+    out.pieces.push_back({part, {}});
+    i = close + 1;
+  }
+  if (!literal.empty()) out.pieces.push_back({EdeTemplate::Part::kText, std::move(literal)});
+  return true;
+}
+
+}  // namespace sinkhole::policy

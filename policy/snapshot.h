@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// PolicySnapshot: everything a worker needs to decide a query, immutable once built —
+// client groups, per-group ordered rules, one matcher per list, actions, per-list metadata.
+// Built off the hot path (policy/snapshot_builder) and published through SnapshotHolder;
+// workers read it without locks.
+//
+// Model overview
+//   list     a file of one format, with a category and an optional default action
+//   action   what a blocked query gets (policy/action.h); built-ins: nxdomain, nodata,
+//            refused, drop, passthru (and, for RPZ rules, tcp-only and local-data)
+//   policy   client CIDRs → allow lists (checked first) and ordered block rules
+//            {list, optional action}
+//   decision allow lists first (any match allows); then block rules in order: the first
+//            list with a match decides — an exception (AdBlock @@, RPZ passthru) allows, a
+//            block applies the rule's action, else the RPZ rule's own action, else the
+//            list's default action, else nxdomain.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "blocklist/matcher.h"
+#include "policy/action.h"
+#include "policy/client_groups.h"
+
+namespace sinkhole::policy {
+
+inline constexpr int32_t kNoAction = -1;
+inline constexpr int32_t kRefuseClient = -1;  // clients in no group, by default
+inline constexpr int32_t kAllowAll = -2;      // no policies configured: plain forwarder
+
+struct ListData {
+  std::string name;
+  std::string category;
+  uint16_t category_id = 0;
+  std::string path;
+  blocklist::Format format = blocklist::Format::kDomains;
+  int32_t default_action = kNoAction;
+  std::shared_ptr<const blocklist::Matcher> matcher;
+  blocklist::ListStats stats;
+  // RPZ local data (A/AAAA/CNAME answers) by entry index.
+  absl::flat_hash_map<uint32_t, std::vector<blocklist::LocalRecord>> local;
+};
+
+struct BlockRule {
+  uint16_t list = 0;
+  int32_t action = kNoAction;  // kNoAction: the RPZ rule's own, the list's default, nxdomain
+};
+
+struct Policy {
+  std::string name;
+  std::vector<uint16_t> allow;
+  std::vector<BlockRule> block;
+};
+
+// The outcome of deciding one query: a few bytes, no strings.
+struct Verdict {
+  enum class Kind : uint8_t { kAllow, kBlock, kMonitor };  // kMonitor: passthru, counted
+  Kind kind = Kind::kAllow;
+  uint16_t action = 0;
+  uint16_t list = 0;
+  uint8_t depth = 0;  // labels between the query name and the listed name
+  uint32_t line = 0;
+  uint32_t entry = 0;
+  bool pattern = false;
+};
+
+class PolicySnapshot {
+ public:
+  uint64_t generation = 0;
+  std::string config_path;
+  std::vector<ListData> lists;
+  std::vector<Action> actions;
+  std::vector<Policy> policies;
+  std::vector<std::string> categories;
+  ClientGroups groups;
+  int32_t default_policy = kRefuseClient;
+
+  // Built-in action indexes (always present).
+  uint16_t nxdomain = 0, nodata = 0, refused = 0, drop = 0, passthru = 0, tcp_only = 0,
+           local_data = 0;
+
+  // The policy for a client address, kRefuseClient or kAllowAll.
+  int32_t classify(const sockaddr* client) const noexcept;
+  // Decides a query name (uncompressed wire, any case) under policy `p`. `scratch` serves
+  // pattern lists (may be null when none has patterns). Allocates nothing.
+  Verdict decide(int32_t p, const uint8_t* qname, size_t len,
+                 blocklist::PatternScratch* scratch) const noexcept;
+  bool has_patterns() const { return has_patterns_; }
+  bool has_patterns_ = false;
+};
+
+}  // namespace sinkhole::policy

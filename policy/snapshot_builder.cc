@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: MIT
+#include "policy/snapshot_builder.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "blocklist/list_reader.h"
+#include "policy/cidr.h"
+#include "resolver/config/yaml_reader.h"
+#include "resolver/dns/name.h"
+
+namespace sinkhole::policy {
+
+namespace {
+
+using config::YamlReader;
+
+struct Builtin {
+  const char* name;
+  ActionKind kind;
+};
+constexpr Builtin kBuiltins[] = {
+    {"nxdomain", ActionKind::kNxDomain},    {"nodata", ActionKind::kNoData},
+    {"refused", ActionKind::kRefused},      {"drop", ActionKind::kDrop},
+    {"passthru", ActionKind::kPassthru},    {"tcp-only", ActionKind::kTcpOnly},
+    {"local-data", ActionKind::kLocalData},
+};
+
+std::optional<ActionKind> kind_from(const std::string& s) {
+  for (ActionKind k :
+       {ActionKind::kSinkhole, ActionKind::kNxDomain, ActionKind::kNoData, ActionKind::kRefused,
+        ActionKind::kDrop, ActionKind::kCname, ActionKind::kPassthru})
+    if (s == to_string(k)) return k;
+  return std::nullopt;
+}
+
+// A scalar or a sequence of scalars, as a list.
+std::vector<YAML::Node> items(const YAML::Node& n) {
+  std::vector<YAML::Node> out;
+  if (n.IsSequence())
+    for (const auto& i : n) out.push_back(i);
+  else
+    out.push_back(n);
+  return out;
+}
+
+class Builder {
+ public:
+  Builder(const std::string& path, uint64_t generation) : r_(path), path_(path) {
+    snap_ = std::make_shared<PolicySnapshot>();
+    snap_->generation = generation;
+    snap_->config_path = path;
+    for (const auto& b : kBuiltins) {
+      Action a;
+      a.name = b.name;
+      a.kind = b.kind;
+      action_index_[a.name] = static_cast<uint16_t>(snap_->actions.size());
+      snap_->actions.push_back(std::move(a));
+    }
+  }
+
+  void read(const YAML::Node& root) {
+    if (!root || root.IsNull()) return finish_builtins();
+    if (!root.IsMap()) return r_.error_at(root, "the configuration must be a mapping");
+    if (root["actions"]) read_actions(root["actions"]);
+    finish_builtins();
+    if (root["lists"]) read_lists(root["lists"]);
+    if (root["policies"]) read_policies(root["policies"]);
+    if (const auto d = root["default_policy"]) {
+      if (auto s = r_.scalar(d, "default_policy")) {
+        if (*s == "refused") {
+          snap_->default_policy = kRefuseClient;
+        } else if (auto it = policy_index_.find(*s); it != policy_index_.end()) {
+          snap_->default_policy = it->second;
+        } else {
+          r_.error_at(d,
+                      fmt::format("default_policy '{}' is not a policy name (or 'refused')", *s));
+        }
+      }
+    } else if (!root["policies"]) {
+      // No policies at all: a plain forwarder, everyone is served.
+      snap_->default_policy = kAllowAll;
+    }
+  }
+
+  BuildResult result(std::chrono::steady_clock::time_point t0) {
+    BuildResult out;
+    out.errors = std::move(r_.errors());
+    out.warnings = std::move(warnings_);
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!out.errors.empty()) return out;
+    size_t entries = 0;
+    for (const auto& l : snap_->lists) entries += l.stats.entries;
+    out.summary = fmt::format("{} list(s), {} entries, {} action(s), {} polic{}",
+                              snap_->lists.size(), entries, snap_->actions.size(),
+                              snap_->policies.size(), snap_->policies.size() == 1 ? "y" : "ies");
+    out.snapshot = std::move(snap_);
+    return out;
+  }
+
+ private:
+  void finish_builtins() {
+    snap_->nxdomain = action_index_["nxdomain"];
+    snap_->nodata = action_index_["nodata"];
+    snap_->refused = action_index_["refused"];
+    snap_->drop = action_index_["drop"];
+    snap_->passthru = action_index_["passthru"];
+    snap_->tcp_only = action_index_["tcp-only"];
+    snap_->local_data = action_index_["local-data"];
+  }
+
+  void read_actions(const YAML::Node& n) {
+    if (!n.IsMap()) return r_.error_at(n, "actions must be a mapping of name → action");
+    for (const auto& kv : n) {
+      const std::string name = kv.first.as<std::string>();
+      const YAML::Node& a = kv.second;
+      const std::string where = "action '" + name + "'";
+      if (!r_.check_keys(
+              a, {"type", "a", "aaaa", "ttl", "soa_ttl", "target", "ede", "ede_text", "log"},
+              where))
+        continue;
+      Action act;
+      act.name = name;
+      if (!a["type"]) {
+        r_.error_at(kv.first, where +
+                                  " needs a type (sinkhole, nxdomain, nodata, refused, drop, "
+                                  "cname, passthru)");
+        continue;
+      }
+      auto type = r_.scalar(a["type"], where + ".type");
+      if (!type) continue;
+      auto kind = kind_from(*type);
+      if (!kind) {
+        r_.error_at(a["type"], fmt::format("{}: unknown type '{}' (sinkhole, nxdomain, nodata, "
+                                           "refused, drop, cname, passthru)",
+                                           where, *type));
+        continue;
+      }
+      act.kind = *kind;
+      read_action_params(a, act, where);
+      auto it = action_index_.find(name);
+      if (it != action_index_.end() && it->second >= std::size(kBuiltins)) {
+        r_.error_at(kv.first, fmt::format("{} defined twice", where));
+        continue;
+      }
+      if (it != action_index_.end()) {  // redefines a built-in (e.g. its SOA TTL or EDE)
+        snap_->actions[it->second] = std::move(act);
+      } else {
+        action_index_[name] = static_cast<uint16_t>(snap_->actions.size());
+        snap_->actions.push_back(std::move(act));
+      }
+    }
+  }
+
+  void read_action_params(const YAML::Node& a, Action& act, const std::string& where) {
+    auto only_for = [&](const char* key, std::initializer_list<ActionKind> kinds) {
+      if (!a[key]) return false;
+      for (ActionKind k : kinds)
+        if (act.kind == k) return true;
+      r_.error_at(a[key], fmt::format("{}: '{}' does not apply to type {}", where, key,
+                                      to_string(act.kind)));
+      return false;
+    };
+    if (only_for("a", {ActionKind::kSinkhole})) {
+      for (const auto& item : items(a["a"])) {
+        std::array<uint8_t, 4> v{};
+        auto s = r_.scalar(item, where + ".a");
+        if (s && inet_pton(AF_INET, s->c_str(), v.data()) == 1)
+          act.a.push_back(v);
+        else if (s)
+          r_.error_at(item, fmt::format("{}.a: '{}' is not an IPv4 address", where, *s));
+      }
+    }
+    if (only_for("aaaa", {ActionKind::kSinkhole})) {
+      for (const auto& item : items(a["aaaa"])) {
+        std::array<uint8_t, 16> v{};
+        auto s = r_.scalar(item, where + ".aaaa");
+        if (s && inet_pton(AF_INET6, s->c_str(), v.data()) == 1)
+          act.aaaa.push_back(v);
+        else if (s)
+          r_.error_at(item, fmt::format("{}.aaaa: '{}' is not an IPv6 address", where, *s));
+      }
+    }
+    if (act.kind == ActionKind::kSinkhole && act.a.empty() && act.aaaa.empty() && !a["a"] &&
+        !a["aaaa"])
+      r_.error_at(a, fmt::format("{}: a sinkhole needs an 'a' and/or 'aaaa' address", where));
+    if (only_for("ttl", {ActionKind::kSinkhole, ActionKind::kCname}))
+      if (auto v = r_.unsigned_in(a["ttl"], where + ".ttl", 0, 604800))
+        act.ttl = static_cast<uint32_t>(*v);
+    if (only_for("soa_ttl", {ActionKind::kSinkhole, ActionKind::kNxDomain, ActionKind::kNoData}))
+      if (auto v = r_.unsigned_in(a["soa_ttl"], where + ".soa_ttl", 0, 86400))
+        act.soa_ttl = static_cast<uint32_t>(*v);
+    if (only_for("target", {ActionKind::kCname})) {
+      if (auto s = r_.scalar(a["target"], where + ".target")) {
+        uint8_t wire[dns::kMaxNameWire];
+        std::string t = *s;
+        if (!t.empty() && t.back() == '.') t.pop_back();
+        const size_t n = dns::text_to_wire(t, wire);
+        if (n == 0)
+          r_.error_at(a["target"], fmt::format("{}.target: '{}' is not a host name", where, *s));
+        else
+          act.target.assign(wire, wire + n);
+      }
+    } else if (act.kind == ActionKind::kCname) {
+      r_.error_at(a, fmt::format("{}: a cname action needs a target host name", where));
+    }
+    if (const auto e = a["ede"]) {
+      if (auto s = r_.scalar(e, where + ".ede")) {
+        if (*s == "blocked")
+          act.ede_code = 15;
+        else if (*s == "censored")
+          act.ede_code = 16;
+        else if (*s == "filtered")
+          act.ede_code = 17;
+        else if (*s == "none")
+          act.ede = false;
+        else
+          r_.error_at(e, fmt::format("{}.ede: '{}' is not one of blocked, censored, filtered, none",
+                                     where, *s));
+      }
+    }
+    if (const auto t = a["ede_text"]) {
+      if (auto s = r_.scalar(t, where + ".ede_text")) {
+        std::string err;
+        if (!parse_ede_template(*s, act.ede_text, &err)) r_.error_at(t, where + ": " + err);
+      }
+    }
+    if (const auto l = a["log"]) {
+      auto s = r_.scalar(l, where + ".log");
+      if (s && (*s == "true" || *s == "false"))
+        act.log = *s == "true";
+      else if (s)
+        r_.error_at(l, fmt::format("{}.log must be true or false", where));
+    }
+  }
+
+  void read_lists(const YAML::Node& n) {
+    if (!n.IsMap()) return r_.error_at(n, "lists must be a mapping of name → list");
+    const std::filesystem::path base = std::filesystem::path(path_).parent_path();
+    std::map<std::string, uint16_t> category_ids;
+    for (const auto& kv : n) {
+      const std::string name = kv.first.as<std::string>();
+      const YAML::Node& l = kv.second;
+      const std::string where = "list '" + name + "'";
+      if (!r_.check_keys(l, {"path", "format", "category", "action"}, where)) continue;
+      ListData data;
+      data.name = name;
+      if (!l["path"]) {
+        r_.error_at(kv.first, where + " needs a path");
+        continue;
+      }
+      auto path = r_.scalar(l["path"], where + ".path");
+      if (!path) continue;
+      std::filesystem::path p(*path);
+      data.path = (p.is_relative() ? base / p : p).lexically_normal().string();
+      data.format = blocklist::Format::kDomains;
+      if (const auto f = l["format"]) {
+        auto s = r_.scalar(f, where + ".format");
+        if (s && !blocklist::parse_format(*s, data.format)) {
+          r_.error_at(f, fmt::format("{}.format: '{}' is not one of domains, hosts, adblock, rpz, "
+                                     "patterns",
+                                     where, *s));
+          continue;
+        }
+      }
+      data.category = name;
+      if (const auto c = l["category"])
+        if (auto s = r_.scalar(c, where + ".category")) data.category = *s;
+      if (const auto a = l["action"]) {
+        if (auto s = r_.scalar(a, where + ".action")) {
+          auto it = action_index_.find(*s);
+          if (it == action_index_.end())
+            r_.error_at(a, fmt::format("{}.action: unknown action '{}'", where, *s));
+          else
+            data.default_action = it->second;
+        }
+      }
+      auto [cat, added] =
+          category_ids.emplace(data.category, static_cast<uint16_t>(snap_->categories.size()));
+      if (added) snap_->categories.push_back(data.category);
+      data.category_id = cat->second;
+
+      // Read and compile now: an unreadable file is an error at the list's path.
+      blocklist::ParsedList parsed = blocklist::read_list_file(data.path, data.format);
+      if (!parsed.stats.rejects.empty() && parsed.stats.rejects.front().line == 0) {
+        r_.error_at(l["path"], fmt::format("{}: {}: {}", where, data.path,
+                                           parsed.stats.rejects.front().reason));
+        continue;
+      }
+      for (const auto& rej : parsed.stats.rejects)
+        warnings_.push_back(
+            fmt::format("{}:{}: {} (line skipped)", data.path, rej.line, rej.reason));
+      blocklist::MatcherBuilder mb;
+      mb.add(parsed);
+      auto built = mb.build();
+      for (const auto& e : built.pattern_errors)
+        warnings_.push_back(e.to_string() + " (rule skipped)");
+      data.matcher = std::move(built.matcher);
+      if (data.matcher->pattern_count() > 0) snap_->has_patterns_ = true;
+      for (uint32_t i = 0; i < parsed.domains.size(); ++i)
+        if (!parsed.domains[i].local.empty())
+          data.local.emplace(i, std::move(parsed.domains[i].local));
+      data.stats = std::move(parsed.stats);
+      list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
+      snap_->lists.push_back(std::move(data));
+    }
+  }
+
+  std::optional<uint16_t> list_ref(const YAML::Node& n, const std::string& where) {
+    auto s = r_.scalar(n, where);
+    if (!s) return std::nullopt;
+    auto it = list_index_.find(*s);
+    if (it == list_index_.end()) {
+      r_.error_at(n, fmt::format("{}: unknown list '{}'", where, *s));
+      return std::nullopt;
+    }
+    return it->second;
+  }
+
+  void read_policies(const YAML::Node& n) {
+    if (!n.IsSequence()) return r_.error_at(n, "policies must be a list");
+    ClientGroups::Builder groups;
+    for (const auto& p : n) {
+      if (!r_.check_keys(p, {"name", "clients", "allow", "block"}, "policy")) continue;
+      Policy pol;
+      if (!p["name"]) {
+        r_.error_at(p, "a policy needs a name");
+        continue;
+      }
+      if (auto s = r_.scalar(p["name"], "policy name")) pol.name = *s;
+      const std::string where = "policy '" + pol.name + "'";
+      if (policy_index_.count(pol.name)) {
+        r_.error_at(p["name"], fmt::format("{} defined twice", where));
+        continue;
+      }
+      const auto index = static_cast<uint32_t>(snap_->policies.size());
+      if (const auto c = p["clients"]) {
+        if (!c.IsSequence()) {
+          r_.error_at(c, where + ".clients must be a list of CIDRs");
+        } else {
+          for (const auto& item : c) {
+            auto s = r_.scalar(item, where + ".clients");
+            if (!s) continue;
+            std::string err;
+            auto cidr = parse_cidr(*s, &err);
+            if (!cidr) {
+              r_.error_at(item, fmt::format("{}.clients: '{}': {}", where, *s, err));
+              continue;
+            }
+            if (!groups.add(*cidr, index, &err))
+              r_.error_at(item, fmt::format("{}.clients: '{}': {}", where, *s, err));
+          }
+        }
+      }
+      if (const auto a = p["allow"]) {
+        if (!a.IsSequence())
+          r_.error_at(a, where + ".allow must be a list of list names");
+        else
+          for (const auto& item : a)
+            if (auto l = list_ref(item, where + ".allow")) pol.allow.push_back(*l);
+      }
+      if (const auto b = p["block"]) {
+        if (!b.IsSequence()) {
+          r_.error_at(b, where + ".block must be a list of {list, action}");
+        } else {
+          for (const auto& item : b) {
+            BlockRule rule;
+            // reset(), not operator=: assigning a yaml-cpp Node overwrites the node it
+            // refers to (here: the block entry itself).
+            YAML::Node list_node;
+            list_node.reset(item);
+            if (item.IsMap()) {
+              if (!r_.check_keys(item, {"list", "action"}, where + ".block")) continue;
+              if (!item["list"]) {
+                r_.error_at(item, where + ".block: an entry needs a list");
+                continue;
+              }
+              list_node.reset(item["list"]);
+              if (const auto an = item["action"]) {
+                if (auto s = r_.scalar(an, where + ".block.action")) {
+                  auto it = action_index_.find(*s);
+                  if (it == action_index_.end() || it->second == snap_->tcp_only ||
+                      it->second == snap_->local_data)
+                    r_.error_at(an, fmt::format("{}.block: unknown action '{}'", where, *s));
+                  else
+                    rule.action = it->second;
+                }
+              }
+            }
+            if (auto l = list_ref(list_node, where + ".block.list")) {
+              rule.list = *l;
+              pol.block.push_back(rule);
+            }
+          }
+        }
+      }
+      policy_index_[pol.name] = static_cast<int32_t>(index);
+      snap_->policies.push_back(std::move(pol));
+    }
+    snap_->groups = groups.build();
+  }
+
+  YamlReader r_;
+  std::string path_;
+  std::shared_ptr<PolicySnapshot> snap_;
+  std::map<std::string, uint16_t> action_index_;
+  std::map<std::string, uint16_t> list_index_;
+  std::map<std::string, int32_t> policy_index_;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace
+
+BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Builder b(path, generation);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+    b.read(root);
+  } catch (const YAML::Exception& e) {
+    BuildResult r;
+    r.errors.push_back(
+        fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+    return r;
+  }
+  return b.result(t0);
+}
+
+BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation) {
+  std::ifstream f(path);
+  if (!f) {
+    BuildResult r;
+    r.errors.push_back(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+    return r;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return build_snapshot(ss.str(), path, generation);
+}
+
+}  // namespace sinkhole::policy
