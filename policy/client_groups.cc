@@ -23,7 +23,7 @@ using u128 = unsigned __int128;
 constexpr uint32_t kNoGroup = ClientGroups::kNoGroup;
 
 // The index never grows past 2^16 buckets (256 KiB): larger ones measured no faster with
-// 100,000 prefixes, as the bucket search is already one or two entries.
+// 100,000 prefixes, as the bucket search then covers only a few entries.
 constexpr int kMaxIndexBits = 16;
 
 template <typename Key>
@@ -184,12 +184,14 @@ uint32_t ClientGroups::find(const Table<Key, Stored>& table, Key address) noexce
   const auto bucket = static_cast<uint32_t>(address >> table.index_shift) & table.index_mask;
   // entries[lo].start ≤ address by construction of the index; find the last such entry.
   uint32_t lo = table.index[bucket];
-  uint32_t candidates = table.index[bucket + 1] - lo + 1;
-  // Halving with a conditional move, not a branch: which half holds the answer is random.
-  while (candidates > 1) {
-    const uint32_t half = candidates / 2;
-    lo = widen(entries[lo + half].start) <= address ? lo + half : lo;
-    candidates -= half;
+  uint32_t hi = table.index[bucket + 1];
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo + 1) / 2;
+    if (widen(entries[mid].start) <= address) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
   }
   return entries[lo].group;
 }

@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "blocklist/list_reader.h"
 #include "policy/cidr.h"
+#include "resolver/config/config.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/dns/name.h"
 
@@ -120,10 +122,15 @@ class Builder {
 
   void read_actions(const YAML::Node& n) {
     if (!n.IsMap()) return r_.error_at(n, "actions must be a mapping of name → action");
+    std::set<std::string> seen;
     for (const auto& kv : n) {
       const std::string name = kv.first.as<std::string>();
       const YAML::Node& a = kv.second;
       const std::string where = "action '" + name + "'";
+      if (!seen.insert(name).second) {
+        r_.error_at(kv.first, fmt::format("{} defined twice", where));
+        continue;
+      }
       if (!r_.check_keys(
               a, {"type", "a", "aaaa", "ttl", "soa_ttl", "target", "ede", "ede_text", "log"},
               where))
@@ -162,6 +169,7 @@ class Builder {
   }
 
   void read_action_params(const YAML::Node& a, Action& act, const std::string& where) {
+    const size_t errors_before = r_.errors().size();
     auto only_for = [&](const char* key, std::initializer_list<ActionKind> kinds) {
       if (!a[key]) return false;
       for (ActionKind k : kinds)
@@ -190,8 +198,9 @@ class Builder {
           r_.error_at(item, fmt::format("{}.aaaa: '{}' is not an IPv6 address", where, *s));
       }
     }
-    if (act.kind == ActionKind::kSinkhole && act.a.empty() && act.aaaa.empty() && !a["a"] &&
-        !a["aaaa"])
+    // (When an address was given but is bad, that error already says what is wrong.)
+    if (act.kind == ActionKind::kSinkhole && act.a.empty() && act.aaaa.empty() &&
+        r_.errors().size() == errors_before)
       r_.error_at(a, fmt::format("{}: a sinkhole needs an 'a' and/or 'aaaa' address", where));
     if (only_for("ttl", {ActionKind::kSinkhole, ActionKind::kCname}))
       if (auto v = r_.unsigned_in(a["ttl"], where + ".ttl", 0, 604800))
@@ -247,10 +256,15 @@ class Builder {
     if (!n.IsMap()) return r_.error_at(n, "lists must be a mapping of name → list");
     const std::filesystem::path base = std::filesystem::path(path_).parent_path();
     std::map<std::string, uint16_t> category_ids;
+    std::set<std::string> seen;
     for (const auto& kv : n) {
       const std::string name = kv.first.as<std::string>();
       const YAML::Node& l = kv.second;
       const std::string where = "list '" + name + "'";
+      if (!seen.insert(name).second) {
+        r_.error_at(kv.first, fmt::format("{} defined twice", where));
+        continue;
+      }
       if (!r_.check_keys(l, {"path", "format", "category", "action"}, where)) continue;
       ListData data;
       data.name = name;
@@ -278,7 +292,9 @@ class Builder {
       if (const auto a = l["action"]) {
         if (auto s = r_.scalar(a, where + ".action")) {
           auto it = action_index_.find(*s);
-          if (it == action_index_.end())
+          // tcp-only and local-data exist only as RPZ rules' own actions.
+          if (it == action_index_.end() || it->second == snap_->tcp_only ||
+              it->second == snap_->local_data)
             r_.error_at(a, fmt::format("{}.action: unknown action '{}'", where, *s));
           else
             data.default_action = it->second;
@@ -330,7 +346,10 @@ class Builder {
     if (!n.IsSequence()) return r_.error_at(n, "policies must be a list");
     ClientGroups::Builder groups;
     for (const auto& p : n) {
-      if (!r_.check_keys(p, {"name", "clients", "allow", "block"}, "policy")) continue;
+      if (!p.IsMap()) {
+        r_.error_at(p, "a policy must be a mapping (name, clients, allow, block)");
+        continue;
+      }
       Policy pol;
       if (!p["name"]) {
         r_.error_at(p, "a policy needs a name");
@@ -338,6 +357,7 @@ class Builder {
       }
       if (auto s = r_.scalar(p["name"], "policy name")) pol.name = *s;
       const std::string where = "policy '" + pol.name + "'";
+      if (!r_.check_keys(p, {"name", "clients", "allow", "block"}, where)) continue;
       if (policy_index_.count(pol.name)) {
         r_.error_at(p["name"], fmt::format("{} defined twice", where));
         continue;
@@ -356,8 +376,17 @@ class Builder {
               r_.error_at(item, fmt::format("{}.clients: '{}': {}", where, *s, err));
               continue;
             }
+            const std::string key = to_string(*cidr);
+            if (auto owner = cidr_owner_.find(key);
+                owner != cidr_owner_.end() && owner->second != pol.name) {
+              r_.error_at(item, fmt::format("{}.clients: '{}' is already a client of policy '{}'",
+                                            where, *s, owner->second));
+              continue;
+            }
             if (!groups.add(*cidr, index, &err))
               r_.error_at(item, fmt::format("{}.clients: '{}': {}", where, *s, err));
+            else
+              cidr_owner_.emplace(key, pol.name);
           }
         }
       }
@@ -415,6 +444,7 @@ class Builder {
   std::map<std::string, uint16_t> action_index_;
   std::map<std::string, uint16_t> list_index_;
   std::map<std::string, int32_t> policy_index_;
+  std::map<std::string, std::string> cidr_owner_;  // "10.0.0.0/8" → policy name
   std::vector<std::string> warnings_;
 };
 
@@ -422,6 +452,14 @@ class Builder {
 
 BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation) {
   const auto t0 = std::chrono::steady_clock::now();
+  // The whole file is validated at every reload, not only its policy part: a typo in a
+  // top-level key (`polices:`) must fail the reload, not silently drop every policy.
+  const config::LoadResult base = config::parse_config(yaml, path);
+  if (!base.config) {
+    BuildResult r;
+    r.errors = base.errors;
+    return r;
+  }
   Builder b(path, generation);
   YAML::Node root;
   try {

@@ -100,6 +100,21 @@ void read_log(YamlReader& r, const YAML::Node& n, LogConfig& l) {
   }
 }
 
+void read_control(YamlReader& r, const YAML::Node& n, ControlConfig& c) {
+  if (!r.check_keys(n, {"socket", "watch_files", "watch_debounce"}, "control")) return;
+  if (const auto s = n["socket"])
+    if (auto v = r.scalar(s, "control.socket")) c.socket = *v;
+  if (const auto w = n["watch_files"]) {
+    auto v = r.scalar(w, "control.watch_files");
+    if (v && (*v == "true" || *v == "false"))
+      c.watch_files = *v == "true";
+    else if (v)
+      r.error_at(w, "control.watch_files must be true or false");
+  }
+  if (const auto d = n["watch_debounce"])
+    if (auto v = r.duration(d, "control.watch_debounce")) c.watch_debounce = *v;
+}
+
 }  // namespace
 
 LoadResult parse_config(std::string_view yaml, const std::string& name,
@@ -122,8 +137,8 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
     if (root.IsNull()) {
       // An empty file is a valid config: every default applies.
     } else if (r.check_keys(root,
-                            {"server", "upstreams", "upstream", "log", "lists", "actions",
-                             "policies", "default_policy"},
+                            {"server", "upstreams", "upstream", "log", "control", "lists",
+                             "actions", "policies", "default_policy"},
                             "the top level")) {
       // lists, actions, policies and default_policy belong to the policy model
       // (policy/policy_config), which reads them from the same document.
@@ -138,6 +153,7 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
       }
       if (root["upstream"]) read_upstream(r, root["upstream"], c.upstream);
       if (root["log"]) read_log(r, root["log"], c.log);
+      if (root["control"]) read_control(r, root["control"], c.control);
     }
   } catch (const YAML::Exception& e) {
     r.error(e.mark, e.msg);

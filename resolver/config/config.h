@@ -37,11 +37,18 @@ struct LogConfig {
   std::string level = "info";
 };
 
+struct ControlConfig {
+  std::string socket = "/run/sinkholed/control.sock";  // "" disables it
+  bool watch_files = true;                             // reload when config or a list changes
+  Millis watch_debounce{1000};                         // wait for writes to settle
+};
+
 struct Config {
   std::string path;
   ServerConfig server;
   UpstreamConfig upstream;
   LogConfig log;
+  ControlConfig control;
 };
 
 struct LoadResult {

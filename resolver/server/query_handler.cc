@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "resolver/dns/name.h"
 #include "resolver/dns/record_copy.h"
 #include "resolver/dns/response_rewriter.h"
@@ -143,6 +145,18 @@ QueryHandler::Stage QueryHandler::answer_meta(const dns::QueryView& q, const dns
   return Stage::kContinue;
 }
 
+// Only for actions with `log: true` (e.g. trialling a list in monitor mode): one line per
+// query, without the client's address (the privacy-safe default).
+void QueryHandler::log_verdict(const policy::PolicySnapshot& snap, const policy::Verdict& v,
+                               const dns::QueryView& q, const uint8_t* msg) {
+  const policy::ListData& list = snap.lists[v.list];
+  const policy::Action& a = snap.actions[v.action];
+  spdlog::info("{} {} type {} list {} category {} {}:{} action {}",
+               v.kind == policy::Verdict::Kind::kMonitor ? "monitored" : "blocked",
+               dns::wire_to_text(q.qname(msg), q.qname_len), q.qtype, list.name, list.category,
+               list.path, v.line, a.name);
+}
+
 QueryHandler::Stage QueryHandler::apply_policy(const dns::QueryView& q, const uint8_t* msg,
                                                const dns::ClientQuery& cq,
                                                const net::ClientEndpoint& from) {
@@ -162,11 +176,13 @@ QueryHandler::Stage QueryHandler::apply_policy(const dns::QueryView& q, const ui
       return Stage::kContinue;
     case policy::Verdict::Kind::kMonitor:
       counters_.inc(Counter::kMonitored);
+      if (snap.actions[v.action].log) log_verdict(snap, v, q, msg);
       return Stage::kContinue;
     case policy::Verdict::Kind::kBlock:
       break;
   }
   const policy::Action& action = snap.actions[v.action];
+  if (action.log) log_verdict(snap, v, q, msg);
   if (action.kind == policy::ActionKind::kTcpOnly && from.is_tcp()) return Stage::kContinue;
   counters_.inc(Counter::kBlocked);
   answer_blocked(snap, v, cq, q.qtype, from);
@@ -283,6 +299,8 @@ void QueryHandler::answer_blocked(const policy::PolicySnapshot& snap, const poli
       w.cname = true;
       w.cname_ttl = a.ttl;
       w.cname_ede = a.ede ? a.ede_code : dns::kNoEde;
+      w.cname_ede_len = static_cast<uint8_t>(std::min(text_len, sizeof w.cname_ede_text));
+      std::memcpy(w.cname_ede_text, text, w.cname_ede_len);
       return;
     }
     case policy::ActionKind::kLocalData: {
@@ -346,7 +364,7 @@ size_t QueryHandler::build_cname_answer(const upstream::PendingQuery& pq, const 
   dns::write_u16(tx_ + dns::kOffAnCount, static_cast<uint16_t>(1 + copied.count));
   dns::write_u16(tx_ + dns::kOffArCount, 0);
   if (cq.has_opt) {
-    pos += dns::write_opt(tx_ + pos, cq, 0, {w.cname_ede, {}});
+    pos += dns::write_opt(tx_ + pos, cq, 0, {w.cname_ede, {w.cname_ede_text, w.cname_ede_len}});
     dns::write_u16(tx_ + dns::kOffArCount, 1);
   }
   if (pos > cq.reply_limit) {
@@ -368,6 +386,7 @@ void QueryHandler::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t*
     // A CNAME/DNAME into a listed name gets that rule's answer for the client's question.
     if (policies && m.ancount > 0 && !w->cname) {
       if (auto v = blocked_chain(snap, w->endpoint, resp, m)) {
+        v->depth = 0;  // the listed name is the CNAME target: the SOA is owned by the question
         counters_.inc(Counter::kBlocked);
         counters_.inc(Counter::kBlockedCnameChain);
         const uint16_t qtype = dns::read_u16(w->query.question + w->query.question_len - 4);

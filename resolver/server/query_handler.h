@@ -54,6 +54,8 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
                                                const net::ClientEndpoint& client,
                                                const uint8_t* resp, const dns::MessageView& m);
   const policy::PolicySnapshot& snapshot();
+  void log_verdict(const policy::PolicySnapshot& snap, const policy::Verdict& v,
+                   const dns::QueryView& q, const uint8_t* msg);
   // Returns the waiter added for this client (the cname action marks it).
   upstream::Waiter& forward(const uint8_t* qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
                             bool do_bit, bool cd_bit, const dns::ClientQuery& cq,

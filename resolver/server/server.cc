@@ -2,6 +2,7 @@
 #include "resolver/server/server.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -15,14 +16,29 @@
 #include <thread>
 #include <vector>
 
-#include "policy/snapshot_builder.h"
 #include "policy/snapshot_holder.h"
 #include "resolver/metrics/worker_counters.h"
+#include "resolver/server/control_socket.h"
+#include "resolver/server/file_watcher.h"
+#include "resolver/server/reloader.h"
 #include "resolver/server/worker.h"
 
 namespace sinkhole::server {
 
 namespace {
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out.push_back('\\');
+    if (static_cast<unsigned char>(ch) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<int>(ch));
+      continue;
+    }
+    out.push_back(ch);
+  }
+  return out;
+}
 
 // Opens one listening socket. SO_REUSEPORT lets every worker bind its own socket to the
 // same address, and the kernel spreads clients across them.
@@ -54,86 +70,98 @@ struct Control {
   std::vector<std::unique_ptr<Worker>>* workers;
   const config::Config* cfg;
   policy::SnapshotHolder* holder;
-  uv_loop_t* loop;
+  Reloader* reloader;
+  ControlSocket* control_socket;
+  FileWatcher* watcher;
   uv_signal_t term, intr, hup, usr1;
   uv_timer_t collect;
   bool stopping = false;
-  // Reload state (control thread only).
-  bool reloading = false;
-  bool reload_again = false;
-  uint64_t next_generation = 2;
-  uint64_t reloads = 0;
-  uint64_t reload_failures = 0;
-  double last_reload_seconds = 0;
-  int64_t last_reload_unix = 0;
-  std::string last_reload_error;
+  int64_t started_unix = 0;
 };
 
-void log_stats(const Control& c) {
+std::vector<std::pair<std::string, uint64_t>> all_counters(const Control& c) {
   std::vector<const metrics::WorkerCounters*> all;
   for (const auto& w : *c.workers) all.push_back(&w->counters());
   auto values = metrics::sum(all);
-  values.emplace_back("reloads", c.reloads);
-  values.emplace_back("reload_failures", c.reload_failures);
+  values.emplace_back("reloads", c.reloader->reloads());
+  values.emplace_back("reload_failures", c.reloader->failures());
   values.emplace_back("snapshot_generation", c.holder->generation());
-  spdlog::info("stats {}", metrics::to_json(values));
+  return values;
 }
 
-// One reload: the build runs on libuv's thread pool, publication on the control thread.
-struct ReloadJob {
-  uv_work_t req;
-  Control* control;
-  uint64_t generation;
-  policy::BuildResult result;
-};
+void log_stats(const Control& c) {
+  spdlog::info("stats {}", metrics::to_json(all_counters(c)));
+}
 
-void start_reload(Control& c);
-
-void on_reload_built(uv_work_t* req, int) {
-  std::unique_ptr<ReloadJob> job(static_cast<ReloadJob*>(req->data));
-  Control& c = *job->control;
-  c.reloading = false;
-  auto& r = job->result;
-  for (size_t i = 0; i < r.warnings.size() && i < 20; ++i)
-    spdlog::warn("reload: {}", r.warnings[i]);
-  if (r.warnings.size() > 20) spdlog::warn("reload: {} more warnings", r.warnings.size() - 20);
-  if (!r.snapshot) {
-    ++c.reload_failures;
-    c.last_reload_error = r.errors.empty() ? "unknown error" : r.errors.front();
-    for (const auto& e : r.errors) spdlog::error("reload failed: {}", e);
-    spdlog::error("reload failed: keeping generation {} in service", c.holder->generation());
-  } else if (!c.stopping) {
-    c.holder->publish(std::move(r.snapshot));
-    ++c.reloads;
-    c.last_reload_seconds = r.seconds;
-    c.last_reload_unix = static_cast<int64_t>(std::time(nullptr));
-    c.last_reload_error.clear();
-    spdlog::info("reload: generation {} in service: {} ({:.3f} s)", job->generation, r.summary,
-                 r.seconds);
+// `sinkholectl status`: what an operator checks first.
+std::string status_text(const Control& c, bool json) {
+  const auto snap = c.holder->current();
+  const auto counters = all_counters(c);
+  auto get = [&](const char* name) {
+    for (const auto& [k, v] : counters)
+      if (k == name) return v;
+    return uint64_t{0};
+  };
+  size_t entries = 0;
+  for (const auto& l : snap->lists) entries += l.stats.entries;
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (json) {
+    std::string lists;
+    for (const auto& l : snap->lists)
+      lists += fmt::format(
+          "{}{{\"name\":\"{}\",\"category\":\"{}\",\"entries\":{},\"rejected\":{}}}",
+          lists.empty() ? "" : ",", l.name, l.category, l.stats.entries, l.stats.rejects.size());
+    return fmt::format(
+        "{{\"status\":\"running\",\"uptime_s\":{},\"workers\":{},\"generation\":{},"
+        "\"reloads\":{},\"reload_failures\":{},\"last_reload_s\":{:.3f},"
+        "\"last_reload_unix\":{},\"last_reload_error\":\"{}\",\"lists\":[{}],"
+        "\"entries\":{},\"policies\":{},\"counters\":{}}}",
+        now - c.started_unix, c.workers->size(), snap->generation, c.reloader->reloads(),
+        c.reloader->failures(), c.reloader->last_seconds(), c.reloader->last_success_unix(),
+        json_escape(c.reloader->last_error()), lists, entries, snap->policies.size(),
+        metrics::to_json(counters));
   }
-  if (c.reload_again && !c.stopping) {
-    c.reload_again = false;
-    start_reload(c);
+  std::string out = fmt::format(
+      "sinkholed running for {} s, {} worker(s)\n"
+      "policy generation {} ({} list(s), {} entries, {} polic{})\n"
+      "reloads {} ok, {} failed; last reload {:.3f} s\n",
+      now - c.started_unix, c.workers->size(), snap->generation, snap->lists.size(), entries,
+      snap->policies.size(), snap->policies.size() == 1 ? "y" : "ies", c.reloader->reloads(),
+      c.reloader->failures(), c.reloader->last_seconds());
+  if (!c.reloader->last_error().empty())
+    out += "last reload FAILED (old policy still serving): " + c.reloader->last_error() + "\n";
+  for (const auto& l : snap->lists)
+    out += fmt::format("  list {:<20} {:<12} {:>9} entries {:>5} rejected lines\n", l.name,
+                       l.category, l.stats.entries, l.stats.rejects.size());
+  out += fmt::format("queries {} udp / {} tcp, blocked {}, refused (no policy) {}, servfail {}\n",
+                     get("queries_udp"), get("queries_tcp"), get("blocked"),
+                     get("refused_no_policy"), get("answers_servfail"));
+  return out;
+}
+
+void handle_command(Control& c, const std::string& command, ControlSocket::Reply reply) {
+  if (command == "reload") {
+    spdlog::info("control: reload requested");
+    c.reloader->request([reply](const Reloader::Outcome& o) {
+      reply(o.ok ? fmt::format("ok: generation {} in service: {} ({:.3f} s)", o.generation,
+                               o.message, o.seconds)
+                 : fmt::format("failed: {} (generation {} still in service)", o.message,
+                               o.generation));
+    });
+  } else if (command == "status") {
+    reply(status_text(c, false));
+  } else if (command == "status json") {
+    reply(status_text(c, true));
+  } else {
+    reply("error: unknown command '" + command + "' (reload, status)");
   }
 }
 
-void start_reload(Control& c) {
-  if (c.reloading) {  // a burst of signals or edits: one more build after this one
-    c.reload_again = true;
-    return;
-  }
-  c.reloading = true;
-  auto* job = new ReloadJob{};
-  job->control = &c;
-  job->generation = c.next_generation++;
-  job->req.data = job;
-  uv_queue_work(
-      c.loop, &job->req,
-      [](uv_work_t* req) {
-        auto* j = static_cast<ReloadJob*>(req->data);
-        j->result = policy::build_snapshot_from_file(j->control->cfg->path, j->generation);
-      },
-      on_reload_built);
+// Files whose change should trigger a reload: the config and every list it names.
+std::vector<std::string> watched_files(const Control& c) {
+  std::vector<std::string> files{c.cfg->path};
+  for (const auto& l : c.holder->current()->lists) files.push_back(l.path);
+  return files;
 }
 
 void on_signal(uv_signal_t* s, int signum) {
@@ -144,13 +172,16 @@ void on_signal(uv_signal_t* s, int signum) {
   }
   if (signum == SIGHUP) {
     spdlog::info("SIGHUP: reloading {}", c->cfg->path);
-    start_reload(*c);
+    c->reloader->request();
     return;
   }
   if (c->stopping) return;
   c->stopping = true;
   spdlog::info("{}: stopping; answering queries in flight",
                signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  c->reloader->stop();
+  c->control_socket->close();
+  c->watcher->close();
   for (auto& w : *c->workers) w->request_stop();
   for (uv_signal_t* h : {&c->term, &c->intr, &c->hup, &c->usr1})
     uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
@@ -197,8 +228,28 @@ int run_server(const config::Config& cfg, std::shared_ptr<const policy::PolicySn
   control.workers = &workers;
   control.cfg = &cfg;
   control.holder = &holder;
-  control.loop = &loop;
-  control.next_generation = holder.generation() + 1;
+  control.started_unix = static_cast<int64_t>(std::time(nullptr));
+  Reloader reloader(&loop, cfg.path, holder);
+  control.reloader = &reloader;
+  FileWatcher watcher(&loop, cfg.control.watch_debounce, [&reloader] { reloader.request(); });
+  control.watcher = &watcher;
+  if (cfg.control.watch_files) {
+    watcher.watch(watched_files(control));
+    reloader.on_published = [&control, &watcher] { watcher.watch(watched_files(control)); };
+  }
+  ControlSocket control_socket;
+  control.control_socket = &control_socket;
+  if (!cfg.control.socket.empty()) {
+    std::string error;
+    if (!control_socket.open(
+            &loop, cfg.control.socket,
+            [&control](const std::string& cmd, ControlSocket::Reply reply) {
+              handle_command(control, cmd, std::move(reply));
+            },
+            &error))
+      spdlog::error("control socket {}: {}; sinkholectl will not reach this server",
+                    cfg.control.socket, error);
+  }
   // Retired snapshots are released here, once no worker holds them, never on a worker.
   uv_timer_init(&loop, &control.collect);
   control.collect.data = &holder;

@@ -10,6 +10,7 @@ void Waiter::set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep) {
   cname = false;
   cname_ttl = 0;
   cname_ede = dns::kNoEde;
+  cname_ede_len = 0;
   endpoint = ep;
   query = cq;
   std::memcpy(question_bytes, cq.question, cq.question_len);

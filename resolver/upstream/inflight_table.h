@@ -32,6 +32,8 @@ struct Waiter {
   bool cname = false;
   uint32_t cname_ttl = 0;
   uint16_t cname_ede = dns::kNoEde;
+  uint8_t cname_ede_len = 0;
+  char cname_ede_text[255];  // rendered when the block was decided
 
   void set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep);
 };

@@ -180,6 +180,38 @@ TEST_CASE("/0 matches every address of its family only") {
                       {"2001:db8::1", kNoGroup}});
 }
 
+TEST_CASE("a lone prefix at the top or bottom of the address space") {
+  // With one prefix the table's index covers only a sliver around it; addresses above and
+  // below that sliver are answered without the index and must still see the prefix.
+  struct Case {
+    const char* prefix;
+    std::initializer_list<Expect> expects;
+  };
+  const Case cases[] = {
+      {"255.255.255.0/24",
+       {{"255.255.255.0", 1},
+        {"255.255.255.200", 1},
+        {"255.255.255.255", 1},
+        {"255.255.254.255", kNoGroup},
+        {"0.0.0.0", kNoGroup}}},
+      {"0.0.0.0/24",
+       {{"0.0.0.0", 1}, {"0.0.0.200", 1}, {"0.0.1.0", kNoGroup}, {"255.255.255.255", kNoGroup}}},
+      {"128.0.0.0/1", {{"128.0.0.0", 1}, {"255.255.255.255", 1}, {"127.255.255.255", kNoGroup}}},
+      {"ffff::/16",
+       {{"ffff::", 1}, {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1}, {"fffe::", kNoGroup}}},
+      {"::/16", {{"::", 1}, {"0:ffff::", 1}, {"1::", kNoGroup}}},
+      {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120",
+       {{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffc8", 1},
+        {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:feff", kNoGroup}}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.prefix);
+    ClientGroups::Builder builder;
+    REQUIRE(builder.add(cidr(c.prefix), 1, nullptr));
+    check_all(builder.build(), c.expects);
+  }
+}
+
 TEST_CASE("IPv6 prefixes, nested, and /128 host routes") {
   const ClientGroups groups = make({{"2001:db8::/32", 1},
                                     {"2001:db8:1::/48", 2},

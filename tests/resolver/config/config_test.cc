@@ -131,8 +131,8 @@ TEST_CASE("parse_config reports each error at its file:line:column") {
     std::string want;  // the whole first diagnostic, or its beginning if it ends in "..."
   } cases[] = {
       {"unknown top-level key", "server:\n  workers: 2\nservers:\n  workers: 1\n",
-       "cfg.yaml:3:1: unknown key 'servers' in the top level (known: actions, default_policy, "
-       "lists, log, policies, server, upstream, upstreams)"},
+       "cfg.yaml:3:1: unknown key 'servers' in the top level (known: actions, control, "
+       "default_policy, lists, log, policies, server, upstream, upstreams)"},
       {"unknown key in server", "server:\n  listen: [127.0.0.1]\n  wrokers: 4\n",
        "cfg.yaml:3:3: unknown key 'wrokers' in server..."},
       {"unknown key in upstream", "upstream:\n  timeout: 1s\n  retries: 3\n",

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// ControlSocket: the Unix socket `sinkholectl` talks to. One request per connection: a
+// command line ending in '\n' (e.g. "reload", "status", "status json"); the reply is text,
+// then the server closes. Replies may come later (a reload answers when it is done).
+// Control thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <string>
+
+namespace sinkhole::server {
+
+class ControlSocket {
+ public:
+  using Reply = std::function<void(const std::string&)>;
+  using Handler = std::function<void(const std::string& command, Reply reply)>;
+
+  // Binds `path` (replacing a stale socket file) with mode 0660; false + `error` on failure.
+  bool open(uv_loop_t* loop, const std::string& path, Handler handler, std::string* error);
+  void close();
+
+ private:
+  struct Connection;
+  static void on_connection(uv_stream_t* server, int status);
+
+  uv_pipe_t pipe_{};
+  Handler handler_;
+  std::string path_;
+  bool open_ = false;
+};
+
+}  // namespace sinkhole::server
