@@ -317,14 +317,17 @@ class Builder {
             fmt::format("{}:{}: {} (line skipped)", data.path, rej.line, rej.reason));
       blocklist::MatcherBuilder mb;
       mb.add(parsed);
+      // Keep only what the snapshot needs (RPZ local data) before the matcher is laid
+      // out: the entries of a 1M-name list are ~100 MB that must not coexist with it.
+      for (uint32_t i = 0; i < parsed.domains.size(); ++i)
+        if (!parsed.domains[i].local.empty())
+          data.local.emplace(i, std::move(parsed.domains[i].local));
+      std::vector<blocklist::DomainEntry>().swap(parsed.domains);
       auto built = mb.build();
       for (const auto& e : built.pattern_errors)
         warnings_.push_back(e.to_string() + " (rule skipped)");
       data.matcher = std::move(built.matcher);
       if (data.matcher->pattern_count() > 0) snap_->has_patterns_ = true;
-      for (uint32_t i = 0; i < parsed.domains.size(); ++i)
-        if (!parsed.domains[i].local.empty())
-          data.local.emplace(i, std::move(parsed.domains[i].local));
       data.stats = std::move(parsed.stats);
       list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
       snap_->lists.push_back(std::move(data));

@@ -33,6 +33,10 @@ class SnapshotHolder {
     std::erase_if(retired_, [](const auto& s) { return s.use_count() == 1; });
     return retired_.size();
   }
+  size_t retired() const {
+    std::lock_guard lock(mu_);
+    return retired_.size();
+  }
   std::shared_ptr<const PolicySnapshot> current() const {
     std::lock_guard lock(mu_);
     return current_;

@@ -3,6 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <ctime>
 #include <memory>
 
@@ -44,7 +48,13 @@ void Reloader::start() {
       loop_, &job->req,
       [](uv_work_t* req) {
         auto* j = static_cast<Job*>(req->data);
+        // Nice 10: when every core serves traffic, the build takes about a tenth of a core
+        // and the workers keep their latency. (SCHED_IDLE was tried: on a saturated
+        // machine a 1M-name reload then took 35 s instead of 2 s.) The thread pool runs
+        // nothing else, so the niceness is simply left in place.
+        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
         j->result = policy::build_snapshot_from_file(j->self->path_, j->generation);
+        malloc_trim(0);  // hand the build's scratch memory back before the next one
       },
       [](uv_work_t* req, int) {
         std::unique_ptr<Job> j(static_cast<Job*>(req->data));
