@@ -17,6 +17,7 @@
 #include "blocklist/list_reader.h"
 #include "policy/cidr.h"
 #include "resolver/config/config.h"
+#include "resolver/config/text_file.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/dns/name.h"
 
@@ -478,15 +479,14 @@ BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint6
 }
 
 BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation) {
-  std::ifstream f(path);
-  if (!f) {
+  std::string error;
+  const auto text = config::read_text_file(path, &error);
+  if (!text) {
     BuildResult r;
-    r.errors.push_back(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+    r.errors.push_back(error);
     return r;
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return build_snapshot(ss.str(), path, generation);
+  return build_snapshot(*text, path, generation);
 }
 
 }  // namespace sinkhole::policy

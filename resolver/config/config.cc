@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "resolver/config/resolv_conf.h"
+#include "resolver/config/text_file.h"
 #include "resolver/config/yaml_reader.h"
 
 namespace sinkhole::config {
@@ -173,15 +174,14 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
 }
 
 LoadResult load_config(const std::string& path, const std::string& resolv_conf) {
-  std::ifstream f(path);
-  if (!f) {
+  std::string error;
+  const auto text = read_text_file(path, &error);
+  if (!text) {
     LoadResult r;
-    r.errors.push_back(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+    r.errors.push_back(error);
     return r;
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_config(ss.str(), path, resolv_conf);
+  return parse_config(*text, path, resolv_conf);
 }
 
 }  // namespace sinkhole::config

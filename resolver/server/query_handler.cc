@@ -440,29 +440,11 @@ void QueryHandler::send(const net::ClientEndpoint& to, const uint8_t* data, size
 }
 
 void QueryHandler::count_rcode(uint16_t rcode) {
-  switch (rcode) {
-    case 0:
-      counters_.inc(Counter::kRcodeNoError);
-      break;
-    case 1:
-      counters_.inc(Counter::kRcodeFormErr);
-      break;
-    case 2:
-      counters_.inc(Counter::kRcodeServFail);
-      break;
-    case 3:
-      counters_.inc(Counter::kRcodeNxDomain);
-      break;
-    case 4:
-      counters_.inc(Counter::kRcodeNotImp);
-      break;
-    case 5:
-      counters_.inc(Counter::kRcodeRefused);
-      break;
-    default:
-      counters_.inc(Counter::kRcodeOther);
-      break;
-  }
+  // kRcodeNoError..kRcodeRefused follow the rcode values 0..5 in the counter enum.
+  static_assert(
+      static_cast<int>(Counter::kRcodeRefused) - static_cast<int>(Counter::kRcodeNoError) == 5);
+  counters_.inc(rcode <= 5 ? static_cast<Counter>(static_cast<int>(Counter::kRcodeNoError) + rcode)
+                           : Counter::kRcodeOther);
 }
 
 }  // namespace sinkhole::server
