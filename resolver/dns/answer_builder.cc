@@ -48,7 +48,7 @@ size_t write_opt(uint8_t* out, const ClientQuery& cq, uint8_t ext_rcode, Ede e) 
     write_u16(opt, 15);  // EDE option code, RFC 8914 §2
     write_u16(opt + 2, static_cast<uint16_t>(2 + text_len));
     write_u16(opt + 4, e.code);
-    std::memcpy(opt + 6, e.text.data(), text_len);
+    if (text_len) std::memcpy(opt + 6, e.text.data(), text_len);  // data() may be null
     rdlen = 6 + text_len;
   }
   write_u16(out + 9, static_cast<uint16_t>(rdlen));

@@ -24,7 +24,7 @@ size_t build_synthesized(const ClientQuery& cq, uint16_t rcode, const SynthRecor
     write_u16(out + pos + 4, qclass);
     write_u32(out + pos + 6, answers[i].ttl);
     write_u16(out + pos + 10, answers[i].rdlen);
-    std::memcpy(out + pos + 12, answers[i].rdata, answers[i].rdlen);
+    if (answers[i].rdlen) std::memcpy(out + pos + 12, answers[i].rdata, answers[i].rdlen);
     pos += 12 + answers[i].rdlen;
     ++an;
   }
