@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -86,6 +88,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log.level));
   std::signal(SIGPIPE, SIG_IGN);
+  malloc_trim(0);  // the lists' parse buffers are gone: let RSS show what serving needs
   spdlog::info("policies: {} ({:.3f} s)", policies.summary, policies.seconds);
   return sinkhole::server::run_server(cfg, std::move(policies.snapshot));
 }
