@@ -38,10 +38,28 @@ std::optional<Millis> parse_duration(std::string_view text) {
     ms = value * 1000;
   else if (unit == "m")
     ms = value * 60'000;
+  else if (unit == "h")
+    ms = value * 3'600'000;
+  else if (unit == "d")
+    ms = value * 86'400'000;
   else
     return std::nullopt;
   if (!(ms <= kMaxMs)) return std::nullopt;
   return Millis{static_cast<long long>(ms + 0.5)};
+}
+
+std::optional<size_t> parse_size(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 15) return std::nullopt;
+  size_t value = 0;
+  std::from_chars(text.data(), text.data() + digits, value);
+  const std::string_view unit = text.substr(digits);
+  if (unit.empty() || unit == "B") return value;
+  if (unit == "KiB") return value << 10;
+  if (unit == "MiB") return value << 20;
+  if (unit == "GiB") return value << 30;
+  return std::nullopt;
 }
 
 namespace {
@@ -101,6 +119,37 @@ void read_log(YamlReader& r, const YAML::Node& n, LogConfig& l) {
   }
 }
 
+void read_cache(YamlReader& r, const YAML::Node& n, CacheConfig& c) {
+  if (!r.check_keys(n, {"max_bytes", "min_ttl", "max_ttl", "max_negative_ttl", "serve_stale"},
+                    "cache"))
+    return;
+  if (const auto m = n["max_bytes"]) {
+    auto s = r.scalar(m, "cache.max_bytes");
+    auto v = s ? parse_size(*s) : std::nullopt;
+    if (v)
+      c.max_bytes = *v;
+    else if (s)
+      r.error_at(
+          m, fmt::format("cache.max_bytes must be a size like 256MiB or 0 (off), not '{}'", *s));
+  }
+  auto duration_or_zero = [&](const char* key) -> std::optional<Millis> {
+    const auto t = n[key];
+    if (!t) return std::nullopt;
+    auto s = r.scalar(t, std::string("cache.") + key);
+    if (!s) return std::nullopt;
+    if (*s == "0") return Millis{0};
+    if (auto d = parse_duration(*s)) return d;
+    r.error_at(
+        t, fmt::format("cache.{} must be a duration like 300s or 1d (or 0), not '{}'", key, *s));
+    return std::nullopt;
+  };
+  if (auto d = duration_or_zero("min_ttl")) c.min_ttl = static_cast<uint32_t>(d->count() / 1000);
+  if (auto d = duration_or_zero("max_ttl")) c.max_ttl = static_cast<uint32_t>(d->count() / 1000);
+  if (auto d = duration_or_zero("max_negative_ttl"))
+    c.max_negative_ttl = static_cast<uint32_t>(d->count() / 1000);
+  if (auto d = duration_or_zero("serve_stale")) c.serve_stale = *d;
+}
+
 void read_control(YamlReader& r, const YAML::Node& n, ControlConfig& c) {
   if (!r.check_keys(n, {"socket", "watch_files", "watch_debounce"}, "control")) return;
   if (const auto s = n["socket"])
@@ -138,7 +187,7 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
     if (root.IsNull()) {
       // An empty file is a valid config: every default applies.
     } else if (r.check_keys(root,
-                            {"server", "upstreams", "upstream", "log", "control", "lists",
+                            {"server", "upstreams", "upstream", "log", "control", "cache", "lists",
                              "actions", "policies", "default_policy"},
                             "the top level")) {
       // lists, actions, policies and default_policy belong to the policy model
@@ -155,6 +204,7 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
       if (root["upstream"]) read_upstream(r, root["upstream"], c.upstream);
       if (root["log"]) read_log(r, root["log"], c.log);
       if (root["control"]) read_control(r, root["control"], c.control);
+      if (root["cache"]) read_cache(r, root["cache"], c.cache);
     }
   } catch (const YAML::Exception& e) {
     r.error(e.mark, e.msg);

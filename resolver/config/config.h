@@ -37,6 +37,14 @@ struct LogConfig {
   std::string level = "info";
 };
 
+struct CacheConfig {
+  size_t max_bytes = size_t{256} << 20;  // 0 disables the cache
+  uint32_t min_ttl = 0;                  // seconds
+  uint32_t max_ttl = 86400;
+  uint32_t max_negative_ttl = 3600;
+  Millis serve_stale{86'400'000};  // RFC 8767 window past expiry; 0 = off
+};
+
 struct ControlConfig {
   std::string socket = "/run/sinkholed/control.sock";  // "" disables it
   bool watch_files = true;                             // reload when config or a list changes
@@ -49,7 +57,11 @@ struct Config {
   UpstreamConfig upstream;
   LogConfig log;
   ControlConfig control;
+  CacheConfig cache;
 };
+
+// "256MiB", "1GiB", "64KiB", "1000000" (bytes) → bytes.
+std::optional<size_t> parse_size(std::string_view text);
 
 struct LoadResult {
   std::optional<Config> config;

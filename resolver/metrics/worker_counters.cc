@@ -84,6 +84,10 @@ constexpr Row kTable[] = {
      {"monitored", "Queries matching a passthru (monitor-mode) rule, allowed"}},
     {Counter::kRefusedNoPolicy,
      {"refused_no_policy", "Queries from clients in no policy group, refused"}},
+    {Counter::kCacheHits, {"cache_hits", "Queries answered from the packet cache"}},
+    {Counter::kCacheMisses, {"cache_misses", "Allowed queries not in the cache (forwarded)"}},
+    {Counter::kCacheStale,
+     {"cache_stale_answers", "Stale cache answers sent because every upstream failed (RFC 8767)"}},
 };
 
 constexpr bool table_in_enum_order() {

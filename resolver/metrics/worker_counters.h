@@ -70,6 +70,10 @@ enum class Counter : uint16_t {
   kBlockedCnameChain,
   kMonitored,
   kRefusedNoPolicy,
+  // Cache
+  kCacheHits,
+  kCacheMisses,
+  kCacheStale,
   kCount
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/server/query_handler.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "resolver/dns/name.h"
@@ -36,8 +37,38 @@ bool qname_is(const uint8_t* qname, size_t len, const char* text) {
 }  // namespace
 
 QueryHandler::QueryHandler(const config::Config& cfg, metrics::WorkerCounters& counters,
-                           const policy::SnapshotHolder& policies)
-    : cfg_(cfg), counters_(counters), policies_(policies) {}
+                           const policy::SnapshotHolder& policies, cache::PacketCache* cache)
+    : cfg_(cfg),
+      counters_(counters),
+      policies_(policies),
+      cache_(cache),
+      cache_buf_(cache ? new uint8_t[dns::kMaxMessage] : nullptr) {}
+
+namespace {
+uint64_t now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+cache::CacheKey key_of(const uint8_t* qname, size_t len, uint16_t qtype, uint16_t qclass,
+                       bool do_bit, bool cd_bit) {
+  return {qname, len, qtype, qclass, do_bit, cd_bit};
+}
+}  // namespace
+
+bool QueryHandler::answer_from_cache(const cache::CacheKey& key, const dns::ClientQuery& cq,
+                                     const net::ClientEndpoint& to, bool stale) {
+  const cache::Lookup hit =
+      stale ? cache_->get_stale(key, now_ms(), cache_buf_.get(), dns::kMaxMessage)
+            : cache_->get(key, now_ms(), cache_buf_.get(), dns::kMaxMessage);
+  if (!hit.hit()) return false;
+  const dns::MessageView m = dns::parse_message(cache_buf_.get(), hit.size);
+  if (!m.ok) return false;
+  counters_.inc(stale ? Counter::kCacheStale : Counter::kCacheHits);
+  answer_with(snapshot(), cache_buf_.get(), m, cq, key.qtype, to);
+  return true;
+}
 
 const policy::PolicySnapshot& QueryHandler::snapshot() {
   const policy::PolicySnapshot& snap = policies_.get();
@@ -62,8 +93,13 @@ void QueryHandler::on_query(const uint8_t* msg, size_t len, const net::ClientEnd
   const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_.server.udp_payload, limit);
   if (answer_meta(q, cq, from) != Stage::kContinue) return;
   if (apply_policy(q, msg, cq, from) != Stage::kContinue) return;
-  // The cache stage (a later issue) goes here: policy runs first, so a reload that blocks
-  // a cached name blocks it at once.
+  // Policy runs before the cache, so a reload that blocks a cached name blocks it at once.
+  if (cache_) {
+    if (answer_from_cache(key_of(q.qname(msg), q.qname_len, q.qtype, q.qclass, q.do_bit, q.cd()),
+                          cq, from, /*stale=*/false))
+      return;
+    counters_.inc(Counter::kCacheMisses);
+  }
   forward(q.qname(msg), q.qname_len, q.qtype, q.qclass, q.do_bit, q.cd(), cq, from);
 }
 
@@ -161,45 +197,58 @@ void QueryHandler::finish_waiter(const upstream::Waiter& w) {
 
 void QueryHandler::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t* resp,
                                       const dns::MessageView& m) {
+  if (cache_)
+    cache_->insert(key_of(pq.qname(), pq.qname_len, pq.qtype, pq.qclass, pq.do_bit, pq.cd_bit),
+                   resp, m, now_ms());
   const policy::PolicySnapshot& snap = snapshot();
-  const bool policies = snap.default_policy != policy::kAllowAll || !snap.policies.empty();
   for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
-    // A CNAME/DNAME into a listed name gets that rule's answer for the client's question.
-    if (policies && m.ancount > 0 && !w->cname) {
-      if (auto v = blocked_chain(snap, w->endpoint, resp, m)) {
-        v->depth = 0;  // the listed name is the CNAME target: the SOA is owned by the question
-        counters_.inc(Counter::kBlocked);
-        counters_.inc(Counter::kBlockedCnameChain);
-        const uint16_t qtype = dns::read_u16(w->query.question + w->query.question_len - 4);
-        answer_blocked(snap, *v, w->query, qtype, w->endpoint);
-        finish_waiter(*w);
-        continue;
-      }
-    }
     if (w->cname) {
       send(w->endpoint, tx_, build_cname_answer(pq, *w, resp, m));
       count_rcode(m.rcode());
-      finish_waiter(*w);
-      continue;
-    }
-    const dns::Rewritten r = dns::rewrite_response(w->query, resp, m, tx_);
-    if (r.result == dns::RewriteResult::kUnusable) {
-      const uint16_t servfail = static_cast<uint16_t>(dns::Rcode::kServFail);
-      send(w->endpoint, tx_, dns::build_rcode_reply(w->query, servfail, tx_));
-      count_rcode(servfail);
     } else {
-      if (r.result == dns::RewriteResult::kTruncated) counters_.inc(Counter::kTruncatedUdp);
-      send(w->endpoint, tx_, r.size);
-      count_rcode(m.rcode());
+      answer_with(snap, resp, m, w->query, pq.qtype, w->endpoint);
     }
     finish_waiter(*w);
   }
   inflight_.finish(&pq);
 }
 
+void QueryHandler::answer_with(const policy::PolicySnapshot& snap, const uint8_t* resp,
+                               const dns::MessageView& m, const dns::ClientQuery& cq,
+                               uint16_t qtype, const net::ClientEndpoint& to) {
+  // A CNAME/DNAME into a listed name gets that rule's answer for the client's question.
+  const bool policies = snap.default_policy != policy::kAllowAll || !snap.policies.empty();
+  if (policies && m.ancount > 0) {
+    if (auto v = blocked_chain(snap, to, resp, m)) {
+      v->depth = 0;  // the listed name is the CNAME target: the SOA is owned by the question
+      counters_.inc(Counter::kBlocked);
+      counters_.inc(Counter::kBlockedCnameChain);
+      answer_blocked(snap, *v, cq, qtype, to);
+      return;
+    }
+  }
+  const dns::Rewritten r = dns::rewrite_response(cq, resp, m, tx_);
+  if (r.result == dns::RewriteResult::kUnusable) {
+    const uint16_t servfail = static_cast<uint16_t>(dns::Rcode::kServFail);
+    send(to, tx_, dns::build_rcode_reply(cq, servfail, tx_));
+    count_rcode(servfail);
+    return;
+  }
+  if (r.result == dns::RewriteResult::kTruncated) counters_.inc(Counter::kTruncatedUdp);
+  send(to, tx_, r.size);
+  count_rcode(m.rcode());
+}
+
 void QueryHandler::on_upstream_failure(upstream::PendingQuery& pq) {
   const uint16_t servfail = static_cast<uint16_t>(dns::Rcode::kServFail);
+  const cache::CacheKey key =
+      key_of(pq.qname(), pq.qname_len, pq.qtype, pq.qclass, pq.do_bit, pq.cd_bit);
   for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
+    // RFC 8767: every upstream failed, so a recently expired answer beats SERVFAIL.
+    if (cache_ && !w->cname && answer_from_cache(key, w->query, w->endpoint, /*stale=*/true)) {
+      finish_waiter(*w);
+      continue;
+    }
     send(w->endpoint, tx_,
          dns::build_rcode_reply(w->query, servfail, tx_,
                                 {dns::ede::kNoReachableAuthority, "no upstream answered"}));

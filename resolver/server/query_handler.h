@@ -10,6 +10,7 @@
 
 #include "blocklist/pattern_set.h"
 #include "policy/snapshot_holder.h"
+#include "resolver/cache/packet_cache.h"
 #include "resolver/config/config.h"
 #include "resolver/dns/answer_builder.h"
 #include "resolver/dns/query_view.h"
@@ -22,8 +23,9 @@ namespace sinkhole::server {
 
 class QueryHandler final : public net::QuerySink, public upstream::UpstreamDelegate {
  public:
+  // `cache` is shared by all workers; null when the cache is off.
   QueryHandler(const config::Config& cfg, metrics::WorkerCounters& counters,
-               const policy::SnapshotHolder& policies);
+               const policy::SnapshotHolder& policies, cache::PacketCache* cache);
   // The pool is created after the handler (it needs the handler as delegate).
   void set_upstreams(upstream::UpstreamPool* pool) { pool_ = pool; }
 
@@ -54,6 +56,13 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
                                                const net::ClientEndpoint& client,
                                                const uint8_t* resp, const dns::MessageView& m);
   const policy::PolicySnapshot& snapshot();
+  // Answers from the packet cache (fresh, or stale when `stale`); false on a miss.
+  bool answer_from_cache(const cache::CacheKey& key, const dns::ClientQuery& cq,
+                         const net::ClientEndpoint& to, bool stale);
+  // Sends an upstream (or cached) message to one client: CNAME-chain check, rewrite, count.
+  void answer_with(const policy::PolicySnapshot& snap, const uint8_t* resp,
+                   const dns::MessageView& m, const dns::ClientQuery& cq, uint16_t qtype,
+                   const net::ClientEndpoint& to);
   void log_verdict(const policy::PolicySnapshot& snap, const policy::Verdict& v,
                    const dns::QueryView& q, const uint8_t* msg);
   // Returns the waiter added for this client (the cname action marks it).
@@ -74,6 +83,8 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
   policy::SnapshotView policies_;
   uint64_t scratch_generation_ = 0;
   blocklist::PatternScratch scratch_;  // Hyperscan scratch of this worker
+  cache::PacketCache* cache_ = nullptr;
+  std::unique_ptr<uint8_t[]> cache_buf_;  // a cached message is copied here, then patched
   alignas(64) uint8_t tx_[dns::kMaxMessage + 1024];
 };
 

@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
-#include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <memory>
@@ -48,14 +48,12 @@ void Reloader::start() {
       loop_, &job->req,
       [](uv_work_t* req) {
         auto* j = static_cast<Job*>(req->data);
-        // SCHED_IDLE: the build runs on CPU time the workers leave over, so a reload does
-        // not delay queries (perf/reload_under_load.sh: p99 2.6 ms during 20 reloads vs
-        // 4.0 ms at nice 10, and 2.4 ms with no reload at all). The price: on a machine
-        // saturated by queries a reload takes longer (35 s instead of 2 s was seen with
-        // every core busy compiling); the old policy keeps serving meanwhile. The thread
-        // pool runs nothing else, so the class is left in place.
-        sched_param idle{};
-        pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+        // Nice 10: when every core serves queries, the build gets about a tenth of a core,
+        // so it still finishes (a regulator's list must be enforced) while workers keep
+        // most of their CPU. SCHED_IDLE was measured too: p99 2.8 ms instead of 4.0 ms
+        // during 20 reloads (perf/RESULTS.md), but a busy machine starved it (a 1M-name
+        // reload took 35 s, and test reloads timed out under a parallel test run).
+        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
         j->result = policy::build_snapshot_from_file(j->self->path_, j->generation);
         malloc_trim(0);  // hand the build's scratch memory back before the next one
       },

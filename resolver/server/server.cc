@@ -220,9 +220,20 @@ int run_server(const config::Config& cfg, std::shared_ptr<const policy::PolicySn
     }
   }
 
+  // One packet cache shared by every worker (sharded; see resolver/cache/packet_cache.h).
+  std::unique_ptr<cache::PacketCache> cache;
+  if (cfg.cache.max_bytes > 0) {
+    cache::CacheOptions co;
+    co.max_bytes = cfg.cache.max_bytes;
+    co.min_ttl = cfg.cache.min_ttl;
+    co.max_ttl = cfg.cache.max_ttl;
+    co.max_negative_ttl = cfg.cache.max_negative_ttl;
+    co.stale_ms = static_cast<uint64_t>(cfg.cache.serve_stale.count());
+    cache = std::make_unique<cache::PacketCache>(co);
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned w = 0; w < n_workers; ++w)
-    workers.push_back(std::make_unique<Worker>(cfg, w, std::move(fds[w]), holder));
+    workers.push_back(std::make_unique<Worker>(cfg, w, std::move(fds[w]), holder, cache.get()));
 
   uv_loop_t loop;
   uv_loop_init(&loop);

@@ -13,8 +13,11 @@ constexpr uint64_t kDrainGraceMs = 500;
 }  // namespace
 
 Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
-               const policy::SnapshotHolder& policies)
-    : cfg_(cfg), index_(index), rx_(new uint8_t[kRxSize]), handler_(cfg, counters_, policies) {
+               const policy::SnapshotHolder& policies, cache::PacketCache* cache)
+    : cfg_(cfg),
+      index_(index),
+      rx_(new uint8_t[kRxSize]),
+      handler_(cfg, counters_, policies, cache) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &stop_async_, on_stop);
   stop_async_.data = this;

@@ -26,7 +26,7 @@ struct ListenFds {
 class Worker {
  public:
   Worker(const config::Config& cfg, unsigned index, ListenFds fds,
-         const policy::SnapshotHolder& policies);
+         const policy::SnapshotHolder& policies, cache::PacketCache* cache);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

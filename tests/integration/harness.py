@@ -828,17 +828,19 @@ STATS_RE = re.compile(r"stats (\{.*\})")
 class Sinkholed:
     """The daemon under test, configured from Python values.
 
-    `upstreams`: list of "addr:port" (or "[::1]:port"). `server`, `upstream`: extra keys
-    for those sections. Listens on a random 127.x.y.z and, when `ipv6`, on ::1, both with
+    `upstreams`: list of "addr:port" (or "[::1]:port"). `server`, `upstream`, `cache`: extra
+    keys for those sections. The cache is off unless a test passes `cache`: forwarding tests
+    compare exact TTLs and count upstream queries (test_cache.py covers the cache). Listens on a random 127.x.y.z and, when `ipv6`, on ::1, both with
     the same random port.
     """
 
     def __init__(self, upstreams, server=None, upstream=None, log_level="info", ipv6=True,
-                 workers=1, listen=None):
+                 workers=1, listen=None, cache=None):
         self.upstreams = list(upstreams)
         self.server = dict(server or {})
         self.server.setdefault("workers", workers)
         self.upstream_opts = dict(upstream or {})
+        self.cache_opts = dict(cache or {"max_bytes": 0})
         self.log_level = log_level
         self.ipv6 = ipv6 and have_ipv6()
         self.listen = listen
@@ -855,6 +857,10 @@ class Sinkholed:
         if self.upstream_opts:
             lines.append("upstream:")
             for k, v in self.upstream_opts.items():
+                lines.append(f"  {k}: {_yaml_scalar(v)}")
+        if self.cache_opts:
+            lines.append("cache:")
+            for k, v in self.cache_opts.items():
                 lines.append(f"  {k}: {_yaml_scalar(v)}")
         lines += ["log:", f"  level: {self.log_level}"]
         return "\n".join(lines) + "\n"

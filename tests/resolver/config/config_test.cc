@@ -109,8 +109,8 @@ TEST_CASE("parse_duration reads ms, s and m, with fractions") {
   struct Case {
     std::string text;
     long long ms;
-  } good[] = {{"1500ms", 1500}, {"2s", 2000},    {"1.5s", 1500}, {"1m", 60000},
-              {"0.25s", 250},   {"1.5m", 90000}, {"10ms", 10},   {"0ms", 0}};
+  } good[] = {{"1500ms", 1500}, {"2s", 2000}, {"1.5s", 1500}, {"1m", 60000},   {"0.25s", 250},
+              {"1.5m", 90000},  {"10ms", 10}, {"0ms", 0},     {"1h", 3600000}, {"1d", 86400000}};
   for (const auto& c : good) {
     INFO(c.text);
     const auto d = sinkhole::config::parse_duration(c.text);
@@ -118,7 +118,7 @@ TEST_CASE("parse_duration reads ms, s and m, with fractions") {
     CHECK(d->count() == c.ms);
   }
   for (const char* text :
-       {"1500", "", "s", "ms", "1.5.2s", "2 s", "-1s", "1h", "2S", "1sec", "s2"}) {
+       {"1500", "", "s", "ms", "1.5.2s", "2 s", "-1s", "1w", "2S", "1sec", "s2"}) {
     INFO(text);
     CHECK_FALSE(sinkhole::config::parse_duration(text).has_value());
   }
@@ -131,7 +131,7 @@ TEST_CASE("parse_config reports each error at its file:line:column") {
     std::string want;  // the whole first diagnostic, or its beginning if it ends in "..."
   } cases[] = {
       {"unknown top-level key", "server:\n  workers: 2\nservers:\n  workers: 1\n",
-       "cfg.yaml:3:1: unknown key 'servers' in the top level (known: actions, control, "
+       "cfg.yaml:3:1: unknown key 'servers' in the top level (known: actions, cache, control, "
        "default_policy, lists, log, policies, server, upstream, upstreams)"},
       {"unknown key in server", "server:\n  listen: [127.0.0.1]\n  wrokers: 4\n",
        "cfg.yaml:3:3: unknown key 'wrokers' in server..."},
