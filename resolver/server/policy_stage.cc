@@ -40,8 +40,8 @@ QueryHandler::Stage QueryHandler::apply_policy(const dns::QueryView& q, const ui
   if (p == policy::kRefuseClient) {
     counters_.inc(Counter::kRefusedNoPolicy);
     const uint16_t refused = static_cast<uint16_t>(dns::Rcode::kRefused);
-    send(from, tx_, dns::build_rcode_reply(cq, refused, tx_, {dns::ede::kProhibited, {}}));
     count_rcode(refused);
+    send(from, tx_, dns::build_rcode_reply(cq, refused, tx_, {dns::ede::kProhibited, {}}));
     return Stage::kAnswered;
   }
   if (p == policy::kAllowAll) return Stage::kContinue;
@@ -143,8 +143,8 @@ void QueryHandler::answer_blocked(const policy::PolicySnapshot& snap, const poli
     case policy::ActionKind::kTcpOnly:
       // Over UDP a TC=1 stub sends the client to TCP, where the query is served.
       counters_.inc(Counter::kTruncatedUdp);
-      send(to, tx_, dns::build_truncated(cq, 0, tx_));
       count_rcode(0);
+      send(to, tx_, dns::build_truncated(cq, 0, tx_));
       return;
     case policy::ActionKind::kCname: {
       if (qtype == rrtype::kCname) {  // asked for the CNAME itself: nothing to chase
@@ -180,8 +180,8 @@ void QueryHandler::answer_blocked(const policy::PolicySnapshot& snap, const poli
     counters_.inc(Counter::kTruncatedUdp);
     size = dns::build_truncated(cq, rcode, tx_);
   }
-  send(to, tx_, size);
   count_rcode(rcode);
+  send(to, tx_, size);
 }
 
 std::optional<policy::Verdict> QueryHandler::blocked_chain(const policy::PolicySnapshot& snap,

@@ -124,8 +124,8 @@ QueryHandler::Stage QueryHandler::reject_malformed(const dns::QueryView& q, cons
   dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_.server.udp_payload, limit);
   // A FORMERR for a broken OPT carries no OPT of ours; BADVERS must (RFC 6891 §6.1.3).
   if (rcode == static_cast<uint16_t>(dns::Rcode::kFormErr)) cq.has_opt = false;
-  send(from, tx_, dns::build_rcode_reply(cq, rcode, tx_));
   count_rcode(rcode);
+  send(from, tx_, dns::build_rcode_reply(cq, rcode, tx_));
   return Stage::kAnswered;
 }
 
@@ -134,8 +134,8 @@ QueryHandler::Stage QueryHandler::answer_meta(const dns::QueryView& q, const dns
   const uint16_t refused = static_cast<uint16_t>(dns::Rcode::kRefused);
   if (q.qtype == rrtype::kAxfr || q.qtype == rrtype::kIxfr) {
     counters_.inc(Counter::kRefusedZoneTransfer);
-    send(from, tx_, dns::build_rcode_reply(cq, refused, tx_, {dns::ede::kProhibited, {}}));
     count_rcode(refused);
+    send(from, tx_, dns::build_rcode_reply(cq, refused, tx_, {dns::ede::kProhibited, {}}));
     return Stage::kAnswered;
   }
   if (q.qclass == dns::rrclass::kCh) {
@@ -151,25 +151,25 @@ QueryHandler::Stage QueryHandler::answer_meta(const dns::QueryView& q, const dns
     }
     if (text && text->has_value()) {
       counters_.inc(Counter::kAnsweredChaos);
-      send(from, tx_, dns::build_chaos_txt(cq, **text, tx_));
       count_rcode(0);
+      send(from, tx_, dns::build_chaos_txt(cq, **text, tx_));
     } else {
       counters_.inc(Counter::kRefusedChaos);
-      send(from, tx_, dns::build_rcode_reply(cq, refused, tx_));
       count_rcode(refused);
+      send(from, tx_, dns::build_rcode_reply(cq, refused, tx_));
     }
     return Stage::kAnswered;
   }
   if (q.qclass != dns::rrclass::kIn) {
     counters_.inc(Counter::kRefusedClass);
-    send(from, tx_, dns::build_rcode_reply(cq, refused, tx_));
     count_rcode(refused);
+    send(from, tx_, dns::build_rcode_reply(cq, refused, tx_));
     return Stage::kAnswered;
   }
   if (q.qtype == rrtype::kAny) {
     counters_.inc(Counter::kAnsweredAnyRfc8482);
-    send(from, tx_, dns::build_any_hinfo(cq, tx_));
     count_rcode(0);
+    send(from, tx_, dns::build_any_hinfo(cq, tx_));
     return Stage::kAnswered;
   }
   return Stage::kContinue;
@@ -203,8 +203,8 @@ void QueryHandler::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t*
   const policy::PolicySnapshot& snap = snapshot();
   for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
     if (w->cname) {
-      send(w->endpoint, tx_, build_cname_answer(pq, *w, resp, m));
       count_rcode(m.rcode());
+      send(w->endpoint, tx_, build_cname_answer(pq, *w, resp, m));
     } else {
       answer_with(snap, resp, m, w->query, pq.qtype, w->endpoint);
     }
@@ -230,13 +230,13 @@ void QueryHandler::answer_with(const policy::PolicySnapshot& snap, const uint8_t
   const dns::Rewritten r = dns::rewrite_response(cq, resp, m, tx_);
   if (r.result == dns::RewriteResult::kUnusable) {
     const uint16_t servfail = static_cast<uint16_t>(dns::Rcode::kServFail);
-    send(to, tx_, dns::build_rcode_reply(cq, servfail, tx_));
     count_rcode(servfail);
+    send(to, tx_, dns::build_rcode_reply(cq, servfail, tx_));
     return;
   }
   if (r.result == dns::RewriteResult::kTruncated) counters_.inc(Counter::kTruncatedUdp);
-  send(to, tx_, r.size);
   count_rcode(m.rcode());
+  send(to, tx_, r.size);
 }
 
 void QueryHandler::on_upstream_failure(upstream::PendingQuery& pq) {
@@ -249,10 +249,10 @@ void QueryHandler::on_upstream_failure(upstream::PendingQuery& pq) {
       finish_waiter(*w);
       continue;
     }
+    count_rcode(servfail);
     send(w->endpoint, tx_,
          dns::build_rcode_reply(w->query, servfail, tx_,
                                 {dns::ede::kNoReachableAuthority, "no upstream answered"}));
-    count_rcode(servfail);
     if (w->endpoint.is_tcp()) w->endpoint.tcp->release();
   }
   inflight_.finish(&pq);

@@ -74,6 +74,7 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
   void finish_waiter(const upstream::Waiter& w);
 
   void send(const net::ClientEndpoint& to, const uint8_t* data, size_t len);
+  // Counted before the reply is sent: a client that has its answer sees it counted.
   void count_rcode(uint16_t rcode);
 
   const config::Config& cfg_;
