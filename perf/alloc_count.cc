@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+// Allocations per query on the hot path (issue 6: target 0 for blocked and cached
+// queries). Runs a real Worker (its own libuv loop, UDP socket, policy snapshot and packet
+// cache) in this process, counts every operator new / malloc-backed allocation with a
+// global counter, and sends queries from a plain socket: after a warm-up, N blocked and N
+// cached queries must allocate nothing. Exit 0 when both counts are 0, 1 otherwise; it
+// prints allocations per query either way. Registered as a CTest test (normal build).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <new>
+#include <thread>
+
+#include "policy/snapshot_builder.h"
+#include "policy/snapshot_holder.h"
+#include "resolver/cache/packet_cache.h"
+#include "resolver/config/config.h"
+#include "resolver/dns/name.h"
+#include "resolver/server/worker.h"
+
+namespace {
+std::atomic<uint64_t> g_allocations{0};
+}  // namespace
+
+void* operator new(size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n) {
+  return operator new(n);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+  std::free(p);
+}
+
+namespace {
+
+int udp_socket_on(const char* addr, uint16_t port, sockaddr_in& bound) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  bound = {};
+  bound.sin_family = AF_INET;
+  bound.sin_port = htons(port);
+  inet_pton(AF_INET, addr, &bound.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&bound), sizeof bound) != 0) return -1;
+  socklen_t len = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  return fd;
+}
+
+// A tiny upstream: answers every query with one A record (TTL 300). Allocation-free.
+void fake_upstream(int fd, std::atomic<bool>& stop) {
+  uint8_t buf[512];
+  timeval tv{0, 100000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  while (!stop.load()) {
+    sockaddr_in from{};
+    socklen_t flen = sizeof from;
+    const ssize_t n =
+        recvfrom(fd, buf, sizeof buf - 16, 0, reinterpret_cast<sockaddr*>(&from), &flen);
+    if (n < 12) continue;
+    const auto qd_end = [&] {  // end of the question
+      size_t p = 12;
+      while (p < static_cast<size_t>(n) && buf[p]) p += 1 + buf[p];
+      return p + 5;
+    }();
+    buf[2] |= 0x80;                                    // QR
+    buf[6] = 0, buf[7] = 1, buf[10] = 0, buf[11] = 0;  // ancount 1, no OPT back
+    const uint8_t answer[] = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 1, 0x2C, 0, 4, 192, 0, 2, 7};
+    std::memcpy(buf + qd_end, answer, sizeof answer);
+    sendto(fd, buf, qd_end + sizeof answer, 0, reinterpret_cast<sockaddr*>(&from), flen);
+  }
+}
+
+size_t query(uint8_t* out, uint16_t id, const char* name) {
+  std::memset(out, 0, 12);
+  out[0] = static_cast<uint8_t>(id >> 8), out[1] = static_cast<uint8_t>(id);
+  out[2] = 0x01, out[5] = 1;  // RD, qdcount 1
+  const size_t n = sinkhole::dns::text_to_wire(name, out + 12);
+  const uint8_t tail[] = {0, 1, 0, 1};
+  std::memcpy(out + 12 + n, tail, 4);
+  return 12 + n + 4;
+}
+
+// Sends `count` queries for `name` and waits for each answer; returns answers received.
+int ask(int fd, const sockaddr_in& server, const char* name, int count, uint8_t expect_rcode) {
+  uint8_t q[300], r[1500];
+  int ok = 0;
+  for (int i = 0; i < count; ++i) {
+    const size_t len = query(q, static_cast<uint16_t>(i), name);
+    sendto(fd, q, len, 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
+    const ssize_t n = recv(fd, r, sizeof r, 0);
+    if (n >= 12 && (r[3] & 0x0F) == expect_rcode) ++ok;
+  }
+  return ok;
+}
+
+}  // namespace
+
+int main() {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("sinkholed-alloc-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "block.txt") << "blocked.alloc.test\n";
+
+  sockaddr_in up{}, srv{}, cli{};
+  const int up_fd = udp_socket_on("127.0.0.1", 0, up);
+  const int srv_fd = udp_socket_on("127.0.0.1", 0, srv);
+  const int cli_fd = udp_socket_on("127.0.0.1", 0, cli);
+  timeval tv{2, 0};
+  setsockopt(cli_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+  const std::string yaml = "server: { listen: [\"127.0.0.1:" + std::to_string(ntohs(srv.sin_port)) +
+                           "\"], workers: 1 }\n"
+                           "upstreams: [\"127.0.0.1:" +
+                           std::to_string(ntohs(up.sin_port)) +
+                           "\"]\n"
+                           "control: { socket: \"\", watch_files: false }\n"
+                           "lists: { block: { path: \"" +
+                           (dir / "block.txt").string() +
+                           "\" } }\n"
+                           "policies: [{ name: all, clients: [\"0.0.0.0/0\"], block: [{ list: "
+                           "block, action: nxdomain }] }]\n";
+  const std::string path = (dir / "sinkholed.yaml").string();
+  std::ofstream(path) << yaml;
+  auto cfg = sinkhole::config::parse_config(yaml, path);
+  auto built = sinkhole::policy::build_snapshot(yaml, path, 1);
+  if (!cfg.config || !built.snapshot) {
+    std::fprintf(stderr, "config rejected\n");
+    return 2;
+  }
+  sinkhole::policy::SnapshotHolder holder;
+  holder.publish(built.snapshot);
+  sinkhole::cache::PacketCache cache;
+  sinkhole::server::ListenFds fds;
+  fds.udp.push_back(srv_fd);
+  sinkhole::server::Worker worker(*cfg.config, 0, fds, holder, &cache);
+  std::atomic<bool> stop{false};
+  std::thread upstream([&] { fake_upstream(up_fd, stop); });
+  std::thread serving([&] { worker.run(); });
+
+  // Warm-up: pools, tables and the cache entry are created here (allowed to allocate).
+  const bool warm = ask(cli_fd, srv, "blocked.alloc.test", 10, 3) == 10 &&
+                    ask(cli_fd, srv, "cached.alloc.test", 10, 0) == 10;
+  constexpr int kQueries = 2000;
+  const uint64_t a0 = g_allocations.load();
+  const int blocked_ok = ask(cli_fd, srv, "blocked.alloc.test", kQueries, 3);
+  const uint64_t a1 = g_allocations.load();
+  const int cached_ok = ask(cli_fd, srv, "cached.alloc.test", kQueries, 0);
+  const uint64_t a2 = g_allocations.load();
+
+  worker.request_stop();
+  serving.join();
+  stop = true;
+  upstream.join();
+  ::close(up_fd);
+  ::close(cli_fd);
+  fs::remove_all(dir);
+
+  const auto cs = cache.stats();
+  std::printf("blocked: %d/%d answered NXDOMAIN, %.4f allocations per query\n", blocked_ok,
+              kQueries, static_cast<double>(a1 - a0) / kQueries);
+  std::printf(
+      "cached:  %d/%d answered from the cache, %.4f allocations per query (cache hits %llu)\n",
+      cached_ok, kQueries, static_cast<double>(a2 - a1) / kQueries,
+      static_cast<unsigned long long>(cs.hits));
+  const bool pass = warm && blocked_ok == kQueries && cached_ok == kQueries && a1 == a0 &&
+                    a2 == a1 && cs.hits >= static_cast<uint64_t>(kQueries);
+  std::printf("%s\n", pass ? "PASS: 0 allocations per blocked and per cached query" : "FAIL");
+  return pass ? 0 : 1;
+}
