@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 namespace sinkhole::server {
@@ -52,6 +53,10 @@ bool ControlSocket::open(uv_loop_t* loop, const std::string& path, Handler handl
                          std::string* error) {
   handler_ = std::move(handler);
   path_ = path;
+  // /run/sinkholed exists under systemd (RuntimeDirectory); elsewhere, make it.
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   if (socket_in_use(path)) {
     if (error) *error = "in use by another running sinkholed";
     return false;
