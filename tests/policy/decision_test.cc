@@ -21,6 +21,7 @@
 #include "policy/snapshot.h"
 #include "policy/snapshot_builder.h"
 #include "resolver/dns/name.h"
+#include "tests/policy/temp_dir.h"
 
 namespace {
 
@@ -34,33 +35,7 @@ using sinkhole::policy::PolicySnapshot;
 using sinkhole::policy::Verdict;
 using Kind = sinkhole::policy::Verdict::Kind;
 
-// A private directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<unsigned> counter{0};
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() / ("sinkhole-decision-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(counter++) + "-" + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  void write(const std::string& name, std::string_view text) const {
-    std::ofstream f(dir_ / name, std::ios::binary);
-    f << text;
-    REQUIRE(f.good());
-  }
-  std::string config() const { return (dir_ / "sinkholed.yaml").string(); }
-
- private:
-  fs::path dir_;
-};
+using sinkhole::test::TempDir;
 
 constexpr std::string_view kRpz =
     "$TTL 300\n"                                                         // 1

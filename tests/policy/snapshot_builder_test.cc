@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "resolver/dns/name.h"
+#include "tests/policy/temp_dir.h"
 
 namespace {
 
@@ -35,39 +36,7 @@ using sinkhole::policy::kNoAction;
 using sinkhole::policy::kRefuseClient;
 using sinkhole::policy::PolicySnapshot;
 
-// A private directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<unsigned> counter{0};
-    std::random_device rd;
-    dir_ =
-        fs::temp_directory_path() / ("sinkhole-snapshot-builder-" + std::to_string(::getpid()) +
-                                     "-" + std::to_string(counter++) + "-" + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // Writes `text` to `name` (relative to the directory); returns the absolute path.
-  std::string write(const std::string& name, std::string_view text) const {
-    const fs::path p = dir_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream f(p, std::ios::binary);
-    f << text;
-    REQUIRE(f.good());
-    return p.string();
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  const fs::path& dir() const { return dir_; }
-
- private:
-  fs::path dir_;
-};
+using sinkhole::test::TempDir;
 
 // "line:column" (1-based) of the `nth` occurrence of `needle` in `text`.
 std::string pos(std::string_view text, std::string_view needle, int nth = 1) {
