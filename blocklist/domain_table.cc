@@ -27,6 +27,12 @@ constexpr size_t align4(size_t n) {
 constexpr size_t rules_offset(size_t len) {
   return align4(2 + len);
 }
+// Bytes of the record of a `len`-byte name with these rules (0 while it has none yet).
+constexpr size_t record_size(size_t len, uint32_t exact, uint32_t below) {
+  if (exact == kNoRule && below == kNoRule) return 0;
+  const size_t n_rules = (exact != kNoRule) + (below != kNoRule) - (exact == below);
+  return rules_offset(len) + n_rules * sizeof(Rule);
+}
 
 // Hash of a whole lower-case wire name (its own suffix 0), from an unpadded buffer.
 uint64_t name_hash(const uint8_t* wire, size_t len, uint64_t seed) {
@@ -135,10 +141,13 @@ void DomainTable::Builder::grow() {
   }
 }
 
-DomainTable::Builder::Existing DomainTable::Builder::find_or_insert(const uint8_t* wire,
-                                                                    size_t len) {
+uint64_t DomainTable::Builder::hash(const uint8_t* wire, size_t len) const {
+  return name_hash(wire, len, seed_);
+}
+
+DomainTable::Builder::Existing DomainTable::Builder::find_or_insert(const uint8_t* wire, size_t len,
+                                                                    uint64_t h) {
   if ((count_ + 1) * 10 > slots_.size() * 6) grow();
-  const uint64_t h = name_hash(wire, len, seed_);
   const uint32_t tag = static_cast<uint32_t>(h >> 32);
   uint64_t i = h & mask_;
   for (;; i = (i + 1) & mask_) {
@@ -147,7 +156,7 @@ DomainTable::Builder::Existing DomainTable::Builder::find_or_insert(const uint8_
     if (s.tag != tag) continue;
     const uint8_t* stored = names_.data() + s.name;
     if (stored[0] == len && std::memcmp(stored + 1, wire, len) == 0)
-      return {s.exact, s.below, static_cast<size_t>(i)};
+      return {s.exact, s.below, static_cast<size_t>(i), len};
   }
   Slot& s = slots_[i];
   s.tag = tag;
@@ -155,12 +164,15 @@ DomainTable::Builder::Existing DomainTable::Builder::find_or_insert(const uint8_
   names_.push_back(static_cast<uint8_t>(len));
   names_.insert(names_.end(), wire, wire + len);
   ++count_;
-  return {kNoRule, kNoRule, static_cast<size_t>(i)};
+  return {kNoRule, kNoRule, static_cast<size_t>(i), len};
 }
 
 void DomainTable::Builder::set(const Existing& at, uint32_t exact, uint32_t below) {
-  slots_[at.slot].exact = exact;
-  slots_[at.slot].below = below;
+  Slot& s = slots_[at.slot];
+  record_bytes_ -= record_size(at.len, s.exact, s.below);
+  record_bytes_ += record_size(at.len, exact, below);
+  s.exact = exact;
+  s.below = below;
 }
 
 DomainTable DomainTable::Builder::finish(const std::vector<Rule>& rules) {
@@ -170,23 +182,30 @@ DomainTable DomainTable::Builder::finish(const std::vector<Rule>& rules) {
   // Buckets of 8 at load ≤ 0.75; records sized exactly.
   size_t nbuckets = 16;
   while (nbuckets * 8 * 3 < count_ * 4) nbuckets *= 2;
-  size_t record_bytes = 0;
-  for (const Slot& s : slots_) {
-    if (s.name == kNoRule) continue;
-    const size_t len = names_[s.name];
-    const size_t n_rules =
-        (s.exact != kNoRule) + (s.below != kNoRule) - (s.exact != kNoRule && s.exact == s.below);
-    record_bytes += rules_offset(len) + n_rules * sizeof(Rule);
-  }
+  const size_t record_bytes = record_bytes_;
   const size_t bucket_bytes = nbuckets * sizeof(Bucket);
   t.mem_ = HugeBuffer(bucket_bytes + record_bytes);  // zero-filled: every tag free
   auto* buckets = reinterpret_cast<Bucket*>(t.mem_.data());
   uint8_t* records = t.mem_.data() + bucket_bytes;
   t.mask_ = nbuckets - 1;
 
+  // Slots are walked in order, and so are the buckets they land in (both are indexed by
+  // the low bits of the hash), but each slot's name and rules sit at random places in
+  // names_ and `rules`: prefetching them kPrefetch slots ahead overlaps those DRAM misses
+  // instead of waiting on each (a third of the build time of a 1M list before this).
+  constexpr size_t kPrefetch = 16;
   size_t at = 0;
-  for (const Slot& s : slots_) {
-    if (s.name == kNoRule) continue;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (i + kPrefetch < slots_.size()) {
+      const Slot& ahead = slots_[i + kPrefetch];
+      if (ahead.name != kNoRule) {
+        __builtin_prefetch(names_.data() + ahead.name);
+        if (ahead.exact != kNoRule) __builtin_prefetch(&rules[ahead.exact]);
+        if (ahead.below != kNoRule) __builtin_prefetch(&rules[ahead.below]);
+      }
+    }
+    const Slot& s = slots_[i];
+    if (s.name == kNoRule || (s.exact == kNoRule && s.below == kNoRule)) continue;
     const uint8_t* stored = names_.data() + s.name;
     const size_t len = stored[0];
     uint8_t* rec = records + at;

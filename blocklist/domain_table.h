@@ -82,9 +82,18 @@ class DomainTable::Builder {
     uint32_t exact = kNoRule;
     uint32_t below = kNoRule;
     size_t slot = 0;
+    size_t len = 0;
   };
   // `wire` is a lower-case uncompressed wire name.
-  Existing find_or_insert(const uint8_t* wire, size_t len);
+  Existing find_or_insert(const uint8_t* wire, size_t len) {
+    return find_or_insert(wire, len, hash(wire, len));
+  }
+  // The same with the name's hash computed beforehand, so that a caller inserting many
+  // names can prefetch() their slots a few names ahead: the table is tens of megabytes and
+  // each probe is otherwise a DRAM miss the CPU waits for.
+  uint64_t hash(const uint8_t* wire, size_t len) const;
+  void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_], 1); }
+  Existing find_or_insert(const uint8_t* wire, size_t len, uint64_t hash);
   void set(const Existing& at, uint32_t exact, uint32_t below);
   // `rules` resolves the indexes given to set().
   DomainTable finish(const std::vector<Rule>& rules);
@@ -100,6 +109,7 @@ class DomainTable::Builder {
   uint64_t seed_;
   uint64_t mask_;
   size_t count_ = 0;
+  size_t record_bytes_ = 0;     // kept by set(), so finish() need not read every name twice
   std::vector<uint8_t> names_;  // [len][wire name] back to back
   std::vector<Slot> slots_;
 };

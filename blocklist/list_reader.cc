@@ -116,11 +116,13 @@ ParsedList parse_list(std::string_view text, Format format, std::string source) 
   list.source = std::move(source);
   list.format = format;
   text = strip_bom(text);
-  // Most lines of a domain list are entries: reserving by line count saves regrowing a
-  // 190k-entry vector. Capped, as an AdBlock list can be mostly cosmetic rules.
+  // Most lines of a domain or hosts list are entries: reserving by line count saves
+  // regrowing (and copying) a vector of a million entries. Capped for the other formats, as
+  // an AdBlock list can be mostly cosmetic rules and an RPZ zone has several lines a name.
+  const size_t lines = std::count(text.begin(), text.end(), '\n') + 1;
+  const bool one_name_a_line = format == Format::kDomains || format == Format::kHosts;
   constexpr size_t kMaxReserve = size_t{1} << 18;
-  list.domains.reserve(
-      std::min<size_t>(std::count(text.begin(), text.end(), '\n') + 1, kMaxReserve));
+  list.domains.reserve(one_name_a_line ? lines : std::min(lines, kMaxReserve));
   switch (format) {
     case Format::kDomains:
       read_domains(text, list);

@@ -89,7 +89,9 @@ class MatcherBuilder {
   Result build();
 
  private:
-  void add_domain(const DomainEntry& e, uint16_t list, uint32_t index);
+  // `wire`: the entry's name, lower-case wire form; `hash`: table_.hash() of it.
+  void add_domain(const DomainEntry& e, uint16_t list, uint32_t index, const uint8_t* wire,
+                  size_t len, uint64_t hash);
 
   std::unique_ptr<Matcher> m_;
   DomainTable::Builder table_;
