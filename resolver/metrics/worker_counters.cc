@@ -15,6 +15,8 @@ struct Row {
 constexpr Row kTable[] = {
     {Counter::kQueriesUdp, {"queries_udp", "Queries received over UDP"}},
     {Counter::kQueriesTcp, {"queries_tcp", "Queries received over TCP"}},
+    {Counter::kDropOversize,
+     {"dropped_oversize", "UDP datagrams too large to be a query (over 4 KiB), dropped"}},
     {Counter::kDropShortHeader,
      {"dropped_short_header", "Packets shorter than a DNS header, dropped"}},
     {Counter::kDropResponse, {"dropped_qr_set", "Packets with QR=1 (responses), dropped"}},

@@ -17,6 +17,7 @@ enum class Counter : uint16_t {
   // Received
   kQueriesUdp,
   kQueriesTcp,
+  kDropOversize,
   // Parse outcomes (order matches dns::ParseOutcome after kOk)
   kDropShortHeader,
   kDropResponse,

@@ -1,36 +1,90 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/net/udp_listener.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace sinkhole::net {
 
-UdpListener::UdpListener(uv_loop_t* loop, int fd, QuerySink& sink, uint8_t* rx_buffer,
-                         size_t rx_size, metrics::WorkerCounters& counters)
-    : sink_(sink), rx_(rx_buffer), rx_size_(rx_size), counters_(counters) {
-  uv_udp_init(loop, &handle_);
-  uv_udp_open(&handle_, fd);
-  handle_.data = this;
+namespace {
+// Batches read per readiness callback before the loop gets a turn: upstream answers and
+// timers of the same worker must not wait behind a flood of client queries.
+constexpr int kBatchesPerWakeup = 4;
+}  // namespace
+
+struct UdpListener::Batch {
+  mmsghdr rx[kBatch];
+  iovec rx_iov[kBatch];
+  sockaddr_in6 rx_from[kBatch];
+  alignas(64) uint8_t rx_data[kBatch][kMaxQuery];
+  mmsghdr tx[kBatch];
+  iovec tx_iov[kBatch];
+  sockaddr_in6 tx_to[kBatch];
+  alignas(64) uint8_t tx_data[kBatch][kMaxBatchedAnswer];
+};
+
+UdpListener::UdpListener(uv_loop_t* loop, int fd, QuerySink& sink,
+                         metrics::WorkerCounters& counters)
+    : fd_(fd), sink_(sink), counters_(counters), batch_(std::make_unique<Batch>()) {
+  uv_poll_init_socket(loop, &poll_, fd);
+  poll_.data = this;
+  Batch& b = *batch_;
+  std::memset(b.rx, 0, sizeof b.rx);
+  std::memset(b.tx, 0, sizeof b.tx);
+  for (size_t i = 0; i < kBatch; ++i) {
+    b.rx_iov[i] = {b.rx_data[i], kMaxQuery};
+    b.rx[i].msg_hdr.msg_iov = &b.rx_iov[i];
+    b.rx[i].msg_hdr.msg_iovlen = 1;
+    b.rx[i].msg_hdr.msg_name = &b.rx_from[i];
+    b.tx_iov[i] = {b.tx_data[i], 0};
+    b.tx[i].msg_hdr.msg_iov = &b.tx_iov[i];
+    b.tx[i].msg_hdr.msg_iovlen = 1;
+    b.tx[i].msg_hdr.msg_name = &b.tx_to[i];
+  }
+}
+
+UdpListener::~UdpListener() {
+  if (!closed_ && fd_ >= 0) ::close(fd_);
 }
 
 bool UdpListener::start() {
-  return uv_udp_recv_start(&handle_, on_alloc, on_recv) == 0;
+  receiving_ = uv_poll_start(&poll_, UV_READABLE, on_readable) == 0;
+  return receiving_;
 }
 
-void UdpListener::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* self = static_cast<UdpListener*>(h->data);
-  *buf = uv_buf_init(reinterpret_cast<char*>(self->rx_), static_cast<unsigned>(self->rx_size_));
+void UdpListener::on_readable(uv_poll_t* h, int status, int) {
+  if (status < 0) return;  // a socket error (e.g. a queued ICMP): the next read clears it
+  static_cast<UdpListener*>(h->data)->read_batches();
 }
 
-void UdpListener::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                          unsigned flags) {
-  auto* self = static_cast<UdpListener*>(h->data);
-  if (nread < 0 || addr == nullptr) return;  // errors on an unconnected socket: nothing to do
-  if (flags & UV_UDP_PARTIAL) return;        // larger than 64 KiB: cannot be a sane query
-  ClientEndpoint from;
-  from.transport = ClientEndpoint::Transport::kUdp;
-  from.udp = self;
-  from.set_addr(addr);
-  self->sink_.on_query(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread),
-                       from);
+void UdpListener::read_batches() {
+  Batch& b = *batch_;
+  for (int round = 0; round < kBatchesPerWakeup && receiving_; ++round) {
+    for (size_t i = 0; i < kBatch; ++i) {
+      b.rx[i].msg_hdr.msg_namelen = sizeof(sockaddr_in6);
+      b.rx[i].msg_hdr.msg_flags = 0;
+    }
+    const int n = recvmmsg(fd_, b.rx, kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;  // EAGAIN: drained; other errors: nothing to do on this socket
+    in_batch_ = true;
+    for (int i = 0; i < n; ++i) {
+      const msghdr& m = b.rx[i].msg_hdr;
+      if (m.msg_flags & MSG_TRUNC) {
+        counters_.inc(metrics::Counter::kDropOversize);
+        continue;
+      }
+      ClientEndpoint from;
+      from.transport = ClientEndpoint::Transport::kUdp;
+      from.udp = this;
+      from.set_addr(reinterpret_cast<const sockaddr*>(&b.rx_from[i]));
+      sink_.on_query(b.rx_data[i], b.rx[i].msg_len, from);
+    }
+    in_batch_ = false;
+    flush();
+    if (static_cast<size_t>(n) < kBatch) return;  // the socket is empty for now
+  }
 }
 
 bool UdpListener::send(const sockaddr* to, const uint8_t* data, size_t len) noexcept {
@@ -38,9 +92,43 @@ bool UdpListener::send(const sockaddr* to, const uint8_t* data, size_t len) noex
     counters_.inc(metrics::Counter::kSendErrors);
     return false;
   }
-  uv_buf_t b =
-      uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), static_cast<unsigned>(len));
-  if (uv_udp_try_send(&handle_, &b, 1, to) < 0) {
+  if (!in_batch_ || len > kMaxBatchedAnswer) return send_now(to, data, len);
+  if (pending_ == kBatch) flush();  // more answers than queries read: cannot happen today
+  Batch& b = *batch_;
+  const size_t i = pending_++;
+  std::memcpy(b.tx_data[i], data, len);
+  b.tx_iov[i].iov_len = len;
+  const socklen_t alen = to->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  std::memcpy(&b.tx_to[i], to, alen);
+  b.tx[i].msg_hdr.msg_namelen = alen;
+  return true;  // a send error of the batch is counted by flush()
+}
+
+void UdpListener::flush() {
+  Batch& b = *batch_;
+  size_t done = 0;
+  while (done < pending_) {
+    const int n = sendmmsg(fd_, b.tx + done, static_cast<unsigned>(pending_ - done), 0);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // The kernel refused the next datagram (full buffer, unreachable address): count it
+    // lost and go on with the rest, as sendto() per answer would have.
+    counters_.inc(metrics::Counter::kSendErrors);
+    ++done;
+  }
+  pending_ = 0;
+}
+
+bool UdpListener::send_now(const sockaddr* to, const uint8_t* data, size_t len) noexcept {
+  const socklen_t alen = to->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  ssize_t n;
+  do {
+    n = ::sendto(fd_, data, len, MSG_DONTWAIT, to, alen);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
     counters_.inc(metrics::Counter::kSendErrors);
     return false;
   }
@@ -48,14 +136,18 @@ bool UdpListener::send(const sockaddr* to, const uint8_t* data, size_t len) noex
 }
 
 void UdpListener::stop_receiving() {
-  if (!closed_) uv_udp_recv_stop(&handle_);
+  if (closed_ || !receiving_) return;
+  receiving_ = false;
+  uv_poll_stop(&poll_);
 }
 
 void UdpListener::close() {
   if (closed_) return;
+  stop_receiving();
   closed_ = true;
-  uv_udp_recv_stop(&handle_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&handle_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
+  // The poll handle is stopped, so the loop no longer watches the fd: closing it now is safe.
+  ::close(fd_);
 }
 
 }  // namespace sinkhole::net

@@ -6,7 +6,6 @@
 namespace sinkhole::server {
 
 namespace {
-constexpr size_t kRxSize = 65536;
 constexpr uint64_t kDrainTickMs = 20;
 // After the upstream deadline plus this grace, whatever is still waiting gets SERVFAIL.
 constexpr uint64_t kDrainGraceMs = 500;
@@ -14,10 +13,7 @@ constexpr uint64_t kDrainGraceMs = 500;
 
 Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
                const policy::SnapshotHolder& policies, cache::PacketCache* cache)
-    : cfg_(cfg),
-      index_(index),
-      rx_(new uint8_t[kRxSize]),
-      handler_(cfg, counters_, policies, cache) {
+    : cfg_(cfg), index_(index), handler_(cfg, counters_, policies, cache) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &stop_async_, on_stop);
   stop_async_.data = this;
@@ -33,8 +29,7 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
   handler_.set_upstreams(pool_.get());
 
   for (int fd : fds.udp)
-    udp_.push_back(
-        std::make_unique<net::UdpListener>(&loop_, fd, handler_, rx_.get(), kRxSize, counters_));
+    udp_.push_back(std::make_unique<net::UdpListener>(&loop_, fd, handler_, counters_));
   net::TcpListener::Options to;
   to.idle_timeout = cfg.server.tcp_idle_timeout;
   to.max_connections = cfg.server.tcp_max_connections;

@@ -52,7 +52,6 @@ class Worker {
   uint64_t drain_started_ms_ = 0;
   bool forced_ = false;
   metrics::WorkerCounters counters_;
-  std::unique_ptr<uint8_t[]> rx_;
   QueryHandler handler_;
   std::unique_ptr<upstream::UpstreamPool> pool_;
   std::vector<std::unique_ptr<net::UdpListener>> udp_;
