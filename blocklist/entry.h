@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,12 +84,28 @@ struct ListStats {
   std::vector<Reject> rejects;            // invalid entries, each with its line
 };
 
+// Takes a list's domain entries while the list is read, in chunks, instead of letting them
+// pile up in ParsedList::domains: a 1M-name list then never exists as a million
+// DomainEntry objects (~110 MB) beside the table being built from it. Each entry arrives
+// exactly once; `first` is the list-wide index of entries[0] (indexes are contiguous). The
+// sink may move data out of the entries (RPZ local records).
+class DomainSink {
+ public:
+  virtual ~DomainSink() = default;
+  // Called once before reading: at most `lines` entries totalling `bytes` of names are
+  // coming, so a builder can size its tables once instead of regrowing them.
+  virtual void expect(size_t /*lines*/, size_t /*bytes*/) {}
+  virtual void on_domains(std::span<DomainEntry> entries, uint32_t first) = 0;
+};
+
 struct ParsedList {
   std::string source;  // path or name used in messages
   Format format = Format::kDomains;
-  std::vector<DomainEntry> domains;
+  std::vector<DomainEntry> domains;  // with a sink: only the chunk not handed over yet
   std::vector<PatternEntry> patterns;
   ListStats stats;
+  DomainSink* sink = nullptr;  // see DomainSink; set by parse_list
+  uint32_t streamed = 0;       // entries already handed to the sink
 };
 
 const char* to_string(Format f);

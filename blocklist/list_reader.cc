@@ -16,6 +16,7 @@
 #include "blocklist/formats/hosts.h"
 #include "blocklist/formats/line_splitter.h"
 #include "blocklist/formats/patterns.h"
+#include "blocklist/formats/reader_output.h"
 #include "blocklist/formats/rpz.h"
 
 namespace sinkhole::blocklist {
@@ -111,18 +112,24 @@ void merge_duplicates(ParsedList& list) {
   list.stats.rules = list.domains.size() + list.patterns.size();
 }
 
-ParsedList parse_list(std::string_view text, Format format, std::string source) {
+ParsedList parse_list(std::string_view text, Format format, std::string source, DomainSink* sink) {
   ParsedList list;
   list.source = std::move(source);
   list.format = format;
+  list.sink = sink;
   text = strip_bom(text);
   // Most lines of a domain or hosts list are entries: reserving by line count saves
   // regrowing (and copying) a vector of a million entries. Capped for the other formats, as
   // an AdBlock list can be mostly cosmetic rules and an RPZ zone has several lines a name.
+  // A streamed list holds one chunk at a time (RPZ excepted: its reader indexes back).
   const size_t lines = std::count(text.begin(), text.end(), '\n') + 1;
   const bool one_name_a_line = format == Format::kDomains || format == Format::kHosts;
   constexpr size_t kMaxReserve = size_t{1} << 18;
-  list.domains.reserve(one_name_a_line ? lines : std::min(lines, kMaxReserve));
+  if (sink != nullptr) sink->expect(lines, text.size());
+  if (sink != nullptr && format != Format::kRpz)
+    list.domains.reserve(kStreamChunk);
+  else
+    list.domains.reserve(one_name_a_line ? lines : std::min(lines, kMaxReserve));
   switch (format) {
     case Format::kDomains:
       read_domains(text, list);
@@ -140,11 +147,25 @@ ParsedList parse_list(std::string_view text, Format format, std::string source) 
       read_patterns(text, list);
       break;
   }
-  merge_duplicates(list);
+  if (sink == nullptr) {
+    merge_duplicates(list);
+  } else {
+    list.stats.entries = 0;
+    merge_patterns(list);
+    list.stats.rules = list.patterns.size();
+    for (size_t first = 0; first < list.domains.size(); first += kStreamChunk) {
+      const size_t n = std::min(kStreamChunk, list.domains.size() - first);
+      sink->on_domains(std::span(list.domains).subspan(first, n),
+                       list.streamed + static_cast<uint32_t>(first));
+    }
+    list.streamed += static_cast<uint32_t>(list.domains.size());
+    std::vector<DomainEntry>().swap(list.domains);
+    list.sink = nullptr;
+  }
   return list;
 }
 
-ParsedList read_list_file(const std::string& path, Format format) {
+ParsedList read_list_file(const std::string& path, Format format, DomainSink* sink) {
   std::string text;
   std::string error;
   if (!read_whole_file(path, text, error)) {
@@ -154,7 +175,7 @@ ParsedList read_list_file(const std::string& path, Format format) {
     list.stats.rejects.push_back(Reject{0, "cannot read file: " + error});
     return list;
   }
-  return parse_list(text, format, path);
+  return parse_list(text, format, path, sink);
 }
 
 }  // namespace sinkhole::blocklist

@@ -24,10 +24,16 @@
 namespace sinkhole::blocklist {
 
 // Parses list text already in memory. `source` names it in messages (a path, usually).
-ParsedList parse_list(std::string_view text, Format format, std::string source);
+//
+// With a `sink`, domain entries are handed to it while they are read (see DomainSink) and
+// the result holds none; they are not merged (the sink, normally a MatcherBuilder, merges
+// them as it indexes them), and stats.entries/rules/duplicates then count only patterns:
+// the sink's owner adds the domain figures. Rejects and skips are counted as without one.
+ParsedList parse_list(std::string_view text, Format format, std::string source,
+                      DomainSink* sink = nullptr);
 
 // Reads the whole file, then parse_list with the path as source.
-ParsedList read_list_file(const std::string& path, Format format);
+ParsedList read_list_file(const std::string& path, Format format, DomainSink* sink = nullptr);
 
 // The merge and counting step of parse_list, for callers that run readers themselves.
 void merge_duplicates(ParsedList& list);

@@ -65,12 +65,29 @@ std::string PatternError::to_string() const {
 MatcherBuilder::MatcherBuilder() : m_(std::make_unique<Matcher>()), table_(random_seed()) {}
 
 uint16_t MatcherBuilder::add(const ParsedList& list) {
-  const auto id = static_cast<uint16_t>(m_->lists_.size());
-  m_->lists_.push_back({list.source, list.format, 0, 0});
+  const uint16_t id = begin_list(list.source, list.format);
   size_t arena = 0;
   for (const auto& e : list.domains) arena += e.name.size() + 3;
-  table_.reserve(list.domains.size(), arena);
-  rules_.reserve(rules_.size() + list.domains.size());
+  reserve(list.domains.size(), arena);
+  add_domains(id, list.domains, 0);
+  add_patterns(id, list.patterns);
+  return id;
+}
+
+uint16_t MatcherBuilder::begin_list(const std::string& source, Format format) {
+  const auto id = static_cast<uint16_t>(m_->lists_.size());
+  m_->lists_.push_back({source, format, 0, 0});
+  counts_.emplace_back();
+  return id;
+}
+
+void MatcherBuilder::reserve(size_t names, size_t name_bytes) {
+  table_.reserve(names, name_bytes);
+  rules_.reserve(rules_.size() + names);
+}
+
+void MatcherBuilder::add_domains(uint16_t list, std::span<const DomainEntry> entries,
+                                 uint32_t first) {
   // In batches: every name is converted and hashed and its slot prefetched before the
   // batch is inserted, so the slots' DRAM misses overlap instead of following each other
   // (the insert pass of a 1M-name list was mostly waiting on them).
@@ -78,30 +95,32 @@ uint16_t MatcherBuilder::add(const ParsedList& list) {
   uint8_t wires[kBatch][dns::kMaxNameWire];
   size_t lens[kBatch];
   uint64_t hashes[kBatch];
-  const auto n = static_cast<uint32_t>(list.domains.size());
-  for (uint32_t first = 0; first < n; first += kBatch) {
-    const uint32_t count = std::min<uint32_t>(kBatch, n - first);
-    for (uint32_t j = 0; j < count; ++j) {
-      lens[j] = dns::text_to_wire(list.domains[first + j].name, wires[j]);
+  for (size_t start = 0; start < entries.size(); start += kBatch) {
+    const size_t count = std::min(kBatch, entries.size() - start);
+    for (size_t j = 0; j < count; ++j) {
+      lens[j] = dns::text_to_wire(entries[start + j].name, wires[j]);
       for (size_t k = 0; k < lens[j]; ++k) wires[j][k] = dns::ascii_lower(wires[j][k]);
       if (lens[j] == 0) continue;
       hashes[j] = table_.hash(wires[j], lens[j]);
       table_.prefetch(hashes[j]);
     }
-    for (uint32_t j = 0; j < count; ++j) {
+    for (size_t j = 0; j < count; ++j) {
       if (lens[j] == 0) continue;  // readers only hand over valid names; nothing to index
-      add_domain(list.domains[first + j], id, first + j, wires[j], lens[j], hashes[j]);
+      add_domain(entries[start + j], list, first + static_cast<uint32_t>(start + j), wires[j],
+                 lens[j], hashes[j]);
     }
   }
-  for (uint32_t i = 0; i < list.patterns.size(); ++i) {
-    const PatternEntry& p = list.patterns[i];
+}
+
+void MatcherBuilder::add_patterns(uint16_t id, const std::vector<PatternEntry>& patterns) {
+  for (uint32_t i = 0; i < patterns.size(); ++i) {
+    const PatternEntry& p = patterns[i];
     expressions_.push_back(p.expression);
     exception_.push_back(p.kind == RuleKind::kException);
     pending_patterns_.push_back(Rule{p.line, i, id, p.kind, ListAction::kNone, true, false});
     pattern_sources_.push_back(p.source);
   }
-  m_->lists_.back().pattern_rules = list.patterns.size();
-  return id;
+  m_->lists_[id].pattern_rules = patterns.size();
 }
 
 void MatcherBuilder::add_domain(const DomainEntry& e, uint16_t list, uint32_t index,
@@ -112,6 +131,8 @@ void MatcherBuilder::add_domain(const DomainEntry& e, uint16_t list, uint32_t in
   const bool wants_below = e.scope != Scope::kExact;
 
   auto at = table_.find_or_insert(wire, len, hash);
+  DomainCounts& counts = counts_[list];
+  if (at.exact == kNoRule && at.below == kNoRule) ++counts.names;
   // A field takes the new rule when it is free, or when the new rule is an exception
   // and the field holds a block: at equal specificity the exception wins.
   auto takes = [&](uint32_t current) {
@@ -124,8 +145,10 @@ void MatcherBuilder::add_domain(const DomainEntry& e, uint16_t list, uint32_t in
   if (wants_below && takes(below)) below = rule_id, used = true;
   if (!used) {
     ++duplicates_;
+    ++counts.duplicates;
     return;
   }
+  ++counts.rules;
   rules_.push_back(rule);
   ++m_->domain_rules_;
   table_.set(at, exact, below);

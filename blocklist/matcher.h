@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,24 @@ class MatcherBuilder {
   // Adds every rule of `list`; returns its list id.
   uint16_t add(const ParsedList& list);
 
+  // The same in steps, for a list streamed by parse_list (DomainSink): begin_list, then
+  // add_domains for every chunk, then add_patterns with the parsed result.
+  uint16_t begin_list(const std::string& source, Format format);
+  // Sizes the tables for `names` more names of `name_bytes` in all (a hint; they grow).
+  void reserve(size_t names, size_t name_bytes);
+  void add_domains(uint16_t list, std::span<const DomainEntry> entries, uint32_t first);
+  void add_patterns(uint16_t list, const std::vector<PatternEntry>& patterns);
+
+  // What the builder kept of one list's domain entries: names it indexed first (a name
+  // already indexed by an earlier list is not counted again), rules kept, rules dropped as
+  // repeats of an identical earlier rule.
+  struct DomainCounts {
+    size_t names = 0;
+    size_t rules = 0;
+    size_t duplicates = 0;
+  };
+  const DomainCounts& domain_counts(uint16_t list) const { return counts_[list]; }
+
   struct Result {
     std::shared_ptr<const Matcher> matcher;
     std::vector<PatternError> pattern_errors;
@@ -94,6 +113,7 @@ class MatcherBuilder {
                   size_t len, uint64_t hash);
 
   std::unique_ptr<Matcher> m_;
+  std::vector<DomainCounts> counts_;  // by list id
   DomainTable::Builder table_;
   std::vector<Rule> rules_;  // domain rules by index, until finish() copies them inline
   size_t duplicates_ = 0;

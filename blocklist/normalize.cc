@@ -25,12 +25,6 @@ constexpr std::array<uint8_t, 256> make_byte_classes() {
 }
 constexpr std::array<uint8_t, 256> kByteClass = make_byte_classes();
 
-Normalized fail(std::string reason) {
-  Normalized n;
-  n.reason = std::move(reason);
-  return n;
-}
-
 std::string describe_byte(unsigned char c) {
   char buf[32];
   if (c >= 0x21 && c < 0x7f) {
@@ -122,19 +116,26 @@ std::string validate_and_lower(std::string& name) {
 
 }  // namespace
 
-Normalized normalize_name(std::string_view raw) {
+bool normalize_name_into(std::string_view raw, std::string& out, std::string& reason) {
   if (!raw.empty() && raw.back() == '.') raw.remove_suffix(1);
-  if (raw.empty()) return fail("empty name");
-
-  Normalized n;
-  if (has_non_ascii(raw)) {
-    if (!convert_mixed(raw, n.name, n.reason)) return fail(std::move(n.reason));
-  } else {
-    n.name.assign(raw);
+  if (raw.empty()) {
+    reason = "empty name";
+    return false;
   }
-  std::string reason = validate_and_lower(n.name);
-  if (!reason.empty()) return fail(std::move(reason));
-  n.ok = true;
+  out.clear();
+  if (has_non_ascii(raw)) {
+    if (!convert_mixed(raw, out, reason)) return false;
+  } else {
+    out.assign(raw);
+  }
+  reason = validate_and_lower(out);
+  return reason.empty();
+}
+
+Normalized normalize_name(std::string_view raw) {
+  Normalized n;
+  n.ok = normalize_name_into(raw, n.name, n.reason);
+  if (!n.ok) n.name.clear();
   return n;
 }
 

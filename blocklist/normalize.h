@@ -31,4 +31,9 @@ inline constexpr size_t kMaxNameChars = 253;  // presentation form without the f
 // the fast path, and a bogus punycode label can only match itself.
 Normalized normalize_name(std::string_view raw);
 
+// The same into caller-owned strings, so a reader that reuses `out` allocates nothing for
+// most names. Returns false with `reason` set when the name cannot be an entry (`out` is
+// then unspecified).
+bool normalize_name_into(std::string_view raw, std::string& out, std::string& reason);
+
 }  // namespace sinkhole::blocklist

@@ -27,6 +27,27 @@ namespace {
 
 using config::YamlReader;
 
+// Streams a list's entries into its matcher builder, keeping aside what the snapshot needs
+// besides the matcher (RPZ local data, by entry index).
+class MatcherFeed : public blocklist::DomainSink {
+ public:
+  using LocalData = absl::flat_hash_map<uint32_t, std::vector<blocklist::LocalRecord>>;
+  MatcherFeed(blocklist::MatcherBuilder& mb, uint16_t list, LocalData& local)
+      : mb_(mb), list_(list), local_(local) {}
+  void expect(size_t lines, size_t bytes) override { mb_.reserve(lines, bytes); }
+  void on_domains(std::span<blocklist::DomainEntry> entries, uint32_t first) override {
+    mb_.add_domains(list_, entries, first);
+    for (size_t i = 0; i < entries.size(); ++i)
+      if (!entries[i].local.empty())
+        local_.emplace(first + static_cast<uint32_t>(i), std::move(entries[i].local));
+  }
+
+ private:
+  blocklist::MatcherBuilder& mb_;
+  uint16_t list_;
+  LocalData& local_;
+};
+
 struct Builtin {
   const char* name;
   ActionKind kind;
@@ -306,8 +327,13 @@ class Builder {
       if (added) snap_->categories.push_back(data.category);
       data.category_id = cat->second;
 
-      // Read and compile now: an unreadable file is an error at the list's path.
-      blocklist::ParsedList parsed = blocklist::read_list_file(data.path, data.format);
+      // Read and compile now: an unreadable file is an error at the list's path. Entries
+      // stream into the matcher builder as they are read, so a 1M-name list never exists
+      // as a million DomainEntry objects beside the table (load time and reload memory).
+      blocklist::MatcherBuilder mb;
+      const uint16_t id = mb.begin_list(data.path, data.format);
+      MatcherFeed feed(mb, id, data.local);
+      blocklist::ParsedList parsed = blocklist::read_list_file(data.path, data.format, &feed);
       if (!parsed.stats.rejects.empty() && parsed.stats.rejects.front().line == 0) {
         r_.error_at(l["path"], fmt::format("{}: {}: {}", where, data.path,
                                            parsed.stats.rejects.front().reason));
@@ -316,14 +342,11 @@ class Builder {
       for (const auto& rej : parsed.stats.rejects)
         warnings_.push_back(
             fmt::format("{}:{}: {} (line skipped)", data.path, rej.line, rej.reason));
-      blocklist::MatcherBuilder mb;
-      mb.add(parsed);
-      // Keep only what the snapshot needs (RPZ local data) before the matcher is laid
-      // out: the entries of a 1M-name list are ~100 MB that must not coexist with it.
-      for (uint32_t i = 0; i < parsed.domains.size(); ++i)
-        if (!parsed.domains[i].local.empty())
-          data.local.emplace(i, std::move(parsed.domains[i].local));
-      std::vector<blocklist::DomainEntry>().swap(parsed.domains);
+      mb.add_patterns(id, parsed.patterns);
+      const auto& counts = mb.domain_counts(id);
+      parsed.stats.entries += counts.names;
+      parsed.stats.rules += counts.rules;
+      parsed.stats.duplicates += counts.duplicates;
       auto built = mb.build();
       for (const auto& e : built.pattern_errors)
         warnings_.push_back(e.to_string() + " (rule skipped)");

@@ -34,18 +34,28 @@ std::string quote_for_message(std::string_view text) {
 
 DomainEntry* add_domain(ParsedList& out, std::string_view raw, uint32_t line, Scope scope,
                         RuleKind kind, ListAction action) {
-  Normalized n = normalize_name(raw);
-  if (!n.ok) {
-    add_reject(out, line, n.reason, raw);
+  // Every entry before this call is complete (readers edit only the entry just returned),
+  // so a full chunk can go to the sink now.
+  if (out.sink != nullptr && out.domains.size() >= kStreamChunk) flush_domains(out);
+  DomainEntry& e = out.domains.emplace_back();
+  std::string reason;
+  if (!normalize_name_into(raw, e.name, reason)) {
+    out.domains.pop_back();
+    add_reject(out, line, reason, raw);
     return nullptr;
   }
-  DomainEntry& e = out.domains.emplace_back();
-  e.name = std::move(n.name);
   e.scope = scope;
   e.kind = kind;
   e.action = action;
   e.line = line;
   return &e;
+}
+
+void flush_domains(ParsedList& out) {
+  if (out.sink == nullptr || out.domains.empty()) return;
+  out.sink->on_domains(out.domains, out.streamed);
+  out.streamed += static_cast<uint32_t>(out.domains.size());
+  out.domains.clear();
 }
 
 void add_reject(ParsedList& out, uint32_t line, std::string_view reason, std::string_view text) {

@@ -12,10 +12,18 @@
 
 namespace sinkhole::blocklist {
 
+// Entries a streaming list (ParsedList::sink set) hands over at a time: big enough that
+// the sink's per-chunk work is amortised, small enough to stay in cache.
+inline constexpr size_t kStreamChunk = 4096;
+
 // Normalises `raw` and appends it as a domain entry; on failure appends a reject instead and
-// returns nullptr. The entry stays valid until the next push to out.domains.
+// returns nullptr. The entry stays valid until the next add_domain call (which may hand the
+// entries before it to out.sink).
 DomainEntry* add_domain(ParsedList& out, std::string_view raw, uint32_t line, Scope scope,
                         RuleKind kind = RuleKind::kBlock, ListAction action = ListAction::kNone);
+
+// Hands every entry still in out.domains to out.sink (no-op without a sink).
+void flush_domains(ParsedList& out);
 
 // Appends "reason: 'text'" at `line`; `text` is clipped and control bytes escaped so that a
 // binary file cannot flood or garble the report.

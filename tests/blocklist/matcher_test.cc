@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "blocklist/matcher.h"
 
+#include "blocklist/list_reader.h"
+
 #include <doctest/doctest.h>
 
+#include <span>
 #include <string>
 
 namespace sb = sinkhole::blocklist;
@@ -183,4 +186,63 @@ TEST_CASE("an AdBlock $important block outranks a more specific exception") {
   CHECK(hit->rule.line == 1);
   // Without $important, the more specific exception wins.
   CHECK(m->lookup_text("x.ok.ads.test", nullptr)->rule.kind == sb::RuleKind::kException);
+}
+
+namespace {
+
+// Feeds a streamed parse into a builder, as the policy snapshot builder does.
+struct Feed : sb::DomainSink {
+  sb::MatcherBuilder& mb;
+  uint16_t list;
+  Feed(sb::MatcherBuilder& b, uint16_t id) : mb(b), list(id) {}
+  void expect(size_t lines, size_t bytes) override { mb.reserve(lines, bytes); }
+  void on_domains(std::span<sb::DomainEntry> entries, uint32_t first) override {
+    mb.add_domains(list, entries, first);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a streamed list builds the same matcher, with the same counts, as a whole one") {
+  std::string text;
+  for (int i = 0; i < 10000; ++i) text += "||site-" + std::to_string(i) + ".example^\n";
+  for (int i = 0; i < 10000; i += 7) text += "||site-" + std::to_string(i) + ".example^\n";
+  for (int i = 0; i < 10000; i += 3) text += "@@||www.site-" + std::to_string(i) + ".example^\n";
+  text += "||site-5.example^$important\n";
+
+  sb::ParsedList whole = sb::parse_list(text, sb::Format::kAdblock, "whole");
+  sb::MatcherBuilder a;
+  a.add(whole);
+  auto built_a = a.build();
+
+  sb::MatcherBuilder b;
+  const uint16_t id = b.begin_list("streamed", sb::Format::kAdblock);
+  Feed feed(b, id);
+  sb::ParsedList streamed = sb::parse_list(text, sb::Format::kAdblock, "streamed", &feed);
+  b.add_patterns(id, streamed.patterns);
+  const auto& counts = b.domain_counts(id);
+  auto built_b = b.build();
+
+  CHECK(counts.names == whole.stats.entries);
+  CHECK(counts.rules == whole.stats.rules);
+  CHECK(counts.duplicates == whole.stats.duplicates);
+  CHECK(counts.duplicates > 0);
+  CHECK(built_a.duplicates == 0);  // parse_list merged them already
+  CHECK(built_b.matcher->name_count() == built_a.matcher->name_count());
+  CHECK(built_b.matcher->domain_rule_count() == built_a.matcher->domain_rule_count());
+  for (int i = 0; i < 10000; i += 1) {
+    for (const std::string prefix : {"", "www.", "x.www."}) {
+      const std::string name = prefix + "site-" + std::to_string(i) + ".example";
+      CAPTURE(name);
+      auto ma = built_a.matcher->lookup_text(name, nullptr);
+      auto mb = built_b.matcher->lookup_text(name, nullptr);
+      REQUIRE(ma.has_value() == mb.has_value());
+      if (!ma) continue;
+      CHECK(ma->rule.kind == mb->rule.kind);
+      CHECK(ma->rule.line == mb->rule.line);
+      CHECK(ma->rule.important == mb->rule.important);
+      CHECK(ma->depth == mb->depth);
+    }
+  }
+  CHECK_FALSE(built_b.matcher->lookup_text("site-10000.example", nullptr).has_value());
 }
