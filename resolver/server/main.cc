@@ -13,6 +13,7 @@
 #include "blocklist/list_check.h"
 #include "policy/snapshot_builder.h"
 #include "resolver/config/config.h"
+#include "resolver/server/listeners.h"
 #include "resolver/server/server.h"
 
 #ifndef SINKHOLED_VERSION
@@ -66,10 +67,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto& cfg = *loaded.config;
+  // Sockets first (see listeners.h): queries sent while the lists compile wait for us.
+  std::vector<sinkhole::server::ListenFds> fds;
+  if (!check) {
+    auto bound = sinkhole::server::bind_listeners(cfg);
+    if (!bound) return 1;
+    fds = std::move(*bound);
+  }
   // Lists, actions and policies: read and compiled now, so a bad list fails the start.
   auto policies = sinkhole::policy::build_snapshot_from_file(config_path, 1);
   for (const auto& w : policies.warnings) std::cerr << "warning: " << w << "\n";
   if (!policies.snapshot) {
+    sinkhole::server::close_listeners(fds);
     for (const auto& e : policies.errors) std::cerr << e << "\n";
     std::cerr << "sinkholed: configuration rejected (" << policies.errors.size() << " error"
               << (policies.errors.size() == 1 ? "" : "s") << ")\n";
@@ -90,5 +99,5 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   malloc_trim(0);  // the lists' parse buffers are gone: let RSS show what serving needs
   spdlog::info("policies: {} ({:.3f} s)", policies.summary, policies.seconds);
-  return sinkhole::server::run_server(cfg, std::move(policies.snapshot));
+  return sinkhole::server::run_server(cfg, std::move(fds), std::move(policies.snapshot));
 }

@@ -42,32 +42,6 @@ std::string json_escape(const std::string& s) {
   return out;
 }
 
-// Opens one listening socket. SO_REUSEPORT lets every worker bind its own socket to the
-// same address, and the kernel spreads clients across them.
-int open_socket(const config::SocketAddress& addr, int type, std::string& error) {
-  const int fd = ::socket(addr.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return -1;
-  }
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (addr.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (type == SOCK_DGRAM) {
-    // Bursts from many subscribers must not overflow the default ~200 KiB buffer.
-    const int size = 4 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  }
-  if (::bind(fd, addr.sa(), addr.sa_len()) != 0) {
-    error = std::strerror(errno);
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 struct Control {
   std::vector<std::unique_ptr<Worker>>* workers;
   const config::Config* cfg;
@@ -193,32 +167,11 @@ void on_signal(uv_signal_t* s, int signum) {
 
 }  // namespace
 
-int run_server(const config::Config& cfg, std::shared_ptr<const policy::PolicySnapshot> policies) {
+int run_server(const config::Config& cfg, std::vector<ListenFds> fds,
+               std::shared_ptr<const policy::PolicySnapshot> policies) {
   policy::SnapshotHolder holder;
   holder.publish(std::move(policies));
-
-  const unsigned n_workers =
-      cfg.server.workers ? cfg.server.workers : std::max(1u, std::thread::hardware_concurrency());
-
-  std::vector<ListenFds> fds(n_workers);
-  for (unsigned w = 0; w < n_workers; ++w) {
-    for (const auto& addr : cfg.server.listen) {
-      for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
-        std::string error;
-        const int fd = open_socket(addr, type, error);
-        if (fd < 0) {
-          spdlog::critical("cannot listen on {} ({}): {}", addr.to_string(),
-                           type == SOCK_DGRAM ? "udp" : "tcp", error);
-          for (auto& f : fds) {
-            for (int x : f.udp) ::close(x);
-            for (int x : f.tcp) ::close(x);
-          }
-          return 1;
-        }
-        (type == SOCK_DGRAM ? fds[w].udp : fds[w].tcp).push_back(fd);
-      }
-    }
-  }
+  const auto n_workers = static_cast<unsigned>(fds.size());
 
   // One packet cache shared by every worker (sharded; see resolver/cache/packet_cache.h).
   std::unique_ptr<cache::PacketCache> cache;

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// The listening sockets: one UDP and one TCP socket per worker on every listen address,
+// bound with SO_REUSEPORT so that the kernel spreads clients across the workers.
+//
+// main() binds them before the lists are loaded: a bad address still fails the start at
+// once, and queries that arrive while a large list compiles wait in the socket buffers
+// and are answered as soon as the workers start, instead of being refused (ICMP port
+// unreachable), which a stub only notices after its timeout (1 s or more).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "resolver/config/config.h"
+#include "resolver/server/worker.h"
+
+namespace sinkhole::server {
+
+// Every worker's sockets, or nullopt (the reason logged, nothing left open).
+std::optional<std::vector<ListenFds>> bind_listeners(const config::Config& cfg);
+
+// Closes what bind_listeners opened (a start that fails later).
+void close_listeners(std::vector<ListenFds>& fds);
+
+// How many workers a config asks for (`auto`: one per core).
+unsigned worker_count(const config::Config& cfg);
+
+}  // namespace sinkhole::server
