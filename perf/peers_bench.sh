@@ -50,8 +50,18 @@ campaign=issue6-t$threads-$(date +%Y%m%d-%H%M%S)
 echo "campaign $campaign: $rounds round(s), $threads thread(s), sizes '$sizes', workloads '$workloads'"
 common=(--threads "$threads" "${cpu_opts[@]}" --reps 1 --duration "$duration" --lat-rate 0
   --workloads "$workloads" --note "campaign=$campaign")
+# The configs are written before the rounds, so that the harness's clock (exec → ready)
+# times sinkholed itself and not a wrapper script writing its config: the harness's first
+# readiness probe leaves a few ms after exec, and a probe sent before the sockets are bound
+# is lost (kdig then waits its 1 s timeout).
+cfgdir=$(mktemp -d /tmp/sinkholed-bench-cfg.XXXXXX)
+for size in $sizes; do
+  WRITE_ONLY=1 "$here/perf/peers_sinkholed.sh" "$bin" 127.0.0.11 5310 127.0.0.10:5353 "$threads" \
+    "$cfgdir" "$bench/data/list_$size.txt"
+  mv "$cfgdir/sinkholed.yaml" "$cfgdir/sinkholed-$size.yaml"
+done
 sinkholed_peer=(custom --name sinkholed --port 5310 --style NXDOMAIN
-  --cmd "$here/perf/peers_sinkholed.sh $bin {ADDR} {PORT} {UPSTREAM} {THREADS} {WORKDIR} {LIST}")
+  --cmd "$bin --config $cfgdir/sinkholed-{SIZE}.yaml")
 
 read -r -a order <<< "$peers sinkholed"
 n=${#order[@]}

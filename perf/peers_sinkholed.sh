@@ -5,7 +5,8 @@
 #   peers_sinkholed.sh BINARY ADDR PORT UPSTREAM THREADS WORKDIR [LIST]
 # With LIST (one domain a line) every listed name and its subdomains get NXDOMAIN, the
 # block style of every peer in the harness; without it sinkholed only forwards.
-# CACHE_MAX_BYTES overrides cache.max_bytes (0 disables the cache).
+# CACHE_MAX_BYTES overrides cache.max_bytes (0 disables the cache); WRITE_ONLY=1 writes
+# the config and exits.
 set -euo pipefail
 bin=$1 addr=$2 port=$3 upstream=$4 threads=$5 workdir=$6 list=${7:-}
 {
@@ -32,4 +33,6 @@ policies:
 YAML
   fi
 } > "$workdir/sinkholed.yaml"
+# WRITE_ONLY=1: only write the config (perf/peers_bench.sh prepares them before timing).
+if [ -n "${WRITE_ONLY:-}" ]; then exit 0; fi
 exec "$bin" --config "$workdir/sinkholed.yaml"
