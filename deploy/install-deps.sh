@@ -9,8 +9,13 @@ packages=(
   # core libraries
   libuv1-dev libldns-dev libhyperscan-dev libyaml-cpp-dev libidn2-dev
   libcli11-dev libspdlog-dev libfmt-dev libabsl-dev libsystemd-dev libssl-dev
+  # operations: metrics/explain HTTP, dnstap
+  libmicrohttpd-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
+  # packaging
+  debhelper dpkg-dev fakeroot help2man
   # tests and benchmarks
   doctest-dev libbenchmark-dev python3 knot knot-dnsutils dnsutils dnsperf unbound
+  systemd fstrm-bin dnstap-ldns prometheus nginx chromium
 )
 
 SUDO=""
@@ -28,13 +33,25 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Packages such as nginx and prometheus start their service on install; tests start
+# their own instances on loopback, so forbid that for the duration (policy-rc.d, exit 101).
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+# Wait for a dpkg lock held by a concurrent install instead of failing at once.
+lock=(-o DPkg::Lock::Timeout=600)
+$SUDO apt-get "${lock[@]}" update -q
+$SUDO apt-get "${lock[@]}" install -y -q --no-install-recommends "${missing[@]}"
 # The knot package enables a knotd system service; our tests start their own
 # instances on loopback, so the packaged one is not needed.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled knot >/dev/null 2>&1; then
   $SUDO systemctl disable --now knot >/dev/null 2>&1 || true
 fi
-if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled unbound >/dev/null 2>&1; then
-  $SUDO systemctl disable --now unbound >/dev/null 2>&1 || true
-fi
+# Packaged services our tests start their own instances of, on loopback.
+for unit in unbound prometheus nginx; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled "$unit" >/dev/null 2>&1; then
+    $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  fi
+done

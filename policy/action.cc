@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "policy/action.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
 namespace sinkhole::policy {
 
 const char* to_string(ActionKind k) {
@@ -64,6 +68,39 @@ bool parse_ede_template(const std::string& text, EdeTemplate& out, std::string* 
   }
   if (!literal.empty()) out.pieces.push_back({EdeTemplate::Part::kText, std::move(literal)});
   return true;
+}
+
+size_t render_ede(const EdeTemplate& t, std::string_view list, std::string_view category,
+                  std::string_view file, uint32_t line, char* buf, size_t cap) noexcept {
+  size_t n = 0;
+  auto put = [&](std::string_view v) {
+    const size_t k = std::min(v.size(), cap - n);
+    std::memcpy(buf + n, v.data(), k);
+    n += k;
+  };
+  for (const auto& piece : t.pieces) {
+    switch (piece.part) {
+      case EdeTemplate::Part::kText:
+        put(piece.text);
+        break;
+      case EdeTemplate::Part::kList:
+        put(list);
+        break;
+      case EdeTemplate::Part::kCategory:
+        put(category);
+        break;
+      case EdeTemplate::Part::kFile:
+        put(file);
+        break;
+      case EdeTemplate::Part::kLine: {
+        char num[16];
+        auto r = std::to_chars(num, num + sizeof num, line);
+        put({num, static_cast<size_t>(r.ptr - num)});
+        break;
+      }
+    }
+  }
+  return n;
 }
 
 }  // namespace sinkhole::policy

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "resolver/dns/wire.h"
@@ -53,5 +55,10 @@ struct Action {
 
 // Parses "Blocked under Decree 147/2024/ND-CP (list {list})"; unknown {words} are an error.
 bool parse_ede_template(const std::string& text, EdeTemplate& out, std::string* error);
+
+// Renders `t` for a block by a list (its name, category and file) at `line` into `buf`,
+// clipped to `cap` bytes; returns the length. No allocation: runs per blocked query.
+size_t render_ede(const EdeTemplate& t, std::string_view list, std::string_view category,
+                  std::string_view file, uint32_t line, char* buf, size_t cap) noexcept;
 
 }  // namespace sinkhole::policy

@@ -26,6 +26,7 @@
 #include "blocklist/matcher.h"
 #include "policy/action.h"
 #include "policy/client_groups.h"
+#include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::policy {
 
@@ -44,6 +45,9 @@ struct ListData {
   blocklist::ListStats stats;
   // RPZ local data (A/AAAA/CNAME answers) by entry index.
   absl::flat_hash_map<uint32_t, std::vector<blocklist::LocalRecord>> local;
+  int32_t protected_category = -1;  // BlockStats category id (protected users), -1: none
+  int64_t file_mtime_unix = 0;      // the list file's modification time (list age metric)
+  int64_t loaded_unix = 0;          // when this snapshot read it
 };
 
 struct BlockRule {
@@ -83,6 +87,14 @@ class PolicySnapshot {
   // Built-in action indexes (always present).
   uint16_t nxdomain = 0, nodata = 0, refused = 0, drop = 0, passthru = 0, tcp_only = 0,
            local_data = 0;
+
+  // Blocked-query counters by (list id, action id), lists × actions; empty when the
+  // snapshot was built without metrics::BlockStats (tests, --check).
+  std::vector<metrics::BlockStats::Cell*> block_cells;
+  metrics::ProtectedUsers* protected_users = nullptr;  // with block_cells
+  metrics::BlockStats::Cell* block_cell(uint16_t list, uint16_t action) const noexcept {
+    return block_cells.empty() ? nullptr : block_cells[size_t{list} * actions.size() + action];
+  }
 
   // The policy for a client address, kRefuseClient or kAllowAll.
   int32_t classify(const sockaddr* client) const noexcept;

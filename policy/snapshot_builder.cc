@@ -3,11 +3,13 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -116,12 +118,49 @@ class Builder {
     }
   }
 
-  BuildResult result(std::chrono::steady_clock::time_point t0) {
+  BuildResult result(std::chrono::steady_clock::time_point t0, metrics::BlockStats* stats) {
     BuildResult out;
     out.errors = std::move(r_.errors());
     out.warnings = std::move(warnings_);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!out.errors.empty()) return out;
+    if (stats) {
+      // A cell for every (list, action) a block can produce, so that each appears in the
+      // metrics (at 0) from the start; the other pairs stay null and are never counted.
+      const size_t n_actions = snap_->actions.size();
+      snap_->block_cells.assign(snap_->lists.size() * n_actions, nullptr);
+      auto add = [&](size_t l, int32_t a) {
+        if (a < 0) return;
+        auto*& c = snap_->block_cells[l * n_actions + static_cast<size_t>(a)];
+        if (!c)
+          c = stats->cell(snap_->lists[l].name, snap_->lists[l].category,
+                          snap_->actions[static_cast<size_t>(a)].name);
+      };
+      for (const auto& p : snap_->policies) {
+        for (const auto& rule : p.block) {
+          const ListData& list = snap_->lists[rule.list];
+          if (rule.action != kNoAction) {
+            add(rule.list, rule.action);
+            continue;
+          }
+          add(rule.list, list.default_action != kNoAction ? list.default_action : snap_->nxdomain);
+          if (list.format == blocklist::Format::kRpz)  // the zone's own rule actions
+            for (int32_t a :
+                 {snap_->nxdomain, snap_->nodata, snap_->drop, snap_->tcp_only, snap_->local_data})
+              add(rule.list, a);
+        }
+      }
+      snap_->protected_users = &stats->protected_users();
+      for (auto& list : snap_->lists) {
+        const auto id = stats->category_id(list.category);
+        list.protected_category = id ? *id : -1;
+        if (!id)
+          out.warnings.push_back(
+              fmt::format("list {}: category '{}' is not counted in protected users (at most {} "
+                          "categories)",
+                          list.name, list.category, metrics::ProtectedUsers::kMaxCategories));
+      }
+    }
     size_t entries = 0;
     for (const auto& l : snap_->lists) entries += l.stats.entries;
     out.summary = fmt::format("{} list(s), {} entries, {} action(s), {} polic{}",
@@ -334,6 +373,9 @@ class Builder {
       const uint16_t id = mb.begin_list(data.path, data.format);
       MatcherFeed feed(mb, id, data.local);
       blocklist::ParsedList parsed = blocklist::read_list_file(data.path, data.format, &feed);
+      data.loaded_unix = static_cast<int64_t>(std::time(nullptr));
+      if (struct stat st{}; ::stat(data.path.c_str(), &st) == 0)
+        data.file_mtime_unix = static_cast<int64_t>(st.st_mtime);
       if (!parsed.stats.rejects.empty() && parsed.stats.rejects.front().line == 0) {
         r_.error_at(l["path"], fmt::format("{}: {}: {}", where, data.path,
                                            parsed.stats.rejects.front().reason));
@@ -477,7 +519,8 @@ class Builder {
 
 }  // namespace
 
-BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation) {
+BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation,
+                           metrics::BlockStats* stats) {
   const auto t0 = std::chrono::steady_clock::now();
   // The whole file is validated at every reload, not only its policy part: a typo in a
   // top-level key (`polices:`) must fail the reload, not silently drop every policy.
@@ -498,10 +541,11 @@ BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint6
         fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
     return r;
   }
-  return b.result(t0);
+  return b.result(t0, stats);
 }
 
-BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation) {
+BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,
+                                     metrics::BlockStats* stats) {
   std::string error;
   const auto text = config::read_text_file(path, &error);
   if (!text) {
@@ -509,7 +553,7 @@ BuildResult build_snapshot_from_file(const std::string& path, uint64_t generatio
     r.errors.push_back(error);
     return r;
   }
-  return build_snapshot(*text, path, generation);
+  return build_snapshot(*text, path, generation, stats);
 }
 
 }  // namespace sinkhole::policy

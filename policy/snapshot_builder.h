@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "policy/snapshot.h"
+#include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::policy {
 
@@ -26,7 +27,11 @@ struct BuildResult {
 
 // `yaml`: the whole configuration text; `path` names it in messages and anchors relative
 // list paths (to the config file's directory).
-BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation);
-BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation);
+// `stats`, when given, receives a counter cell per (list, action) of the snapshot, so that
+// workers count blocked queries by list, category and action (see metrics/block_stats.h).
+BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation,
+                           metrics::BlockStats* stats = nullptr);
+BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,
+                                     metrics::BlockStats* stats = nullptr);
 
 }  // namespace sinkhole::policy

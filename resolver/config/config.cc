@@ -3,6 +3,8 @@
 // is an error at its own position, so typos never pass silently.
 #include "resolver/config/config.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -103,8 +105,32 @@ void read_upstream(YamlReader& r, const YAML::Node& n, UpstreamConfig& u) {
     if (auto d = r.duration(t, "upstream.deadline")) u.deadline = *d;
 }
 
+// true/false into `out`; an error for anything else.
+void read_bool(YamlReader& r, const YAML::Node& n, const std::string& where, bool& out) {
+  auto v = r.scalar(n, where);
+  if (v && (*v == "true" || *v == "false"))
+    out = *v == "true";
+  else if (v)
+    r.error_at(n, where + " must be true or false");
+}
+
 void read_log(YamlReader& r, const YAML::Node& n, LogConfig& l) {
-  if (!r.check_keys(n, {"level"}, "log")) return;
+  if (!r.check_keys(n, {"level", "blocked_queries", "client_address"}, "log")) return;
+  if (const auto b = n["blocked_queries"])
+    read_bool(r, b, "log.blocked_queries", l.blocked_queries);
+  if (const auto c = n["client_address"]) {
+    if (auto s = r.scalar(c, "log.client_address")) {
+      if (*s == "none")
+        l.client_address = LogConfig::ClientAddress::kNone;
+      else if (*s == "truncated")
+        l.client_address = LogConfig::ClientAddress::kTruncated;
+      else if (*s == "full")
+        l.client_address = LogConfig::ClientAddress::kFull;
+      else
+        r.error_at(c,
+                   fmt::format("log.client_address '{}' is not one of none, truncated, full", *s));
+    }
+  }
   if (const auto lv = n["level"]) {
     static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
                                                   "error", "critical", "off"};
@@ -151,9 +177,26 @@ void read_cache(YamlReader& r, const YAML::Node& n, CacheConfig& c) {
 }
 
 void read_control(YamlReader& r, const YAML::Node& n, ControlConfig& c) {
-  if (!r.check_keys(n, {"socket", "watch_files", "watch_debounce"}, "control")) return;
+  if (!r.check_keys(n, {"socket", "mode", "group", "watch_files", "watch_debounce"}, "control"))
+    return;
   if (const auto s = n["socket"])
     if (auto v = r.scalar(s, "control.socket")) c.socket = *v;
+  if (const auto m = n["mode"]) {
+    // Octal as written ("0660"); YAML would read an unquoted 0660 as decimal 660.
+    auto v = r.scalar(m, "control.mode");
+    unsigned mode = 0;
+    const bool ok =
+        v && !v->empty() && v->size() <= 4 &&
+        std::all_of(v->begin(), v->end(), [](char ch) { return ch >= '0' && ch <= '7'; });
+    if (ok) {
+      for (char ch : *v) mode = mode * 8 + static_cast<unsigned>(ch - '0');
+      c.mode = mode;
+    } else if (v) {
+      r.error_at(m, fmt::format("control.mode must be octal permissions like 0660, not '{}'", *v));
+    }
+  }
+  if (const auto g = n["group"])
+    if (auto v = r.scalar(g, "control.group")) c.group = *v;
   if (const auto w = n["watch_files"]) {
     auto v = r.scalar(w, "control.watch_files");
     if (v && (*v == "true" || *v == "false"))
@@ -163,6 +206,19 @@ void read_control(YamlReader& r, const YAML::Node& n, ControlConfig& c) {
   }
   if (const auto d = n["watch_debounce"])
     if (auto v = r.duration(d, "control.watch_debounce")) c.watch_debounce = *v;
+}
+
+void read_metrics(YamlReader& r, const YAML::Node& n, MetricsConfig& m) {
+  if (!r.check_keys(n, {"listen"}, "metrics")) return;
+  if (const auto l = n["listen"]) {
+    auto v = r.scalar(l, "metrics.listen");
+    if (!v) return;
+    if (auto a = SocketAddress::parse(*v, 9153))
+      m.listen = *a;
+    else
+      r.error_at(
+          l, fmt::format("metrics.listen must be an address like 127.0.0.1:9153, not '{}'", *v));
+  }
 }
 
 }  // namespace
@@ -187,8 +243,8 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
     if (root.IsNull()) {
       // An empty file is a valid config: every default applies.
     } else if (r.check_keys(root,
-                            {"server", "upstreams", "upstream", "log", "control", "cache", "lists",
-                             "actions", "policies", "default_policy"},
+                            {"server", "upstreams", "upstream", "log", "control", "cache",
+                             "metrics", "dnstap", "lists", "actions", "policies", "default_policy"},
                             "the top level")) {
       // lists, actions, policies and default_policy belong to the policy model
       // (policy/policy_config), which reads them from the same document.
@@ -205,6 +261,8 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
       if (root["log"]) read_log(r, root["log"], c.log);
       if (root["control"]) read_control(r, root["control"], c.control);
       if (root["cache"]) read_cache(r, root["cache"], c.cache);
+      if (root["dnstap"]) read_dnstap(r, root["dnstap"], c.dnstap);
+      if (root["metrics"]) read_metrics(r, root["metrics"], c.metrics);
     }
   } catch (const YAML::Exception& e) {
     r.error(e.mark, e.msg);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "resolver/config/dnstap_config.h"
 #include "resolver/config/socket_address.h"
 
 namespace sinkhole::config {
@@ -35,6 +36,17 @@ struct UpstreamConfig {
 
 struct LogConfig {
   std::string level = "info";
+  // One line per blocked query (time, name, qtype, list, category, action) when true.
+  bool blocked_queries = false;
+  // What those lines say about the client: nothing (default), the address truncated to
+  // its /24 or /48, or the full address (only where the operator's privacy rules allow it).
+  enum class ClientAddress : uint8_t { kNone, kTruncated, kFull };
+  ClientAddress client_address = ClientAddress::kNone;
+};
+
+struct MetricsConfig {
+  // Prometheus /metrics and the warning page's /explain; unset = no HTTP listener.
+  std::optional<SocketAddress> listen;
 };
 
 struct CacheConfig {
@@ -47,8 +59,10 @@ struct CacheConfig {
 
 struct ControlConfig {
   std::string socket = "/run/sinkholed/control.sock";  // "" disables it
-  bool watch_files = true;                             // reload when config or a list changes
-  Millis watch_debounce{1000};                         // wait for writes to settle
+  unsigned mode = 0660;                                // of the socket file
+  std::string group;            // group owning the socket ("" = the server's own group)
+  bool watch_files = true;      // reload when config or a list changes
+  Millis watch_debounce{1000};  // wait for writes to settle
 };
 
 struct Config {
@@ -58,6 +72,8 @@ struct Config {
   LogConfig log;
   ControlConfig control;
   CacheConfig cache;
+  std::optional<DnstapConfig> dnstap;  // absent section: no dnstap
+  MetricsConfig metrics;
 };
 
 // "256MiB", "1GiB", "64KiB", "1000000" (bytes) → bytes.

@@ -90,6 +90,12 @@ constexpr Row kTable[] = {
     {Counter::kCacheMisses, {"cache_misses", "Allowed queries not in the cache (forwarded)"}},
     {Counter::kCacheStale,
      {"cache_stale_answers", "Stale cache answers sent because every upstream failed (RFC 8767)"}},
+    {Counter::kDnstapMessages,
+     {"dnstap_messages", "dnstap messages queued for the collector (or file)"}},
+    {Counter::kDnstapDropped,
+     {"dnstap_dropped", "dnstap messages not logged: queue full or no collector connected"}},
+    {Counter::kDnstapLost,
+     {"dnstap_lost", "dnstap messages queued, then discarded: the stream failed before writing"}},
 };
 
 constexpr bool table_in_enum_order() {

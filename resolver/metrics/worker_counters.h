@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "resolver/metrics/qtype_slots.h"
+
 namespace sinkhole::metrics {
 
 enum class Counter : uint16_t {
@@ -75,6 +77,10 @@ enum class Counter : uint16_t {
   kCacheHits,
   kCacheMisses,
   kCacheStale,
+  // dnstap (resolver/dnstap; kDnstapLost is written by the dnstap I/O thread only)
+  kDnstapMessages,
+  kDnstapDropped,
+  kDnstapLost,
   kCount
 };
 
@@ -95,9 +101,17 @@ class WorkerCounters {
   uint64_t get(Counter c) const noexcept {
     return values_[static_cast<size_t>(c)].load(std::memory_order_relaxed);
   }
+  void inc_qtype(uint16_t qtype) noexcept {
+    auto& v = qtypes_[qtype_slot(qtype)];
+    v.store(v.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  uint64_t qtype_count(size_t slot) const noexcept {
+    return qtypes_[slot].load(std::memory_order_relaxed);
+  }
 
  private:
   std::array<std::atomic<uint64_t>, kCounterCount> values_{};
+  std::array<std::atomic<uint64_t>, kQtypeSlotCount> qtypes_{};
 };
 
 // Sum over workers, as a name → value list in table order.

@@ -21,6 +21,9 @@ struct ClientEndpoint {
   UdpListener* udp = nullptr;
   TcpConnection* tcp = nullptr;
   sockaddr_in6 addr{};  // large enough for either family; UDP replies go here
+  // Wall-clock arrival of the query (ns since the epoch), stamped only while dnstap logs,
+  // so that an answer sent later from an in-flight waiter still knows its query's time.
+  uint64_t received_ns = 0;
 
   const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&addr); }
   void set_addr(const sockaddr* sa) {

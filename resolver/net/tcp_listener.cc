@@ -45,6 +45,15 @@ void TcpConnection::start() {
   restart_idle_timer();
 }
 
+const sockaddr* TcpConnection::local_address() {
+  if (local_state_ == 0) {
+    int len = sizeof local_;
+    local_state_ =
+        uv_tcp_getsockname(&handle_, reinterpret_cast<sockaddr*>(&local_), &len) == 0 ? 1 : -1;
+  }
+  return local_state_ > 0 ? reinterpret_cast<const sockaddr*>(&local_) : nullptr;
+}
+
 void TcpConnection::restart_idle_timer() {
   uv_timer_start(&idle_, on_idle, static_cast<uint64_t>(owner_.opts_.idle_timeout.count()), 0);
 }

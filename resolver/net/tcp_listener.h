@@ -31,6 +31,9 @@ class TcpConnection {
   // Queues one reply (length prefix added); a no-op once the connection is closing.
   void send(const uint8_t* data, size_t len);
   void retain() { ++refs_; }
+  // Our address on this connection, for dnstap; read once, on first use (so it costs
+  // nothing when nobody asks). Null when the socket cannot tell.
+  const sockaddr* local_address();
   void release();
   // Graceful: no more reads; close once in-flight queries are answered and writes flushed.
   void drain();
@@ -59,6 +62,8 @@ class TcpConnection {
   bool closing_ = false;
   bool draining_ = false;
   ClientEndpoint self_;
+  sockaddr_in6 local_{};
+  int8_t local_state_ = 0;  // 0: not read yet, 1: in local_, -1: unavailable
 };
 
 class TcpListener {

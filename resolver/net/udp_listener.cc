@@ -43,6 +43,15 @@ UdpListener::UdpListener(uv_loop_t* loop, int fd, QuerySink& sink,
     b.tx[i].msg_hdr.msg_iovlen = 1;
     b.tx[i].msg_hdr.msg_name = &b.tx_to[i];
   }
+  // Read once for dnstap's response_address: free per query, unknown for a wildcard bind.
+  socklen_t len = sizeof local_;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local_), &len) == 0) {
+    const auto* sa = reinterpret_cast<const sockaddr*>(&local_);
+    if (sa->sa_family == AF_INET)
+      local_known_ = reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr != INADDR_ANY;
+    else if (sa->sa_family == AF_INET6)
+      local_known_ = !IN6_IS_ADDR_UNSPECIFIED(&local_.sin6_addr);
+  }
 }
 
 UdpListener::~UdpListener() {

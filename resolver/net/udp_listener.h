@@ -50,6 +50,11 @@ class UdpListener {
   // Closes the socket; safe to call twice.
   void close();
   bool closed() const { return closed_; }
+  // Our address on this socket, for dnstap; null when bound to a wildcard address (the
+  // address each datagram was sent to would need IP_PKTINFO on every packet).
+  const sockaddr* local_address() const {
+    return local_known_ ? reinterpret_cast<const sockaddr*>(&local_) : nullptr;
+  }
 
  private:
   static void on_readable(uv_poll_t* h, int status, int events);
@@ -67,6 +72,8 @@ class UdpListener {
   bool in_batch_ = false;  // handling received queries: send() appends to the batch
   bool receiving_ = false;
   bool closed_ = false;
+  sockaddr_in6 local_{};
+  bool local_known_ = false;
 };
 
 }  // namespace sinkhole::net

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/server/control_socket.h"
 
+#include <fmt/format.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -50,7 +53,7 @@ struct ControlSocket::Connection {
 };
 
 bool ControlSocket::open(uv_loop_t* loop, const std::string& path, Handler handler,
-                         std::string* error) {
+                         std::string* error, unsigned mode, const std::string& group) {
   handler_ = std::move(handler);
   path_ = path;
   // /run/sinkholed exists under systemd (RuntimeDirectory); elsewhere, make it.
@@ -71,9 +74,24 @@ bool ControlSocket::open(uv_loop_t* loop, const std::string& path, Handler handl
     uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
     return false;
   }
-  ::chmod(path.c_str(), 0660);  // operators in the socket's group may use sinkholectl
+  ::chmod(path.c_str(), static_cast<mode_t>(mode));
+  if (!group.empty()) {
+    const struct group* g = ::getgrnam(group.c_str());
+    if (!g || ::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+      if (error)
+        *error = g ? fmt::format("cannot give it to group '{}': {}", group, std::strerror(errno))
+                   : fmt::format("no group named '{}'", group);
+      close_now();
+      return false;
+    }
+  }
   open_ = true;
   return true;
+}
+
+void ControlSocket::close_now() {
+  uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
+  ::unlink(path_.c_str());
 }
 
 void ControlSocket::close() {

@@ -17,13 +17,17 @@ class ControlSocket {
   using Reply = std::function<void(const std::string&)>;
   using Handler = std::function<void(const std::string& command, Reply reply)>;
 
-  // Binds `path` (replacing a stale socket file) with mode 0660; false + `error` on failure.
-  bool open(uv_loop_t* loop, const std::string& path, Handler handler, std::string* error);
+  // Binds `path` (replacing a stale socket file) with `mode` and, when `group` is not
+  // empty, that group as owner (operators in it may use sinkholectl without root);
+  // false + `error` on failure.
+  bool open(uv_loop_t* loop, const std::string& path, Handler handler, std::string* error,
+            unsigned mode = 0660, const std::string& group = {});
   void close();
 
  private:
   struct Connection;
   static void on_connection(uv_stream_t* server, int status);
+  void close_now();
 
   uv_pipe_t pipe_{};
   Handler handler_;

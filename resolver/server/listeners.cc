@@ -67,6 +67,23 @@ std::optional<std::vector<ListenFds>> bind_listeners(const config::Config& cfg) 
   return fds;
 }
 
+int bind_metrics_listener(const config::SocketAddress& addr) {
+  const int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    spdlog::critical("metrics listener {}: {}", addr.to_string(), std::strerror(errno));
+    return -1;
+  }
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (addr.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (::bind(fd, addr.sa(), addr.sa_len()) != 0 || ::listen(fd, 64) != 0) {
+    spdlog::critical("cannot listen on {} (metrics): {}", addr.to_string(), std::strerror(errno));
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 void close_listeners(std::vector<ListenFds>& fds) {
   for (auto& f : fds) {
     for (int x : f.udp) ::close(x);

@@ -22,6 +22,10 @@ std::optional<std::vector<ListenFds>> bind_listeners(const config::Config& cfg);
 // Closes what bind_listeners opened (a start that fails later).
 void close_listeners(std::vector<ListenFds>& fds);
 
+// The TCP socket of metrics.listen, bound and listening, or -1 (the reason logged). Bound
+// with the DNS sockets, so that a wrong metrics address fails the start at once too.
+int bind_metrics_listener(const config::SocketAddress& addr);
+
 // How many workers a config asks for (`auto`: one per core).
 unsigned worker_count(const config::Config& cfg);
 

@@ -5,7 +5,9 @@
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -69,16 +71,29 @@ int main(int argc, char** argv) {
   const auto& cfg = *loaded.config;
   // Sockets first (see listeners.h): queries sent while the lists compile wait for us.
   std::vector<sinkhole::server::ListenFds> fds;
+  sinkhole::server::StartExtras extras;
   if (!check) {
     auto bound = sinkhole::server::bind_listeners(cfg);
     if (!bound) return 1;
     fds = std::move(*bound);
+    if (cfg.metrics.listen) {
+      extras.metrics_fd = sinkhole::server::bind_metrics_listener(*cfg.metrics.listen);
+      if (extras.metrics_fd < 0) {
+        sinkhole::server::close_listeners(fds);
+        return 1;
+      }
+    }
   }
+  // Blocked-query counters by list/category/action, kept across reloads (block_stats.h).
+  sinkhole::metrics::BlockStats block_stats(std::max<size_t>(fds.size(), 1));
+  extras.block_stats = &block_stats;
   // Lists, actions and policies: read and compiled now, so a bad list fails the start.
-  auto policies = sinkhole::policy::build_snapshot_from_file(config_path, 1);
+  auto policies = sinkhole::policy::build_snapshot_from_file(config_path, 1, &block_stats);
+  extras.build_seconds = policies.seconds;
   for (const auto& w : policies.warnings) std::cerr << "warning: " << w << "\n";
   if (!policies.snapshot) {
     sinkhole::server::close_listeners(fds);
+    if (extras.metrics_fd >= 0) ::close(extras.metrics_fd);
     for (const auto& e : policies.errors) std::cerr << e << "\n";
     std::cerr << "sinkholed: configuration rejected (" << policies.errors.size() << " error"
               << (policies.errors.size() == 1 ? "" : "s") << ")\n";
@@ -99,5 +114,5 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   malloc_trim(0);  // the lists' parse buffers are gone: let RSS show what serving needs
   spdlog::info("policies: {} ({:.3f} s)", policies.summary, policies.seconds);
-  return sinkhole::server::run_server(cfg, std::move(fds), std::move(policies.snapshot));
+  return sinkhole::server::run_server(cfg, std::move(fds), std::move(policies.snapshot), extras);
 }

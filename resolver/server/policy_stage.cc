@@ -2,11 +2,13 @@
 // The policy stage of QueryHandler: classify the client, decide the name, and answer a
 // blocked query (synthesized records, negative answers with an SOA, EDE), including blocks
 // found later in an upstream answer's CNAME chain. Worker thread only.
+#include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 
 #include "resolver/dns/name.h"
 #include "resolver/dns/record_copy.h"
@@ -59,48 +61,64 @@ QueryHandler::Stage QueryHandler::apply_policy(const dns::QueryView& q, const ui
   const policy::Action& action = snap.actions[v.action];
   if (action.log) log_verdict(snap, v, q, msg);
   if (action.kind == policy::ActionKind::kTcpOnly && from.is_tcp()) return Stage::kContinue;
-  counters_.inc(Counter::kBlocked);
+  count_block(snap, v, cq, q.qtype, from);
   answer_blocked(snap, v, cq, q.qtype, from);
   return Stage::kAnswered;
 }
 
 namespace {
 
-// Renders an action's EDE text template for one verdict into `buf` (no allocation).
-size_t render_ede(const policy::Action& a, const policy::ListData& list, const policy::Verdict& v,
-                  char* buf, size_t cap) {
-  size_t n = 0;
-  auto put = [&](std::string_view s) {
-    const size_t k = std::min(s.size(), cap - n);
-    std::memcpy(buf + n, s.data(), k);
-    n += k;
-  };
-  for (const auto& piece : a.ede_text.pieces) {
-    switch (piece.part) {
-      case policy::EdeTemplate::Part::kText:
-        put(piece.text);
-        break;
-      case policy::EdeTemplate::Part::kList:
-        put(list.name);
-        break;
-      case policy::EdeTemplate::Part::kCategory:
-        put(list.category);
-        break;
-      case policy::EdeTemplate::Part::kFile:
-        put(list.path);
-        break;
-      case policy::EdeTemplate::Part::kLine: {
-        char num[16];
-        auto r = std::to_chars(num, num + sizeof num, v.line);
-        put({num, static_cast<size_t>(r.ptr - num)});
-        break;
-      }
-    }
+// The client as the blocked-query log may show it: /24 or /48 unless `full`.
+std::string client_text(const net::ClientEndpoint& from, bool full) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  const sockaddr* sa = from.sa();
+  if (sa->sa_family == AF_INET) {
+    in_addr a = reinterpret_cast<const sockaddr_in*>(sa)->sin_addr;
+    if (!full) a.s_addr &= htonl(0xFFFFFF00u);
+    inet_ntop(AF_INET, &a, buf, sizeof buf);
+    return full ? std::string(buf) : std::string(buf) + "/24";
   }
-  return n;
+  in6_addr a = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
+  if (!full) std::memset(a.s6_addr + 6, 0, 10);
+  inet_ntop(AF_INET6, &a, buf, sizeof buf);
+  return full ? std::string(buf) : std::string(buf) + "/48";
 }
 
 }  // namespace
+
+void QueryHandler::count_block(const policy::PolicySnapshot& snap, const policy::Verdict& v,
+                               const dns::ClientQuery& cq, uint16_t qtype,
+                               const net::ClientEndpoint& from) {
+  counters_.inc(Counter::kBlocked);
+  if (auto* cell = snap.block_cell(v.list, v.action)) cell->inc(worker_index_);
+  const int32_t category = snap.lists[v.list].protected_category;
+  if (snap.protected_users && category >= 0) {
+    // The address bytes only (no port): one subscriber is one client whatever port it uses.
+    const sockaddr* sa = from.sa();
+    if (sa->sa_family == AF_INET)
+      snap.protected_users->record(static_cast<uint16_t>(category),
+                                   &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, 4,
+                                   static_cast<int64_t>(std::time(nullptr)));
+    else
+      snap.protected_users->record(static_cast<uint16_t>(category),
+                                   &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, 16,
+                                   static_cast<int64_t>(std::time(nullptr)));
+  }
+  if (!blocked_log_) return;
+  // Opt-in, and then an async logger with a bounded queue that drops the oldest line when
+  // full: a burst of blocked queries never waits on journald.
+  const policy::ListData& list = snap.lists[v.list];
+  using Mode = config::LogConfig::ClientAddress;
+  const Mode mode = cfg_.log.client_address;
+  const std::string name = dns::wire_to_text(cq.question, cq.question_len - 4);
+  if (mode == Mode::kNone)
+    blocked_log_->info("blocked name={} type={} list={} category={} action={}", name, qtype,
+                       list.name, list.category, snap.actions[v.action].name);
+  else
+    blocked_log_->info("blocked name={} type={} list={} category={} action={} client={}", name,
+                       qtype, list.name, list.category, snap.actions[v.action].name,
+                       client_text(from, mode == Mode::kFull));
+}
 
 void QueryHandler::answer_blocked(const policy::PolicySnapshot& snap, const policy::Verdict& v,
                                   const dns::ClientQuery& cq, uint16_t qtype,
@@ -108,7 +126,8 @@ void QueryHandler::answer_blocked(const policy::PolicySnapshot& snap, const poli
   const policy::Action& a = snap.actions[v.action];
   const policy::ListData& list = snap.lists[v.list];
   char text[512];
-  const size_t text_len = render_ede(a, list, v, text, sizeof text);
+  const size_t text_len = policy::render_ede(a.ede_text, list.name, list.category, list.path,
+                                             v.line, text, sizeof text);
   const dns::Ede ede = a.ede ? dns::Ede{a.ede_code, {text, text_len}} : dns::Ede{};
   const size_t qname_len = cq.question_len - 4;
   const dns::SynthSoa soa{dns::suffix_offset(cq.question, qname_len, v.depth), a.soa_ttl,

@@ -6,8 +6,10 @@
 
 #include "resolver/dns/name.h"
 #include "resolver/dns/response_rewriter.h"
+#include "resolver/dnstap/dnstap_writer.h"
 #include "resolver/net/tcp_listener.h"
 #include "resolver/net/udp_listener.h"
+#include "resolver/server/tap_peer.h"
 
 namespace sinkhole::server {
 
@@ -82,14 +84,28 @@ const policy::PolicySnapshot& QueryHandler::snapshot() {
 }
 
 void QueryHandler::on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
+  if (!tap_) return handle_query(msg, len, from);
+  // dnstap: the endpoint carries the arrival time into in-flight waiters, so an upstream
+  // answer sent later is logged with its query's time.
+  net::ClientEndpoint stamped = from;
+  stamped.received_ns = dnstap::wall_clock_ns();
+  handle_query(msg, len, stamped);
+}
+
+void QueryHandler::handle_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
   if (!from.is_tcp()) counters_.inc(Counter::kQueriesUdp);
   const dns::QueryView q = dns::parse_query(msg, len);
+  // Logged when it gets an answer (FORMERR included); dropped garbage is not a query.
+  if (tap_ && q.outcome != dns::ParseOutcome::kDropShortHeader &&
+      q.outcome != dns::ParseOutcome::kDropResponse)
+    tap_->client_query(tap_peer(from), msg, len);
   const size_t limit =
       from.is_tcp() ? dns::kMaxMessage : dns::udp_reply_limit(q, cfg_.server.udp_payload);
   if (!q.ok()) {
     reject_malformed(q, msg, limit, from);
     return;
   }
+  counters_.inc_qtype(q.qtype);
   const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_.server.udp_payload, limit);
   if (answer_meta(q, cq, from) != Stage::kContinue) return;
   if (apply_policy(q, msg, cq, from) != Stage::kContinue) return;
@@ -221,8 +237,8 @@ void QueryHandler::answer_with(const policy::PolicySnapshot& snap, const uint8_t
   if (policies && m.ancount > 0) {
     if (auto v = blocked_chain(snap, to, resp, m)) {
       v->depth = 0;  // the listed name is the CNAME target: the SOA is owned by the question
-      counters_.inc(Counter::kBlocked);
       counters_.inc(Counter::kBlockedCnameChain);
+      count_block(snap, *v, cq, qtype, to);
       answer_blocked(snap, *v, cq, qtype, to);
       return;
     }
@@ -267,6 +283,7 @@ void QueryHandler::send(const net::ClientEndpoint& to, const uint8_t* data, size
     to.tcp->send(data, len);
   else
     to.udp->send(to.sa(), data, len);
+  if (tap_) tap_->client_response(tap_peer(to), data, len);
 }
 
 void QueryHandler::count_rcode(uint16_t rcode) {

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <spdlog/logger.h>
+
 #include "blocklist/pattern_set.h"
 #include "policy/snapshot_holder.h"
 #include "resolver/cache/packet_cache.h"
@@ -19,6 +21,10 @@
 #include "resolver/upstream/inflight_table.h"
 #include "resolver/upstream/upstream_pool.h"
 
+namespace sinkhole::dnstap {
+class WorkerTap;
+}
+
 namespace sinkhole::server {
 
 class QueryHandler final : public net::QuerySink, public upstream::UpstreamDelegate {
@@ -28,6 +34,12 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
                const policy::SnapshotHolder& policies, cache::PacketCache* cache);
   // The pool is created after the handler (it needs the handler as delegate).
   void set_upstreams(upstream::UpstreamPool* pool) { pool_ = pool; }
+  // Before serving: this worker's dnstap tap (null: dnstap off, one pointer test per query).
+  void set_dnstap(dnstap::WorkerTap* tap) { tap_ = tap; }
+  // Which worker this is: its slot in shared per-worker counters (metrics::BlockStats).
+  void set_worker_index(unsigned index) { worker_index_ = index; }
+  // Where blocked queries are logged, one line each (null: not logged).
+  void set_blocked_log(spdlog::logger* log) { blocked_log_ = log; }
 
   void on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) override;
   void on_upstream_answer(upstream::PendingQuery& q, const uint8_t* resp,
@@ -41,6 +53,9 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
 
  private:
   enum class Stage : uint8_t { kContinue, kAnswered, kDropped };
+
+  // The pipeline; on_query stamps the arrival time into the endpoint first when dnstap is on.
+  void handle_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from);
 
   Stage reject_malformed(const dns::QueryView& q, const uint8_t* msg, size_t limit,
                          const net::ClientEndpoint& from);
@@ -65,6 +80,9 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
                    const net::ClientEndpoint& to);
   void log_verdict(const policy::PolicySnapshot& snap, const policy::Verdict& v,
                    const dns::QueryView& q, const uint8_t* msg);
+  // Counts one blocked query: totals, by list/category/action, the blocked-query log.
+  void count_block(const policy::PolicySnapshot& snap, const policy::Verdict& v,
+                   const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& from);
   // Returns the waiter added for this client (the cname action marks it).
   upstream::Waiter& forward(const uint8_t* qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
                             bool do_bit, bool cd_bit, const dns::ClientQuery& cq,
@@ -79,6 +97,9 @@ class QueryHandler final : public net::QuerySink, public upstream::UpstreamDeleg
 
   const config::Config& cfg_;
   metrics::WorkerCounters& counters_;
+  dnstap::WorkerTap* tap_ = nullptr;
+  unsigned worker_index_ = 0;
+  spdlog::logger* blocked_log_ = nullptr;
   upstream::InflightTable inflight_;
   upstream::UpstreamPool* pool_ = nullptr;
   policy::SnapshotView policies_;

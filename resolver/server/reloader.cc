@@ -22,11 +22,13 @@ struct Reloader::Job {
   std::vector<Done> done;
 };
 
-Reloader::Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHolder& holder)
+Reloader::Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHolder& holder,
+                   metrics::BlockStats* stats)
     : loop_(loop),
       path_(std::move(config_path)),
       holder_(holder),
-      next_generation_(holder.generation() + 1) {}
+      next_generation_(holder.generation() + 1),
+      stats_(stats) {}
 
 void Reloader::request(Done done) {
   if (done) waiting_.push_back(std::move(done));
@@ -44,6 +46,7 @@ void Reloader::start() {
   job->done = std::move(waiting_);
   waiting_.clear();
   job->req.data = job;
+  if (on_started) on_started();
   uv_queue_work(
       loop_, &job->req,
       [](uv_work_t* req) {
@@ -54,7 +57,8 @@ void Reloader::start() {
         // during 20 reloads (perf/RESULTS.md), but a busy machine starved it (a 1M-name
         // reload took 35 s, and test reloads timed out under a parallel test run).
         setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
-        j->result = policy::build_snapshot_from_file(j->self->path_, j->generation);
+        j->result =
+            policy::build_snapshot_from_file(j->self->path_, j->generation, j->self->stats_);
         malloc_trim(0);  // hand the build's scratch memory back before the next one
       },
       [](uv_work_t* req, int) {
@@ -72,17 +76,23 @@ void Reloader::finished(Job& job) {
     spdlog::warn("reload: {}", r.warnings[i]);
   if (r.warnings.size() > 20) spdlog::warn("reload: {} more warnings", r.warnings.size() - 20);
   if (!r.snapshot) {
-    ++failures_;
-    last_error_ = r.errors.empty() ? "unknown error" : r.errors.front();
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    out.message = r.errors.empty() ? "unknown error" : r.errors.front();
+    {
+      std::lock_guard lock(error_mu_);
+      last_error_ = out.message;
+    }
     for (const auto& e : r.errors) spdlog::error("reload failed: {}", e);
     spdlog::error("reload failed: keeping generation {} in service", holder_.generation());
-    out.message = last_error_;
   } else if (!stopped_) {
     holder_.publish(std::move(r.snapshot));
-    ++reloads_;
-    last_seconds_ = r.seconds;
-    last_success_unix_ = static_cast<int64_t>(std::time(nullptr));
-    last_error_.clear();
+    reloads_.fetch_add(1, std::memory_order_relaxed);
+    last_seconds_.store(r.seconds, std::memory_order_relaxed);
+    last_success_unix_.store(static_cast<int64_t>(std::time(nullptr)), std::memory_order_relaxed);
+    {
+      std::lock_guard lock(error_mu_);
+      last_error_.clear();
+    }
     out.ok = true;
     out.message = r.summary;
     spdlog::info("reload: generation {} in service: {} ({:.3f} s)", job.generation, r.summary,
@@ -90,6 +100,7 @@ void Reloader::finished(Job& job) {
     if (on_published) on_published();
   }
   out.generation = holder_.generation();
+  if (on_finished && !stopped_) on_finished(out);
   for (auto& d : job.done)
     if (d) d(out);
   if (!waiting_.empty() && !stopped_) start();

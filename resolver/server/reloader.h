@@ -7,12 +7,16 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "policy/snapshot_holder.h"
+#include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::server {
 
@@ -26,18 +30,34 @@ class Reloader {
   };
   using Done = std::function<void(const Outcome&)>;
 
-  Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHolder& holder);
+  // `stats` (optional) gets the blocked-query counter cells of every snapshot built.
+  Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHolder& holder,
+           metrics::BlockStats* stats = nullptr);
   void request(Done done = nullptr);
   // Shutting down: builds still running finish, but publish nothing.
   void stop() { stopped_ = true; }
 
-  uint64_t reloads() const { return reloads_; }
-  uint64_t failures() const { return failures_; }
-  double last_seconds() const { return last_seconds_; }
-  int64_t last_success_unix() const { return last_success_unix_; }
-  const std::string& last_error() const { return last_error_; }
+  // The build at start-up: its time and duration count as the last successful load.
+  void record_initial(double seconds) {
+    last_seconds_.store(seconds, std::memory_order_relaxed);
+    last_success_unix_.store(static_cast<int64_t>(std::time(nullptr)), std::memory_order_relaxed);
+  }
+  // Readable from any thread (the metrics endpoint scrapes them).
+  uint64_t reloads() const { return reloads_.load(std::memory_order_relaxed); }
+  uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  double last_seconds() const { return last_seconds_.load(std::memory_order_relaxed); }
+  int64_t last_success_unix() const { return last_success_unix_.load(std::memory_order_relaxed); }
+  std::string last_error() const {
+    std::lock_guard lock(error_mu_);
+    return last_error_;
+  }
   // Called after every successful publication (e.g. to re-arm file watches).
   std::function<void()> on_published;
+  // Called when a build starts and when it ends, whatever started it (SIGHUP, sinkholectl,
+  // a file change) and whether it failed: the systemd RELOADING=1 / READY=1 pair. Not
+  // called for a build that ends after stop().
+  std::function<void()> on_started;
+  std::function<void(const Outcome&)> on_finished;
 
  private:
   struct Job;
@@ -51,10 +71,12 @@ class Reloader {
   bool stopped_ = false;
   std::vector<Done> waiting_;  // for the next build
   uint64_t next_generation_;
-  uint64_t reloads_ = 0;
-  uint64_t failures_ = 0;
-  double last_seconds_ = 0;
-  int64_t last_success_unix_ = 0;
+  metrics::BlockStats* stats_;
+  std::atomic<uint64_t> reloads_{0};
+  std::atomic<uint64_t> failures_{0};
+  std::atomic<double> last_seconds_{0};
+  std::atomic<int64_t> last_success_unix_{0};
+  mutable std::mutex error_mu_;
   std::string last_error_;
 };
 

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,14 +17,20 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "policy/snapshot_holder.h"
 #include "resolver/metrics/worker_counters.h"
+#include "resolver/server/control_commands.h"
 #include "resolver/server/control_socket.h"
+#include "resolver/server/dnstap_setup.h"
 #include "resolver/server/file_watcher.h"
+#include "resolver/server/metrics_http.h"
 #include "resolver/server/reloader.h"
+#include "resolver/server/systemd_notify.h"
+#include "resolver/server/watchdog.h"
 #include "resolver/server/worker.h"
 
 namespace sinkhole::server {
@@ -42,6 +50,20 @@ std::string json_escape(const std::string& s) {
   return out;
 }
 
+// The opt-in blocked-query log: its own async logger with a bounded queue that drops the
+// oldest line when full, so that a burst of blocked queries never blocks a worker on
+// stderr/journald.
+std::shared_ptr<spdlog::logger> make_blocked_query_log() {
+  static std::once_flag once;
+  std::call_once(once, [] { spdlog::init_thread_pool(65536, 1); });
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto log = std::make_shared<spdlog::async_logger>("blocked", sink, spdlog::thread_pool(),
+                                                    spdlog::async_overflow_policy::overrun_oldest);
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %v");
+  log->set_level(spdlog::level::info);
+  return log;
+}
+
 struct Control {
   std::vector<std::unique_ptr<Worker>>* workers;
   const config::Config* cfg;
@@ -49,10 +71,13 @@ struct Control {
   Reloader* reloader;
   ControlSocket* control_socket;
   FileWatcher* watcher;
+  SystemdNotify* notify;
+  Watchdog* watchdog;
   uv_signal_t term, intr, hup, usr1;
   uv_timer_t collect;
   bool stopping = false;
   int64_t started_unix = 0;
+  ServerState* state = nullptr;
 };
 
 std::vector<std::pair<std::string, uint64_t>> all_counters(const Control& c) {
@@ -128,8 +153,11 @@ void handle_command(Control& c, const std::string& command, ControlSocket::Reply
     reply(status_text(c, false));
   } else if (command == "status json") {
     reply(status_text(c, true));
+  } else if (std::string out; handle_state_command(*c.state, command, out)) {
+    reply(out);
   } else {
-    reply("error: unknown command '" + command + "' (reload, status)");
+    reply("error: unknown command '" + command +
+          "' (reload, status, stats, lists, explain NAME [CLIENT], cache flush [NAME])");
   }
 }
 
@@ -155,6 +183,8 @@ void on_signal(uv_signal_t* s, int signum) {
   c->stopping = true;
   spdlog::info("{}: stopping; answering queries in flight",
                signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  c->notify->stopping();
+  c->watchdog->close();
   c->reloader->stop();
   c->control_socket->close();
   c->watcher->close();
@@ -168,7 +198,7 @@ void on_signal(uv_signal_t* s, int signum) {
 }  // namespace
 
 int run_server(const config::Config& cfg, std::vector<ListenFds> fds,
-               std::shared_ptr<const policy::PolicySnapshot> policies) {
+               std::shared_ptr<const policy::PolicySnapshot> policies, const StartExtras& extras) {
   policy::SnapshotHolder holder;
   holder.publish(std::move(policies));
   const auto n_workers = static_cast<unsigned>(fds.size());
@@ -184,9 +214,21 @@ int run_server(const config::Config& cfg, std::vector<ListenFds> fds,
     co.stale_ms = static_cast<uint64_t>(cfg.cache.serve_stale.count());
     cache = std::make_unique<cache::PacketCache>(co);
   }
+  // dnstap (opt-in): one I/O thread, one queue per worker. Made before the workers so that
+  // an unusable output stops the start; reset after they stop (below), which writes the
+  // messages of the last answers and must happen while their counters still exist.
+  std::unique_ptr<dnstap::DnstapWriter> dnstap_writer;
+  if (cfg.dnstap && !(dnstap_writer = start_dnstap(*cfg.dnstap, n_workers))) return 1;
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned w = 0; w < n_workers; ++w)
     workers.push_back(std::make_unique<Worker>(cfg, w, std::move(fds[w]), holder, cache.get()));
+  if (dnstap_writer)
+    for (auto& w : workers) w->attach_dnstap(*dnstap_writer);
+  std::shared_ptr<spdlog::logger> blocked_log;
+  if (cfg.log.blocked_queries) {
+    blocked_log = make_blocked_query_log();
+    for (auto& w : workers) w->set_blocked_log(blocked_log.get());
+  }
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -195,8 +237,39 @@ int run_server(const config::Config& cfg, std::vector<ListenFds> fds,
   control.cfg = &cfg;
   control.holder = &holder;
   control.started_unix = static_cast<int64_t>(std::time(nullptr));
-  Reloader reloader(&loop, cfg.path, holder);
+  // systemd: READY=1 below, RELOADING=1/READY=1 around every reload, STOPPING=1 on
+  // SIGTERM, and watchdog pings only while every worker loop turns (watchdog.h).
+  SystemdNotify notify;
+  control.notify = &notify;
+  Watchdog watchdog(&loop, notify, workers);
+  control.watchdog = &watchdog;
+  Reloader reloader(&loop, cfg.path, holder, extras.block_stats);
+  reloader.record_initial(extras.build_seconds);
   control.reloader = &reloader;
+  ServerState state;
+  state.cfg = &cfg;
+  state.workers = &workers;
+  state.holder = &holder;
+  state.cache = cache.get();
+  state.block_stats = extras.block_stats;
+  state.reloader = &reloader;
+  state.started_unix = control.started_unix;
+  control.state = &state;
+  MetricsHttp http;
+  if (extras.metrics_fd >= 0) {
+    std::string error;
+    if (http.start(extras.metrics_fd, state, &error))
+      spdlog::info("metrics: http://{}/metrics", cfg.metrics.listen->to_string());
+    else
+      spdlog::error("metrics listener {}: {}", cfg.metrics.listen->to_string(), error);
+  }
+  reloader.on_started = [&notify] { notify.reloading(); };
+  reloader.on_finished = [&notify](const Reloader::Outcome& o) {
+    notify.reloaded(o.ok ? fmt::format("reloaded: policy generation {} in service ({})",
+                                       o.generation, o.message)
+                         : fmt::format("reload FAILED, policy generation {} still in service: {}",
+                                       o.generation, o.message));
+  };
   FileWatcher watcher(&loop, cfg.control.watch_debounce, [&reloader] { reloader.request(); });
   control.watcher = &watcher;
   if (cfg.control.watch_files) {
@@ -212,20 +285,23 @@ int run_server(const config::Config& cfg, std::vector<ListenFds> fds,
             [&control](const std::string& cmd, ControlSocket::Reply reply) {
               handle_command(control, cmd, std::move(reply));
             },
-            &error))
+            &error, cfg.control.mode, cfg.control.group))
       spdlog::error("control socket {}: {}; sinkholectl will not reach this server",
                     cfg.control.socket, error);
   }
   // Retired snapshots are released here, once no worker holds them, never on a worker.
   uv_timer_init(&loop, &control.collect);
-  control.collect.data = &holder;
+  // The same tick clears the protected-user bucket that comes next (workers never clear).
+  control.collect.data = &control;
   uv_timer_start(
       &control.collect,
       [](uv_timer_t* t) {
-        auto* h = static_cast<policy::SnapshotHolder*>(t->data);
-        const size_t before = h->retired();
+        auto* c = static_cast<Control*>(t->data);
+        const size_t before = c->holder->retired();
         // A freed snapshot leaves tens of MB in malloc's free lists: give them back.
-        if (h->collect() < before) malloc_trim(0);
+        if (c->holder->collect() < before) malloc_trim(0);
+        if (c->state->block_stats)
+          c->state->block_stats->protected_users().rotate(static_cast<int64_t>(std::time(nullptr)));
       },
       1000, 1000);
   for (auto [h, sig] : {std::pair{&control.term, SIGTERM}, std::pair{&control.intr, SIGINT},
@@ -235,6 +311,7 @@ int run_server(const config::Config& cfg, std::vector<ListenFds> fds,
     uv_signal_start(h, on_signal, sig);
   }
 
+  watchdog.start();  // before the threads: it turns the workers' heartbeats on
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
 
@@ -244,9 +321,13 @@ int run_server(const config::Config& cfg, std::vector<ListenFds> fds,
   for (const auto& a : cfg.upstream.servers) ups += (ups.empty() ? "" : ", ") + a.to_string();
   spdlog::info("sinkholed ready: {} worker(s), listening on {}, forwarding to {}{}", n_workers,
                listen, ups, cfg.upstream.from_resolv_conf ? " (from resolv.conf)" : "");
+  notify.ready(fmt::format("serving on {} with {} worker(s); policy generation {} in service",
+                           listen, n_workers, holder.generation()));
 
   uv_run(&loop, UV_RUN_DEFAULT);
   for (auto& t : threads) t.join();
+  dnstap_writer.reset();  // flushes the queues to the collector, then closes the stream
+  http.stop();            // it reads the workers' counters: stop it before they go
   uv_loop_close(&loop);
   log_stats(control);
   spdlog::info("stopped");

@@ -9,6 +9,7 @@
 
 #include "policy/snapshot.h"
 #include "resolver/config/config.h"
+#include "resolver/metrics/block_stats.h"
 #include "resolver/server/worker.h"
 
 namespace sinkhole::server {
@@ -16,7 +17,13 @@ namespace sinkhole::server {
 // Runs until SIGTERM/SIGINT; returns the process exit code. `fds`: one entry per worker,
 // from bind_listeners. `policies` is the snapshot built at start; SIGHUP rebuilds it from
 // cfg.path off the hot path.
+struct StartExtras {
+  metrics::BlockStats* block_stats = nullptr;  // the cells the start-up snapshot counts into
+  int metrics_fd = -1;                         // bind_metrics_listener, or -1 (no HTTP)
+  double build_seconds = 0;                    // of the start-up policy build
+};
 int run_server(const config::Config& cfg, std::vector<ListenFds> fds,
-               std::shared_ptr<const policy::PolicySnapshot> policies);
+               std::shared_ptr<const policy::PolicySnapshot> policies,
+               const StartExtras& extras = {});
 
 }  // namespace sinkhole::server

@@ -62,6 +62,7 @@ struct PendingQuery {
   uint32_t tried = 0;        // bit per upstream tried for this question
   uint32_t failed = 0;       // bit per upstream that failed hard (not worth a retry)
   unsigned upstream = 0;     // index of the current attempt's upstream
+  uint64_t attempt_ns = 0;   // uv_hrtime() when the current attempt was sent (latency)
   UdpExchange* udp = nullptr;
   TcpExchange* tcp = nullptr;
 

@@ -128,7 +128,11 @@ void UdpExchange::on_timeout(uv_timer_t* t) {
 
 UpstreamPool::UpstreamPool(uv_loop_t* loop, Options opts, metrics::WorkerCounters& counters,
                            UpstreamDelegate& delegate)
-    : loop_(loop), opts_(std::move(opts)), counters_(counters), delegate_(delegate) {}
+    : loop_(loop),
+      opts_(std::move(opts)),
+      counters_(counters),
+      stats_(opts_.servers.size()),
+      delegate_(delegate) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
@@ -202,6 +206,8 @@ void UpstreamPool::attempt(PendingQuery& q) {
   q.id = random_.next_u16();
   const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
   counters_.inc(Counter::kUpstreamQueries);
+  stats_.inc(q.upstream, metrics::UpstreamStats::kQueries);
+  q.attempt_ns = uv_hrtime();
   UdpExchange* e = acquire_udp();
   q.udp = e;
   if (!e->start(q, opts_.servers[q.upstream], tx_, len, timeout)) {
@@ -217,6 +223,8 @@ void UpstreamPool::attempt_tcp(PendingQuery& q) {
   q.id = random_.next_u16();
   const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
   counters_.inc(Counter::kUpstreamQueries);
+  stats_.inc(q.upstream, metrics::UpstreamStats::kQueries);
+  q.attempt_ns = uv_hrtime();
   auto* e = new TcpExchange(*this, loop_);
   ++tcp_open_;
   q.tcp = e;
@@ -225,6 +233,8 @@ void UpstreamPool::attempt_tcp(PendingQuery& q) {
 
 void UpstreamPool::on_attempt_failed(PendingQuery& q, bool hard) {
   const unsigned n = static_cast<unsigned>(opts_.servers.size());
+  stats_.inc(q.upstream,
+             hard ? metrics::UpstreamStats::kFailures : metrics::UpstreamStats::kTimeouts);
   if (hard) q.failed |= 1u << q.upstream;
   if (preferred_ == q.upstream) preferred_ = (preferred_ + 1) % n;
   attempt(q);
@@ -242,6 +252,7 @@ void UpstreamPool::on_reply(PendingQuery& q, const uint8_t* data, size_t len, bo
       if (over_tcp) on_attempt_failed(q, /*hard=*/true);
       return;
     case ReplyCheck::kAccept:
+      stats_.observe(q.upstream, uv_hrtime() - q.attempt_ns);
       break;
   }
   if (m.truncated() && !over_tcp) {

@@ -20,6 +20,7 @@
 
 #include "resolver/config/socket_address.h"
 #include "resolver/dns/message_view.h"
+#include "resolver/metrics/upstream_stats.h"
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/upstream/inflight_table.h"
 #include "resolver/upstream/random_source.h"
@@ -66,6 +67,8 @@ class UpstreamPool {
   void cancel(PendingQuery& q) { fail(q); }
   // Releases the exchanges' handles; call once nothing is in flight.
   void close();
+  // Per-upstream attempts, timeouts, failures and reply latency (read by the metrics thread).
+  const metrics::UpstreamStats& stats() const { return stats_; }
 
  private:
   friend class UdpExchange;
@@ -88,6 +91,7 @@ class UpstreamPool {
   uv_loop_t* loop_;
   Options opts_;
   metrics::WorkerCounters& counters_;
+  metrics::UpstreamStats stats_;
   UpstreamDelegate& delegate_;
   RandomSource random_;
   unsigned preferred_ = 0;

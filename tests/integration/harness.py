@@ -831,19 +831,24 @@ class Sinkholed:
     `upstreams`: list of "addr:port" (or "[::1]:port"). `server`, `upstream`, `cache`: extra
     keys for those sections. The cache is off unless a test passes `cache`: forwarding tests
     compare exact TTLs and count upstream queries (test_cache.py covers the cache). Listens on a random 127.x.y.z and, when `ipv6`, on ::1, both with
-    the same random port.
+    the same random port. `env`: extra environment variables for the daemon (e.g.
+    NOTIFY_SOCKET; None removes one); `exec_prefix`: argv run in front of the binary (a
+    wrapper that execs it).
     """
 
     def __init__(self, upstreams, server=None, upstream=None, log_level="info", ipv6=True,
-                 workers=1, listen=None, cache=None):
+                 workers=1, listen=None, cache=None, env=None, exec_prefix=(), log=None):
         self.upstreams = list(upstreams)
         self.server = dict(server or {})
         self.server.setdefault("workers", workers)
         self.upstream_opts = dict(upstream or {})
         self.cache_opts = dict(cache or {"max_bytes": 0})
         self.log_level = log_level
+        self.log_opts = dict(log or {})  # more keys of the log section
         self.ipv6 = ipv6 and have_ipv6()
         self.listen = listen
+        self.env = dict(env or {})
+        self.exec_prefix = list(exec_prefix)
         self.proc = None
         self.dir = None
         self._stats_offset = 0
@@ -863,6 +868,8 @@ class Sinkholed:
             for k, v in self.cache_opts.items():
                 lines.append(f"  {k}: {_yaml_scalar(v)}")
         lines += ["log:", f"  level: {self.log_level}"]
+        for k, v in self.log_opts.items():
+            lines.append(f"  {k}: {_yaml_scalar(v)}")
         return "\n".join(lines) + "\n"
 
     def listen_strings(self):
@@ -885,9 +892,10 @@ class Sinkholed:
                 f.write(self.config_text())
             self.stderr_path = os.path.join(self.dir, "stderr.log")
             self._stderr = open(self.stderr_path, "wb")
-            self.proc = subprocess.Popen([sinkholed_binary(), "--config", self.config_path],
-                                         stdout=self._stderr, stderr=self._stderr,
-                                         stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                self.exec_prefix + [sinkholed_binary(), "--config", self.config_path],
+                stdout=self._stderr, stderr=self._stderr, stdin=subprocess.DEVNULL,
+                env=self._environment())
             if self._wait_ready(timeout):
                 return self
             last = self.log_text()
@@ -896,6 +904,12 @@ class Sinkholed:
             if self.listen:
                 break
         raise RuntimeError(f"sinkholed did not answer within {timeout}s:\n{last}")
+
+    def _environment(self):
+        if not self.env:
+            return None
+        merged = {**os.environ, **self.env}
+        return {k: v for k, v in merged.items() if v is not None}
 
     def endpoints(self):
         """[(addr, port)] for every listen address."""
