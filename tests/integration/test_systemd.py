@@ -32,7 +32,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from policy_harness import *  # noqa: E402,F401,F403
-from policy_harness import REPO, NXDOMAIN, PolicySinkholed, PolicyTestCase, sinkholed_binary  # noqa: E402
+from policy_harness import REPO, NXDOMAIN, PolicyTestCase, sinkholed_binary  # noqa: E402
 
 UNIT = os.path.join(REPO, "deploy", "systemd", "sinkholed.service")
 PACKAGED_CONFIG = os.path.join(REPO, "deploy", "systemd", "sinkholed.yaml")
