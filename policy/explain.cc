@@ -9,33 +9,11 @@
 
 #include "blocklist/normalize.h"
 #include "resolver/dns/name.h"
+#include "resolver/metrics/json_text.h"
 
 namespace sinkhole::policy {
 
 namespace {
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (c < 0x20)
-          out += fmt::format("\\u{:04x}", c);
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 std::string address_text(const sockaddr* sa) {
   char buf[INET6_ADDRSTRLEN] = {};
@@ -202,17 +180,18 @@ std::string Explanation::to_text() const {
 }
 
 std::string Explanation::to_json(bool for_public) const {
-  std::string out =
-      fmt::format("{{\"name\":{},\"verdict\":{},\"client\":{},\"policy\":{}", json_string(name),
-                  json_string(outcome_name()), json_string(client), json_string(policy));
+  std::string out = fmt::format("{{\"name\":{},\"verdict\":{},\"client\":{},\"policy\":{}",
+                                metrics::json_quoted(name), metrics::json_quoted(outcome_name()),
+                                metrics::json_quoted(client), metrics::json_quoted(policy));
   if (!list.empty()) {
-    out += fmt::format(",\"list\":{},\"category\":{},\"rule\":{}", json_string(list),
-                       json_string(category), json_string(rule));
-    if (!for_public) out += fmt::format(",\"file\":{},\"line\":{}", json_string(file), line);
+    out += fmt::format(",\"list\":{},\"category\":{},\"rule\":{}", metrics::json_quoted(list),
+                       metrics::json_quoted(category), metrics::json_quoted(rule));
+    if (!for_public)
+      out += fmt::format(",\"file\":{},\"line\":{}", metrics::json_quoted(file), line);
   }
-  if (!action.empty()) out += fmt::format(",\"action\":{}", json_string(action));
-  if (!ede_text.empty()) out += fmt::format(",\"ede_text\":{}", json_string(ede_text));
-  if (!reason.empty()) out += fmt::format(",\"reason\":{}", json_string(reason));
+  if (!action.empty()) out += fmt::format(",\"action\":{}", metrics::json_quoted(action));
+  if (!ede_text.empty()) out += fmt::format(",\"ede_text\":{}", metrics::json_quoted(ede_text));
+  if (!reason.empty()) out += fmt::format(",\"reason\":{}", metrics::json_quoted(reason));
   return out + "}";
 }
 

@@ -9,6 +9,7 @@
 
 #include "policy/explain.h"
 #include "resolver/dns/name.h"
+#include "resolver/metrics/json_text.h"
 #include "resolver/metrics/worker_counters.h"
 
 namespace sinkhole::server {
@@ -22,21 +23,6 @@ std::vector<std::string> words(const std::string& s) {
   return out;
 }
 
-std::string json_str(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 std::string stats(const ServerState& s, bool json) {
   std::vector<const metrics::WorkerCounters*> all;
   for (const auto& w : *s.workers) all.push_back(&w->counters());
@@ -47,18 +33,19 @@ std::string stats(const ServerState& s, bool json) {
   if (json) {
     std::string rows;
     for (const auto& r : blocked)
-      rows += fmt::format("{}{{\"list\":{},\"category\":{},\"action\":{},\"blocked\":{}}}",
-                          rows.empty() ? "" : ",", json_str(r.list), json_str(r.category),
-                          json_str(r.action), r.blocked);
+      rows +=
+          fmt::format("{}{{\"list\":{},\"category\":{},\"action\":{},\"blocked\":{}}}",
+                      rows.empty() ? "" : ",", metrics::json_quoted(r.list),
+                      metrics::json_quoted(r.category), metrics::json_quoted(r.action), r.blocked);
     std::string users;
     if (s.block_stats) {
       const auto names = s.block_stats->categories();
       const auto now = static_cast<int64_t>(std::time(nullptr));
       for (size_t id = 0; id < names.size(); ++id) {
         const auto e = s.block_stats->protected_users().estimate(static_cast<uint16_t>(id), now);
-        users +=
-            fmt::format("{}{{\"category\":{},\"last_hour\":{:.0f},\"last_day\":{:.0f}}}",
-                        users.empty() ? "" : ",", json_str(names[id]), e.last_hour, e.last_day);
+        users += fmt::format("{}{{\"category\":{},\"last_hour\":{:.0f},\"last_day\":{:.0f}}}",
+                             users.empty() ? "" : ",", metrics::json_quoted(names[id]), e.last_hour,
+                             e.last_day);
       }
     }
     return fmt::format(
@@ -119,9 +106,10 @@ std::string lists(const ServerState& s, bool json) {
       out += fmt::format(
           "{}{{\"name\":{},\"category\":{},\"format\":{},\"path\":{},\"entries\":{},"
           "\"rules\":{},\"rejected\":{},\"age_s\":{},\"loaded_unix\":{},\"generation\":{}}}",
-          out.size() > 1 ? "," : "", json_str(l.name), json_str(l.category),
-          json_str(blocklist::to_string(l.format)), json_str(l.path), l.stats.entries,
-          l.stats.rules, l.stats.rejects.size(), age, l.loaded_unix, snap->generation);
+          out.size() > 1 ? "," : "", metrics::json_quoted(l.name), metrics::json_quoted(l.category),
+          metrics::json_quoted(blocklist::to_string(l.format)), metrics::json_quoted(l.path),
+          l.stats.entries, l.stats.rules, l.stats.rejects.size(), age, l.loaded_unix,
+          snap->generation);
     } else {
       out += fmt::format("{:<20} {:<14} {:<8} {:>9} entries {:>6} rejected  age {:>7} s  {}\n",
                          l.name, l.category, blocklist::to_string(l.format), l.stats.entries,

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "policy/snapshot_holder.h"
+#include "resolver/metrics/json_text.h"
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/server/control_commands.h"
 #include "resolver/server/control_socket.h"
@@ -36,19 +37,6 @@
 namespace sinkhole::server {
 
 namespace {
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out.push_back('\\');
-    if (static_cast<unsigned char>(ch) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<int>(ch));
-      continue;
-    }
-    out.push_back(ch);
-  }
-  return out;
-}
 
 // The opt-in blocked-query log: its own async logger with a bounded queue that drops the
 // oldest line when full, so that a burst of blocked queries never blocks a worker on
@@ -115,11 +103,11 @@ std::string status_text(const Control& c, bool json) {
     return fmt::format(
         "{{\"status\":\"running\",\"uptime_s\":{},\"workers\":{},\"generation\":{},"
         "\"reloads\":{},\"reload_failures\":{},\"last_reload_s\":{:.3f},"
-        "\"last_reload_unix\":{},\"last_reload_error\":\"{}\",\"lists\":[{}],"
+        "\"last_reload_unix\":{},\"last_reload_error\":{},\"lists\":[{}],"
         "\"entries\":{},\"policies\":{},\"counters\":{}}}",
         now - c.started_unix, c.workers->size(), snap->generation, c.reloader->reloads(),
         c.reloader->failures(), c.reloader->last_seconds(), c.reloader->last_success_unix(),
-        json_escape(c.reloader->last_error()), lists, entries, snap->policies.size(),
+        metrics::json_quoted(c.reloader->last_error()), lists, entries, snap->policies.size(),
         metrics::to_json(counters));
   }
   std::string out = fmt::format(
