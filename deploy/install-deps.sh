@@ -8,14 +8,16 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-format ccache
   # core libraries
   libuv1-dev libldns-dev libhyperscan-dev libyaml-cpp-dev libidn2-dev
-  libcli11-dev libspdlog-dev libfmt-dev libabsl-dev libsystemd-dev libssl-dev
+  libcli11-dev libspdlog-dev libfmt-dev libabsl-dev libsystemd-dev libssl-dev nlohmann-json3-dev
   # operations: metrics/explain HTTP, dnstap
   libmicrohttpd-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
   # packaging
   debhelper dpkg-dev fakeroot help2man
   # tests and benchmarks
-  doctest-dev libbenchmark-dev python3 knot knot-dnsutils dnsutils dnsperf unbound
+  doctest-dev libbenchmark-dev python3 python3-dnspython knot knot-dnsutils dnsutils dnsperf unbound
   systemd fstrm-bin dnstap-ldns prometheus nginx chromium
+  # README "First steps" and tests/quickstart (curl /metrics; ip, ss in a namespace)
+  curl iproute2
 )
 
 SUDO=""

@@ -24,7 +24,7 @@
 #include "resolver/cache/packet_cache.h"
 #include "resolver/config/config.h"
 #include "resolver/dns/name.h"
-#include "resolver/server/worker.h"
+#include "resolver/pipeline/worker.h"
 
 namespace {
 std::atomic<uint64_t> g_allocations{0};
@@ -149,9 +149,9 @@ int main() {
   sinkhole::policy::SnapshotHolder holder;
   holder.publish(built.snapshot);
   sinkhole::cache::PacketCache cache;
-  sinkhole::server::ListenFds fds;
+  sinkhole::pipeline::ListenFds fds;
   fds.udp.push_back(srv_fd);
-  sinkhole::server::Worker worker(*cfg.config, 0, fds, holder, &cache);
+  sinkhole::pipeline::Worker worker(*cfg.config, 0, fds, holder, &cache);
   std::atomic<bool> stop{false};
   std::thread upstream([&] { fake_upstream(up_fd, stop); });
   std::thread serving([&] { worker.run(); });

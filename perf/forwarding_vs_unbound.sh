@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-3}
 src=${PEERS_BENCH:-$here/../shared/peers-bench}
 bench=${BENCH:-/tmp/sinkholed-peers-bench}
-bin=${SINKHOLED:-$here/build/resolver/sinkholed}
+bin=${SINKHOLED:-$here/build/resolver/programs/sinkholed}
 [ -x "$bin" ] || { echo "build sinkholed first ($bin)" >&2; exit 1; }
 command -v dnsperf >/dev/null || bash "$here/deploy/install-deps.sh"
 

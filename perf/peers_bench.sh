@@ -34,7 +34,7 @@ done
 
 src=${PEERS_BENCH:-$here/../shared/peers-bench}
 bench=${BENCH:-/tmp/sinkholed-peers-bench}
-bin=${SINKHOLED:-$here/build/resolver/sinkholed}
+bin=${SINKHOLED:-$here/build/resolver/programs/sinkholed}
 [ -x "$bin" ] || { echo "build sinkholed first ($bin)" >&2; exit 1; }
 need=()
 for tool in dnsperf:dnsperf unbound:unbound dnsdist:dnsdist bc:bc kdig:knot-dnsutils knotd:knot; do

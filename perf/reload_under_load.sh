@@ -13,7 +13,7 @@ qps=${2:-20000}
 src=${PEERS_BENCH:-$here/../shared/peers-bench}
 [ -d "$src" ] || src=/work/shared/peers-bench
 bench=${BENCH:-/tmp/sinkholed-peers-bench}
-bin=${SINKHOLED:-$here/build/resolver/sinkholed}
+bin=${SINKHOLED:-$here/build/resolver/programs/sinkholed}
 ctl=${SINKHOLECTL:-$(dirname "$bin")/sinkholectl}
 [ -x "$bin" ] && [ -x "$ctl" ] || { echo "build sinkholed and sinkholectl first" >&2; exit 1; }
 command -v dnsperf >/dev/null || bash "$here/deploy/install-deps.sh"

@@ -9,10 +9,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "resolver/config/yaml_reader.h"
+#include "sinkhole/version.h"
 
-#ifndef SINKHOLED_VERSION
-#define SINKHOLED_VERSION "0.0.0"
-#endif
 
 namespace sinkhole::config {
 
@@ -44,7 +42,7 @@ void read_dnstap(YamlReader& r, const YAML::Node& n, std::optional<DnstapConfig>
   const size_t errors_before = r.errors().size();
   DnstapConfig d;
   d.identity = host_name();
-  d.version = std::string("sinkholed ") + SINKHOLED_VERSION;
+  d.version = std::string("sinkholed ") + sinkhole::kVersion;
 
   const YAML::Node socket = n["socket"];
   const YAML::Node file = n["file"];

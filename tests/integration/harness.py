@@ -41,7 +41,7 @@ KDIG = shutil.which("kdig") or "/usr/bin/kdig"
 def sinkholed_binary():
     path = os.environ.get("SINKHOLED")
     if not path:
-        path = os.path.join(REPO, "build", "resolver", "sinkholed")
+        path = os.path.join(REPO, "build", "resolver", "programs", "sinkholed")
     if not os.path.exists(path):
         raise RuntimeError(f"sinkholed binary not found at {path}; set SINKHOLED")
     return path

@@ -9,7 +9,7 @@
   - the maintainer scripts create the user before the service starts, and remove it on
     purge; the packaged binary runs and accepts the packaged config.
 
-Run by hand:  SINKHOLED=build/resolver/sinkholed python3 tests/packaging/test_deb.py
+Run by hand:  SINKHOLED=build/resolver/programs/sinkholed python3 tests/packaging/test_deb.py
 """
 
 import glob

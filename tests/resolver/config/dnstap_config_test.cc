@@ -10,6 +10,7 @@
 
 #include "resolver/config/config.h"
 #include "temp_file.h"
+#include "sinkhole/version.h"
 
 namespace {
 
@@ -69,7 +70,7 @@ TEST_CASE("dnstap to a file, with the defaults") {
   CHECK(d.output == DnstapConfig::Output::kFile);
   CHECK(d.path == "/var/log/tap.fstrm");
   CHECK(d.identity == host_name());
-  CHECK(d.version == std::string("sinkholed ") + SINKHOLED_TEST_VERSION);
+  CHECK(d.version == std::string("sinkholed ") + sinkhole::kVersion);
   CHECK(d.client_queries);
   CHECK(d.client_responses);
 }

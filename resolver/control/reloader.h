@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// Reloader: rebuilds the policy snapshot from the configuration file on libuv's thread
+// pool and publishes it from the control thread. Requests that arrive while a build runs
+// are served by one more build after it (the files may have changed since it started).
+// A failed build publishes nothing: the previous snapshot keeps serving. Control thread.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "policy/snapshot_holder.h"
+#include "resolver/metrics/block_stats.h"
+#include "resolver/observe/reload_status.h"
+
+namespace sinkhole::control {
+
+class Reloader {
+ public:
+  struct Outcome {
+    bool ok = false;
+    uint64_t generation = 0;  // in service after this reload
+    std::string message;      // summary, or the first error
+    double seconds = 0;
+  };
+  using Done = std::function<void(const Outcome&)>;
+
+  // `stats` (optional) gets the blocked-query counter cells of every snapshot built.
+  Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHolder& holder,
+           metrics::BlockStats* stats = nullptr);
+  void request(Done done = nullptr);
+  // Shutting down: builds still running finish, but publish nothing.
+  void stop() { stopped_ = true; }
+
+  // The build at start-up: its time and duration count as the last successful load.
+  void record_initial(double seconds) { status_.record_initial(seconds); }
+  // Counters and the last error, readable from any thread (the metrics endpoint scrapes them).
+  const observe::ReloadStatus& status() const { return status_; }
+  // Called after every successful publication (e.g. to re-arm file watches).
+  std::function<void()> on_published;
+  // Called when a build starts and when it ends, whatever started it (SIGHUP, sinkholectl,
+  // a file change) and whether it failed: the systemd RELOADING=1 / READY=1 pair. Not
+  // called for a build that ends after stop().
+  std::function<void()> on_started;
+  std::function<void(const Outcome&)> on_finished;
+
+ private:
+  struct Job;
+  void start();
+  void finished(Job& job);
+
+  uv_loop_t* loop_;
+  std::string path_;
+  policy::SnapshotHolder& holder_;
+  bool running_ = false;
+  bool stopped_ = false;
+  std::vector<Done> waiting_;  // for the next build
+  uint64_t next_generation_;
+  metrics::BlockStats* stats_;
+  observe::ReloadStatus status_;
+};
+
+}  // namespace sinkhole::control

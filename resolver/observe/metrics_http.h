@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+// MetricsHttp: the read-only HTTP listener (metrics.listen), served by libmicrohttpd on a
+// thread of its own — a well-kept HTTP implementation rather than a parser of ours, and
+// never on a worker:
+//   GET /metrics                       Prometheus text exposition (metrics_exposition.h)
+//   GET /explain?name=HOST[&client=IP] why HOST is blocked for that client, as JSON
+//                                      (policy/explain.h); the warning page asks it
+//   GET /healthz                       "ok" while the server runs
+// Anything else is 404; methods other than GET/HEAD are 405. Bind it to a private
+// address: it tells whoever asks which names are listed.
+#pragma once
+
+#include <string>
+
+#include "resolver/observe/server_state.h"
+
+struct MHD_Daemon;
+
+namespace sinkhole::observe {
+
+class MetricsHttp {
+ public:
+  MetricsHttp() = default;
+  ~MetricsHttp() { stop(); }
+  MetricsHttp(const MetricsHttp&) = delete;
+  MetricsHttp& operator=(const MetricsHttp&) = delete;
+
+  // Serves on `listen_fd` (bound and listening: bind_metrics_listener in listeners.h);
+  // false with `error` set when libmicrohttpd cannot start. Takes the fd either way.
+  bool start(int listen_fd, const ServerState& state, std::string* error);
+  // Stops the thread and closes the socket; safe to call twice.
+  void stop();
+
+ private:
+  MHD_Daemon* daemon_ = nullptr;
+  const ServerState* state_ = nullptr;
+};
+
+}  // namespace sinkhole::observe
