@@ -1,16 +1,14 @@
 # SPDX-License-Identifier: MIT
-"""Shared helpers for the policy integration tests (test_policy_*.py).
+"""Shared helpers for the policy integration tests (test_policy_*.py and the tests that
+run sinkholed with a policy):
 
-Builds on harness.py (imported whole, re-exported):
   - `blocklist_path()` / `list_names()`: the real lists in ../shared/data/blocklists
     (never copied into the repo), and names picked from them;
-  - `PolicySinkholed`: the `Sinkholed` fixture plus a `lists:`/`actions:`/`policies:` YAML
-    block and extra files (small lists) written next to the config, `rewrite()` and
-    `reload()` (SIGHUP, waits for the log line that says how it went);
+  - `PolicySinkholed`: the processes.Sinkholed fixture plus a `lists:`/`actions:`/
+    `policies:` YAML block and extra files (small lists) written next to the config,
+    `rewrite()` and `reload()` (SIGHUP, waits for the log line that says how it went);
   - queries sent FROM a chosen loopback source address (the policy is chosen by the
-    client's address): `udp_from`, `tcp_from`, `PolicySinkholed.ask()`, `kdig_from()`;
-  - `RecordingProxy`: a fake upstream that relays to knotd and records every query, to
-    prove that a blocked name never reaches the upstream;
+    client's address): `PolicySinkholed.ask()`, `raw_from()`, `kdig_from()`;
   - `ede_of()`: (code, text) pairs of the EDE options of a reply;
   - `PolicyTestCase`: assertions shared by the policy tests (synthesized SOA, EDE).
 """
@@ -18,17 +16,10 @@ Builds on harness.py (imported whole, re-exported):
 import os
 import re
 import signal
-import socket
-import struct
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import *  # noqa: E402,F401,F403
-from harness import (  # noqa: E402
-    KDIG, FakeUpstream, Message, Sinkholed, SinkholedTestCase, family_of, kdig, proxy_handler,
-    recv_exact, tcp_frame, OPT_EDE, REPO, TYPES,
-)
+from dnswire import build_query, parse, tcp_from, udp_from
+from processes import REPO, Sinkholed, SinkholedTestCase, kdig
 
 # ---------------------------------------------------------------------------------------
 # Real blocklists
@@ -88,49 +79,14 @@ def is_listed(name, names):
 # Queries from a chosen source address
 # ---------------------------------------------------------------------------------------
 
-def udp_from(src, addr, port, data, timeout=2.0):
-    """Sends one datagram from `src` (port chosen by the kernel); reply bytes or None."""
-    with socket.socket(family_of(addr), socket.SOCK_DGRAM) as s:
-        s.bind((src, 0))
-        s.settimeout(timeout)
-        s.sendto(data, (addr, port))
-        try:
-            while True:
-                reply, peer = s.recvfrom(65535)
-                if peer[0] == addr and peer[1] == port:
-                    return reply
-        except (socket.timeout, ConnectionRefusedError):
-            return None
-
-
-def tcp_from(src, addr, port, data, timeout=3.0):
-    """One query over TCP from `src`; reply bytes, or None when the server closes the
-    connection or stays silent for `timeout` seconds."""
-    with socket.socket(family_of(addr), socket.SOCK_STREAM) as s:
-        s.bind((src, 0))
-        s.settimeout(timeout)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s.connect((addr, port))
-        s.sendall(tcp_frame(data))
-        try:
-            n = struct.unpack("!H", recv_exact(s, 2))[0]
-            return recv_exact(s, n)
-        except (socket.timeout, EOFError, ConnectionResetError):
-            return None
-
-
 def kdig_from(src, server, port, name, qtype="A", *opts, **kw):
-    """harness.kdig() with the query sent from `src` (kdig -b)."""
+    """processes.kdig() with the query sent from `src` (kdig -b)."""
     return kdig(server, port, name, qtype, "-b", src, *opts, **kw)
 
 
 def ede_of(msg):
-    """[(info-code, text)] of every EDE option in a parsed reply (Message or KdigResult)."""
-    out = []
-    for data in msg.option(OPT_EDE):
-        if len(data) >= 2:
-            out.append((struct.unpack("!H", data[:2])[0], data[2:].decode("utf-8", "replace")))
-    return out
+    """[(info-code, text)] of every EDE option in a reply (Reply or KdigResult)."""
+    return msg.ede()
 
 
 # ---------------------------------------------------------------------------------------
@@ -183,14 +139,6 @@ class PolicySinkholed(Sinkholed):
             f.write(text)
         os.replace(tmp, self.config_path)
 
-    def log_size(self):
-        return os.path.getsize(self.stderr_path)
-
-    def log_since(self, offset):
-        with open(self.stderr_path, "rb") as f:
-            f.seek(offset)
-            return f.read().decode(errors="replace")
-
     def reload(self, timeout=10.0):
         """SIGHUP, then waits for the outcome in the log. Returns (ok, new log text):
         ok True for `reload: generation N in service`, False for `reload failed: keeping
@@ -224,29 +172,11 @@ class PolicySinkholed(Sinkholed):
         if reply is None:
             raise AssertionError(f"no {'TCP' if tcp else 'UDP'} answer to {name} {qtype} "
                                  f"from {src} within {timeout}s")
-        return Message(reply)
+        return parse(reply)
 
     def kdig_from(self, src, name, qtype="A", *opts, addr=None, **kw):
         addr = addr or (self.addr if ":" not in src else "::1")
         return kdig_from(src, addr, self.port, name, qtype, *opts, **kw)
-
-
-class RecordingProxy(FakeUpstream):
-    """An upstream that relays every query to a real server (knotd) and records it: the
-    `seen` list proves which names reached the upstream."""
-
-    def __init__(self, knot):
-        super().__init__(handler=proxy_handler(knot.addr, knot.port), tcp=True)
-
-
-def soa_zone_text(origin, records, ttl=3600, minimum=300):
-    """A knotd zone for `origin` (no trailing dot) with SOA, NS and `records` (lines
-    relative to the origin)."""
-    o = origin.rstrip(".") + "."
-    return (f"$ORIGIN {o}\n$TTL {ttl}\n"
-            f"@ {ttl} IN SOA ns1.{o} hostmaster.{o} 2024010101 3600 600 86400 {minimum}\n"
-            f"@ {ttl} IN NS ns1.{o}\nns1 {ttl} IN A 192.0.2.53\n"
-            + "\n".join(records) + "\n")
 
 
 class PolicyTestCase(SinkholedTestCase):

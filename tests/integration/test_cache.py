@@ -8,9 +8,13 @@ it at once; when every upstream is down, a recently expired answer is served sta
 import os
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from policy_harness import *  # noqa: E402,F401,F403
+from dnswire import NOERROR, NXDOMAIN, SERVFAIL  # noqa: E402
+from fakes import RecordingProxy  # noqa: E402
+from policy_harness import PolicyTestCase  # noqa: E402
+from zones import soa_zone_text  # noqa: E402
 
 CLIENT = "127.0.0.2"
 

@@ -9,12 +9,14 @@ import sys
 import tempfile
 import unittest
 
-SINKHOLED = os.environ.get("SINKHOLED", "sinkholed")
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "blocklist", "fixtures")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from processes import REPO, sinkholed_binary  # noqa: E402
+
+FIXTURES = os.path.join(REPO, "tests", "blocklist", "fixtures")
 
 
 def check_list(*args):
-    p = subprocess.run([SINKHOLED, *args], capture_output=True, text=True, timeout=60)
+    p = subprocess.run([sinkholed_binary(), *args], capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
 
 

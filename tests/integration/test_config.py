@@ -8,9 +8,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import *  # noqa: E402,F401,F403
+from processes import sinkholed_binary  # noqa: E402
 
 GOOD = """\
 server:
@@ -141,4 +142,4 @@ class ConfigTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

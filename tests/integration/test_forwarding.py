@@ -6,9 +6,12 @@ and TCP, on IPv4 and ::1, asked with kdig."""
 import os
 import random
 import sys
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import *  # noqa: E402,F401,F403
+from dnswire import NOERROR, NXDOMAIN, build_query  # noqa: E402
+from processes import SinkholedTestCase, run_concurrently  # noqa: E402
+from zones import MANY_A, SOA_MINIMUM, SOA_MINIMUM_NEG, TXT_1K, TXT_2K, TXT_4K5  # noqa: E402
 
 
 def records_of(msg, section):
@@ -212,4 +215,4 @@ class ForwardingTest(SinkholedTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

@@ -1,22 +1,60 @@
 # SPDX-License-Identifier: MIT
 """Malformed queries, sent as raw packets: no answer when the header is unreadable or
 QR=1, NOTIMP for other opcodes, FORMERR for every malformed class (each counted by its own
-counter), BADVERS for EDNS version 1; the server keeps serving afterwards."""
+counter), BADVERS for EDNS version 1; the server keeps serving afterwards.
+
+The well-formed packets (a header without a question, two questions, QR=1, other
+opcodes, EDNS version 1, a 255-octet name) are built with dnspython. The rest is encoded
+by hand below, byte by byte, because dnspython refuses to write it: counts that promise
+absent records, names that run past the end, pointer loops and forward pointers, bad label
+types, names over 255 octets, a question cut short, an OPT whose length lies, an OPT not
+owned by the root, two OPTs."""
 
 import os
 import struct
 import sys
+import unittest
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rrset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import *  # noqa: E402,F401,F403
+from dnswire import (  # noqa: E402
+    BADVERS, FORMERR, NOTIMP, NXDOMAIN, OPCODE_STATUS, OPCODE_UPDATE, build_query, parse,
+    query_message, tcp_connect, tcp_frame,
+)
+from processes import SinkholedTestCase  # noqa: E402
 
 QNAME = "www.example.test."
-Q = question(QNAME)  # 22 bytes of name + qtype/qclass
+Q = parse(build_query(QNAME)).question_bytes  # 22 bytes of name + qtype/qclass
 QUIET = 0.5          # how long to wait for an answer that must not come
+
+# -- hand encoding, for what dnspython will not write ------------------------------------
+F_RD = 0x0100
 
 
 def hdr(qid, qd=1, an=0, ns=0, ar=0, flags=F_RD):
-    return header(qid, flags, qd, an, ns, ar)
+    """A bare 12-byte header whose counts may promise anything."""
+    return struct.pack("!HHHHHH", qid, flags, qd, an, ns, ar)
+
+
+def raw_opt(payload=1232, version=0, owner=b"\x00", rdlen=None):
+    """An OPT pseudo-record with no options; `owner` and `rdlen` (the length field) may
+    lie."""
+    return owner + struct.pack("!HHIH", 41, payload, (version & 0xFF) << 16,
+                               0 if rdlen is None else rdlen)
+
+
+def message(qid, questions=(), flags=dns.flags.RD, answer=()):
+    """A message dnspython can write but no client should send: any number of
+    questions, any flags."""
+    m = dns.message.Message(id=qid)
+    m.flags = dns.flags.Flag(flags)
+    m.question = [query_message(q).question[0] for q in questions]
+    m.answer.extend(answer)
+    return m.to_wire()
 
 
 class MalformedTest(SinkholedTestCase):
@@ -61,15 +99,15 @@ class MalformedTest(SinkholedTestCase):
         self.counters(dropped_short_header=2)
 
     def test_qr_set_dropped(self):
-        self.no_answer(hdr(0x2222, flags=F_QR | F_RD) + Q)
-        self.no_answer(header(0x2223, F_QR | F_AA, 1, 1, 0, 0) + Q
-                       + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + b"\x01\x02\x03\x04")
+        self.no_answer(message(0x2222, [QNAME], dns.flags.QR | dns.flags.RD))
+        self.no_answer(message(0x2223, [QNAME], dns.flags.QR | dns.flags.AA,
+                               [dns.rrset.from_text(QNAME, 60, "IN", "A", "1.2.3.4")]))
         self.counters(dropped_qr_set=2, answers_formerr=0, answers_noerror=0)
 
     # -- NOTIMP ---------------------------------------------------------------------------
     def test_opcode_not_query_notimp(self):
         for opcode in (OPCODE_STATUS, OPCODE_UPDATE):
-            q = hdr(0x3300 + opcode, flags=make_flags(opcode=opcode)) + Q
+            q = build_query(QNAME, "A", id=0x3300 + opcode, opcode=opcode)
             r = self.server.udp(q)
             self.assertEqual(r.rcode, NOTIMP, repr(r))
             self.assertEqual((r.id, r.opcode), (0x3300 + opcode, opcode))
@@ -78,8 +116,8 @@ class MalformedTest(SinkholedTestCase):
 
     # -- FORMERR --------------------------------------------------------------------------
     def test_qdcount_not_one(self):
-        self.formerr(hdr(0x4400, qd=0), 0x4400)
-        self.formerr(hdr(0x4401, qd=2) + Q + question("mail.example.test."), 0x4401)
+        self.formerr(message(0x4400), 0x4400)
+        self.formerr(message(0x4401, [QNAME, "mail.example.test."]), 0x4401)
         self.counters(malformed_qdcount=2, answers_formerr=2, upstream_queries=0)
 
     def test_label_past_end(self):
@@ -115,10 +153,9 @@ class MalformedTest(SinkholedTestCase):
         name = b"".join(bytes([len(l)]) + l for l in long_labels) + b"\x00"  # 321 octets
         self.formerr(hdr(0x4A00) + name + b"\x00\x01\x00\x01", 0x4A00)
         # Exactly 255 octets is legal and forwarded (NXDOMAIN from knotd); 256 is not.
-        ok = b"".join(bytes([63]) + b"b" * 63 for _ in range(3)) + b"\x30" + b"c" * 48 \
-            + b"\x07example\x04test\x00"
-        self.assertEqual(len(ok), 255)
-        r = self.server.udp(hdr(0x4A01) + ok + b"\x00\x01\x00\x01")
+        ok = "b" * 63 + "." + "b" * 63 + "." + "b" * 63 + "." + "c" * 48 + ".example.test."
+        self.assertEqual(len(dns.name.from_text(ok).to_wire()), 255)
+        r = self.server.udp(build_query(ok, "A", id=0x4A01))
         self.assertEqual(r.rcode, NXDOMAIN, repr(r))
         too_long = b"".join(bytes([63]) + b"b" * 63 for _ in range(3)) + b"\x31" + b"c" * 49 \
             + b"\x07example\x04test\x00"
@@ -127,7 +164,7 @@ class MalformedTest(SinkholedTestCase):
         self.counters(malformed_name_too_long=2, answers_nxdomain=1)
 
     def test_missing_qtype_qclass(self):
-        name = name_to_wire(QNAME)
+        name = dns.name.from_text(QNAME).to_wire()
         self.formerr(hdr(0x4B00) + name, 0x4B00)
         self.formerr(hdr(0x4B01) + name + b"\x00\x01\x00", 0x4B01)
         self.counters(malformed_short_question=2)
@@ -147,21 +184,21 @@ class MalformedTest(SinkholedTestCase):
         self.counters(malformed_record_past_end=2, answers_formerr=2)
 
     def test_opt_rdlen_past_end(self):
-        self.formerr(hdr(0x4D00, ar=1) + Q + opt_record(rdlen=20), 0x4D00, echo_question=Q)
+        self.formerr(hdr(0x4D00, ar=1) + Q + raw_opt(rdlen=20), 0x4D00, echo_question=Q)
         # An option whose length runs past the OPT rdata.
         bad_opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 6) + b"\xfd\xe9\x00\x0a\xab\xcd"
         self.formerr(hdr(0x4D01, ar=1) + Q + bad_opt, 0x4D01, echo_question=Q)
         self.counters(malformed_opt_past_end=2)
 
     def test_opt_owner_not_root(self):
-        self.formerr(hdr(0x4D10, ar=1) + Q + opt_record(owner=b"\x01a\x00"), 0x4D10,
+        self.formerr(hdr(0x4D10, ar=1) + Q + raw_opt(owner=b"\x01a\x00"), 0x4D10,
                      echo_question=Q)
         self.counters(malformed_opt_not_root=1)
 
     def test_two_opt(self):
-        self.formerr(hdr(0x4E00, ar=2) + Q + opt_record() + opt_record(payload=4096), 0x4E00,
+        self.formerr(hdr(0x4E00, ar=2) + Q + raw_opt() + raw_opt(payload=4096), 0x4E00,
                      echo_question=Q)
-        self.formerr(hdr(0x4E01, ar=2) + Q + opt_record() + opt_record(), 0x4E01,
+        self.formerr(hdr(0x4E01, ar=2) + Q + raw_opt() + raw_opt(), 0x4E01,
                      echo_question=Q, tcp=True)
         self.counters(malformed_two_opt=2, answers_formerr=2, upstream_queries=0)
 
@@ -175,7 +212,7 @@ class MalformedTest(SinkholedTestCase):
     # -- BADVERS --------------------------------------------------------------------------
     def test_edns_version_1_badvers(self):
         for send in (self.server.udp, self.server.tcp):
-            q = hdr(0x5000, ar=1) + Q + opt_record(version=1, payload=4096)
+            q = build_query(QNAME, "A", id=0x5000, edns={"version": 1, "payload": 4096})
             r = send(q)
             self.assertEqual(r.header_rcode, 0, repr(r))
             self.assertIsNotNone(r.opt, "BADVERS needs an OPT")
@@ -220,4 +257,4 @@ class MalformedTest(SinkholedTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

@@ -13,9 +13,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from policy_harness import *  # noqa: E402,F401,F403
+from dnswire import NOERROR, NXDOMAIN  # noqa: E402
+from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
+from processes import free_tcp_port  # noqa: E402
 
 CLIENT_A = "127.0.0.2"
 CLIENT_B = "127.0.0.3"
@@ -64,12 +67,6 @@ def parse_exposition(text):
 
 def value(samples, name, **labels):
     return samples.get((name, frozenset(labels.items())))
-
-
-def free_tcp_port(addr):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((addr, 0))
-        return s.getsockname()[1]
 
 
 class MetricsTest(PolicyTestCase):
@@ -229,4 +226,4 @@ class MetricsTest(PolicyTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

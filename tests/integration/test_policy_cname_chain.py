@@ -9,9 +9,12 @@ name passes."""
 
 import os
 import sys
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from policy_harness import *  # noqa: E402,F401,F403
+from dnswire import NOERROR, NXDOMAIN  # noqa: E402
+from policy_harness import PolicyTestCase  # noqa: E402
+from zones import soa_zone_text, zone_files  # noqa: E402
 
 C_NX = "127.0.0.2"
 C_SINK = "127.0.0.3"
@@ -226,4 +229,4 @@ class CnameChainTest(PolicyTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

@@ -18,7 +18,8 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from policy_harness import *  # noqa: E402,F401,F403
+from policy_harness import blocklist_path  # noqa: E402
+from processes import free_port, random_loopback, sinkholed_binary  # noqa: E402
 
 UT1 = blocklist_path("ut1/gambling.domains")
 SB = blocklist_path("stevenblack/gambling-only-domains.txt")

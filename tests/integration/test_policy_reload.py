@@ -15,9 +15,13 @@ import subprocess
 import sys
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from policy_harness import *  # noqa: E402,F401,F403
+from dnswire import NOERROR, NXDOMAIN, REFUSED, build_query, parse  # noqa: E402
+from policy_harness import PolicyTestCase, blocklist_path, list_names  # noqa: E402
+from processes import sinkholed_binary  # noqa: E402
+from zones import soa_zone_text  # noqa: E402
 
 CLIENT = "127.0.0.2"
 OTHER = "127.0.0.3"
@@ -247,7 +251,7 @@ class ReloadTest(PolicyTestCase):
                     if reply is None:
                         results["lost"].append(name)
                         continue
-                    m = Message(reply)
+                    m = parse(reply)
                     if m.rcode != rcode or (a and m.values("A") != [a]):
                         results["wrong"].append(repr(m))
 
@@ -279,4 +283,4 @@ class ReloadTest(PolicyTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

@@ -8,18 +8,19 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from policy_harness import *  # noqa: E402,F401,F403
+from dnswire import NOERROR, NXDOMAIN  # noqa: E402
+from policy_harness import PolicyTestCase  # noqa: E402
+from processes import REPO, free_tcp_port  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DASHBOARD = os.path.join(REPO, "deploy", "grafana", "sinkholed.json")
 
 GAMBLERS = [f"127.0.0.{i}" for i in range(2, 12)]   # 10 distinct clients
@@ -39,12 +40,6 @@ policies:
       - {{ list: casinos, action: nxdomain }}
       - {{ list: games, action: nodata }}
 """
-
-
-def free_tcp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dashboard_metrics():
@@ -145,4 +140,4 @@ class PrometheusTest(PolicyTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

@@ -3,16 +3,19 @@
 
 import os
 import signal
-import socket
 import sys
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import *  # noqa: E402,F401,F403
+from dnswire import (  # noqa: E402
+    NOERROR, build_query, parse, tcp_connect, tcp_frame, tcp_read_message, wait_closed,
+)
+from fakes import FAKE_IP, FakeUpstream, answer_for  # noqa: E402
+from processes import SinkholedTestCase  # noqa: E402
 
 SLOW = 1.0  # seconds the slow upstream sits on each query
-FAKE_IP = "192.0.2.123"
 
 
 class ShutdownTest(SinkholedTestCase):
@@ -61,8 +64,7 @@ class ShutdownTest(SinkholedTestCase):
         took = time.monotonic() - t_signal
         self.assertEqual(code, 0, s.log_text()[-3000:])
         self.assertLess(took, 4.0)
-        s.proc = None
-        s._stderr.close()
+        s.forget_exited()
 
     def new_tcp_client_served(self, s):
         try:
@@ -100,8 +102,7 @@ class ShutdownTest(SinkholedTestCase):
                 code, took = s.signal_stop(sig, timeout=5)
                 self.assertEqual(code, 0, s.log_text()[-3000:])
                 self.assertLess(took, 2.0)
-                s.proc = None
-                s._stderr.close()
+                s.forget_exited()
 
     def test_open_idle_tcp_connection_does_not_delay_exit(self):
         # The default idle timeout is 10 s; an idle client must not hold the exit that long.
@@ -110,14 +111,13 @@ class ShutdownTest(SinkholedTestCase):
         c = tcp_connect(s.addr, s.port)
         self.addCleanup(c.close)
         c.sendall(tcp_frame(build_query("a.example.test.", "A", id=5)))
-        self.assertEqual(Message(tcp_read_message(c)).id, 5)
+        self.assertEqual(parse(tcp_read_message(c)).id, 5)
         code, took = s.signal_stop(signal.SIGTERM, timeout=8)
         self.assertEqual(code, 0, s.log_text()[-3000:])
         self.assertLess(took, 3.0)
         self.assertTrue(wait_closed(c, 1.0), "client connection not closed at exit")
-        s.proc = None
-        s._stderr.close()
+        s.forget_exited()
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

@@ -31,18 +31,16 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from policy_harness import *  # noqa: E402,F401,F403
-from policy_harness import REPO, NXDOMAIN, PolicyTestCase, sinkholed_binary  # noqa: E402
+from ctl import sinkholectl, sinkholectl_binary  # noqa: E402
+from dnswire import NXDOMAIN  # noqa: E402
+from policy_harness import PolicyTestCase  # noqa: E402
+from processes import REPO, sinkholed_binary  # noqa: E402
 
 UNIT = os.path.join(REPO, "deploy", "systemd", "sinkholed.service")
 PACKAGED_CONFIG = os.path.join(REPO, "deploy", "systemd", "sinkholed.yaml")
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze") or "/usr/bin/systemd-analyze"
 CLIENT = "127.0.0.2"
 WATCHDOG_USEC = 600_000  # pings expected every 0.3 s
-
-
-def sinkholectl_binary():
-    return os.path.join(os.path.dirname(sinkholed_binary()), "sinkholectl")
 
 
 def unit_directives(text):
@@ -244,8 +242,7 @@ class NotifyTest(PolicyTestCase):
         return s
 
     def ctl(self, *args):
-        return subprocess.run([sinkholectl_binary(), "-s", self.ctl_sock, *args],
-                              capture_output=True, text=True, timeout=30)
+        return sinkholectl(self.ctl_sock, *args)
 
     def assertReload(self, start, status_re):
         """RELOADING=1 (with MONOTONIC_USEC) at or after `start`, then READY=1 whose STATUS

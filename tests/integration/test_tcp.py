@@ -8,16 +8,23 @@ import socket
 import struct
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import *  # noqa: E402,F401,F403
+from dnswire import (  # noqa: E402
+    NOERROR, NXDOMAIN, REFUSED, build_query, parse, tcp_connect, tcp_frame,
+    tcp_read_message, wait_closed,
+)
+from fakes import FakeUpstream, answer_for  # noqa: E402
+from processes import SinkholedTestCase  # noqa: E402
+from zones import MANY_A, TXT_4K5  # noqa: E402
 
 
 def read_replies(s, n, timeout=5.0):
     s.settimeout(timeout)
     out = {}
     for _ in range(n):
-        m = Message(tcp_read_message(s))
+        m = parse(tcp_read_message(s))
         out[m.id] = m
     return out
 
@@ -36,7 +43,7 @@ class TcpFramingTest(SinkholedTestCase):
                     for b in tcp_frame(q):
                         s.send(bytes([b]))
                         time.sleep(0.003)
-                    r = Message(tcp_read_message(s))
+                    r = parse(tcp_read_message(s))
                 self.assertEqual(r.id, 0x5151)
                 self.assertEqual(r.values("A"), ["192.0.2.1"])
 
@@ -47,7 +54,7 @@ class TcpFramingTest(SinkholedTestCase):
             for piece in (frame[:1], frame[1:2], frame[2:7], frame[7:20], frame[20:]):
                 s.send(piece)
                 time.sleep(0.05)
-            r = Message(tcp_read_message(s))
+            r = parse(tcp_read_message(s))
         self.assertEqual(r.id, 0x6262)
         self.assertEqual(r.values("A"), ["192.0.2.1"])
         self.assertEqual(len(r.values("CNAME")), 3)
@@ -71,7 +78,7 @@ class TcpFramingTest(SinkholedTestCase):
                 self.assertEqual(sorted(replies), sorted(queries))
                 for qid, (q, want) in queries.items():
                     r = replies[qid]
-                    self.assertEqual(r.question_bytes, Message(q).question_bytes)
+                    self.assertEqual(r.question_bytes, parse(q).question_bytes)
                     self.assertEqual(r.rcode, rcodes.get(qid, NOERROR), repr(r))
                     self.assertFalse(r.tc)
                     if want is None:
@@ -99,7 +106,7 @@ class TcpFramingTest(SinkholedTestCase):
         with tcp_connect(self.server.addr, self.server.port) as s:
             for i, name in enumerate(("www", "mail", "short", "mail2")):
                 s.sendall(tcp_frame(build_query(f"{name}.example.test.", "A", id=100 + i)))
-                r = Message(tcp_read_message(s))
+                r = parse(tcp_read_message(s))
                 self.assertEqual(r.id, 100 + i)
                 self.assertEqual(r.rcode, NOERROR)
                 self.assertEqual(len(r.answer), 1)
@@ -127,7 +134,7 @@ class TcpSlowUpstreamTest(SinkholedTestCase):
     @classmethod
     def setUpClass(cls):
         def handler(q, t):
-            name = Message(q).questions[0][0]
+            name = parse(q).questions[0][0]
             return [(1.0 if name.startswith("slow") else 0.0, answer_for(q))]
         cls.fake = cls.class_fake(FakeUpstream(handler))
         cls.server = cls.class_sinkholed([cls.fake.upstream],
@@ -137,7 +144,7 @@ class TcpSlowUpstreamTest(SinkholedTestCase):
     def test_pending_query_not_cut_by_idle_timeout(self):
         with tcp_connect(self.server.addr, self.server.port, timeout=4) as s:
             s.sendall(tcp_frame(build_query("slow1.example.test.", "A", id=11)))
-            r = Message(tcp_read_message(s))
+            r = parse(tcp_read_message(s))
         self.assertEqual((r.id, r.values("A")), (11, ["192.0.2.123"]))
 
     def test_pipelined_slow_and_fast(self):
@@ -147,7 +154,7 @@ class TcpSlowUpstreamTest(SinkholedTestCase):
                       + tcp_frame(build_query("version.bind.", "TXT", "CH", id=23)))
             order = []
             for _ in range(3):
-                m = Message(tcp_read_message(s))
+                m = parse(tcp_read_message(s))
                 order.append(m.id)
         # All answered; the slow one need not hold up the others (and here cannot be first).
         self.assertEqual(sorted(order), [21, 22, 23])
@@ -195,7 +202,7 @@ class TcpIdleTimeoutTest(SinkholedTestCase):
     def test_idle_after_an_answer_closed(self):
         with tcp_connect(self.server.addr, self.server.port) as s:
             s.sendall(tcp_frame(build_query("www.example.test.", "A", id=77)))
-            self.assertEqual(Message(tcp_read_message(s)).id, 77)
+            self.assertEqual(parse(tcp_read_message(s)).id, 77)
             t0 = time.monotonic()
             self.assertTrue(wait_closed(s, 3.0), "connection not closed after going idle")
             self.assertLess(time.monotonic() - t0, 3.0)
@@ -205,7 +212,7 @@ class TcpIdleTimeoutTest(SinkholedTestCase):
         with tcp_connect(self.server.addr, self.server.port) as s:
             for i in range(6):
                 s.sendall(tcp_frame(build_query("www.example.test.", "A", id=i)))
-                r = Message(tcp_read_message(s))
+                r = parse(tcp_read_message(s))
                 self.assertEqual((r.id, r.values("A")), (i, ["192.0.2.1"]))
                 time.sleep(0.25)
 
@@ -220,7 +227,7 @@ class TcpConnectionLimitTest(SinkholedTestCase):
     def query_on(self, s, qid):
         s.sendall(tcp_frame(build_query("www.example.test.", "A", id=qid)))
         s.settimeout(3)
-        r = Message(tcp_read_message(s))
+        r = parse(tcp_read_message(s))
         self.assertEqual((r.id, r.values("A")), (qid, ["192.0.2.1"]))
 
     def extra_is_refused(self):
@@ -265,4 +272,4 @@ class TcpConnectionLimitTest(SinkholedTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

@@ -9,9 +9,11 @@ import random
 import socket
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from policy_harness import *  # noqa: E402,F401,F403
+from dnswire import NOERROR, NXDOMAIN, REFUSED, build_query, mixed_case, parse  # noqa: E402
+from policy_harness import PolicyTestCase  # noqa: E402
 
 POLICY = """\
 lists:
@@ -93,4 +95,4 @@ class UdpBatchingTest(PolicyTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

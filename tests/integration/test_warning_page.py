@@ -21,7 +21,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -31,7 +30,10 @@ import unittest
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from policy_harness import *  # noqa: E402,F401,F403
+from policy_harness import PolicyTestCase, ede_of  # noqa: E402
+from processes import (  # noqa: E402
+    REPO, free_port, free_tcp_port, require_ipv6, sinkholed_binary, unused_port_upstream,
+)
 
 SITE_DIR = os.path.join(REPO, "deploy", "warning-page")
 SITE_CONF = os.path.join(SITE_DIR, "nginx-site.conf")
@@ -76,12 +78,6 @@ TITLE_NOT_BLOCKED = ("Không có thông tin chặn", "No blocking information")
 GAMBLING = ("Cờ bạc", "Gambling")
 UNAVAILABLE = ("Hiện không lấy được thông tin chi tiết", "The details (category, legal basis) "
                "are not available right now")
-
-
-def free_tcp_port(addr):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((addr, 0))
-        return s.getsockname()[1]
 
 
 def output_dir():
@@ -133,13 +129,13 @@ def stop_group(proc, sig=signal.SIGTERM, timeout=5.0):
 # nginx
 # ---------------------------------------------------------------------------------------
 
-def site_conf_for_test(listen_port, explain_port, ipv6):
+def site_conf_for_test(listen_port, explain_port):
     """The shipped site file with loopback listen lines, the source tree as document root and
     the test's metrics port as proxy target. Each rewrite must hit exactly once: a changed
     site file fails here rather than being tested in a shape nobody ships."""
     with open(SITE_CONF) as f:
         text = f.read()
-    v6 = f"listen [::1]:{listen_port} default_server;" if ipv6 else ""
+    v6 = f"listen [::1]:{listen_port} default_server;"
     rewrites = [
         (r"^(\s*)listen 80 default_server;", rf"\1listen 127.0.0.1:{listen_port} default_server;"),
         (r"^(\s*)listen \[::\]:80 default_server;", rf"\g<1>{v6}"),
@@ -172,11 +168,11 @@ class Nginx:
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             os.mkdir(os.path.join(self.dir, sub))
         self.error_log = os.path.join(self.dir, "error.log")
-        ipv6 = have_ipv6()
+        require_ipv6()  # the shipped site listens on [::]:80 too; here on [::1]
         for _ in range(4):
-            self.port = free_port([WARNING_ADDR] + (["::1"] if ipv6 else []))
+            self.port = free_port([WARNING_ADDR, "::1"])
             with open(os.path.join(self.dir, "nginx-site.conf"), "w") as f:
-                f.write(site_conf_for_test(self.port, self.explain_port, ipv6))
+                f.write(site_conf_for_test(self.port, self.explain_port))
             conf = os.path.join(self.dir, "nginx.conf")
             with open(conf, "w") as f:
                 f.write(self._top_conf())
@@ -445,9 +441,8 @@ class WarningPageTest(PolicyTestCase):
         doc = self.explain(src=STAFF)
         self.assertEqual((doc["verdict"], doc["client"], doc["policy"]),
                          ("allowed", STAFF, "staff"))
-        if have_ipv6():
-            doc = self.explain(src="::1", addr="::1")
-            self.assertEqual((doc["verdict"], doc["client"]), ("blocked", "::1"))
+        doc = self.explain(src="::1", addr="::1")
+        self.assertEqual((doc["verdict"], doc["client"]), ("blocked", "::1"))
         # A Host that would add its own query arguments never reaches sinkholed (nginx
         # accepts these Host headers; sinkholed would take the first client= it sees).
         for host in (f"{BLOCKED_HOST}&client={STAFF}", f"{BLOCKED_HOST}%26client%3D{STAFF}"):
@@ -517,4 +512,4 @@ class WarningPageTest(PolicyTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)
