@@ -2,13 +2,8 @@
 #include "blocklist/list_reader.h"
 
 #include <absl/container/flat_hash_map.h>
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <memory>
 #include <utility>
 
 #include "blocklist/formats/adblock.h"
@@ -18,97 +13,59 @@
 #include "blocklist/formats/patterns.h"
 #include "blocklist/formats/reader_output.h"
 #include "blocklist/formats/rpz.h"
+#include "util/read_file.h"
 
 namespace sinkhole::blocklist {
 namespace {
 
-// One bit per (scope, kind) pair already kept for a name: 3 scopes x 2 kinds.
+// Rules of a list merge on a key, and are told apart by one bit per kind of rule: domains by
+// scope and kind (3 x 2 bits), patterns by kind.
+std::string_view merge_key(const DomainEntry& e) {
+  return e.name;
+}
 uint8_t rule_bit(const DomainEntry& e) {
   return uint8_t(1u << (static_cast<unsigned>(e.scope) * 2 + static_cast<unsigned>(e.kind)));
 }
-
-void merge_domains(ParsedList& list) {
-  std::vector<DomainEntry>& d = list.domains;
-  // Keys view the names inside `d`; compaction below only moves an entry into a slot that is
-  // never written again, so a view taken after the move stays valid.
-  absl::flat_hash_map<std::string_view, uint8_t> seen;
-  seen.reserve(d.size());
-  size_t kept = 0;
-  for (size_t i = 0; i < d.size(); ++i) {
-    auto it = seen.find(d[i].name);
-    uint8_t bit = rule_bit(d[i]);
-    if (it != seen.end() && (it->second & bit)) {
-      ++list.stats.duplicates;
-      continue;
-    }
-    if (kept != i) d[kept] = std::move(d[i]);
-    if (it != seen.end()) {
-      it->second |= bit;
-    } else {
-      seen.emplace(d[kept].name, bit);
-    }
-    ++kept;
-  }
-  d.resize(kept);
-  list.stats.entries += seen.size();
+std::string_view merge_key(const PatternEntry& e) {
+  return e.expression;
+}
+uint8_t rule_bit(const PatternEntry& e) {
+  return uint8_t(1u << static_cast<unsigned>(e.kind));
 }
 
-void merge_patterns(ParsedList& list) {
-  std::vector<PatternEntry>& p = list.patterns;
+// Keeps the first rule of each (key, bit) pair, in order, and counts the others as
+// duplicates; distinct keys count as entries.
+template <typename Entry>
+void merge(std::vector<Entry>& v, ListStats& stats) {
+  // Keys view the strings inside `v`; compaction below only moves an entry into a slot that
+  // is never written again, so a view taken after the move stays valid.
   absl::flat_hash_map<std::string_view, uint8_t> seen;
+  seen.reserve(v.size());
   size_t kept = 0;
-  for (size_t i = 0; i < p.size(); ++i) {
-    auto it = seen.find(p[i].expression);
-    uint8_t bit = uint8_t(1u << static_cast<unsigned>(p[i].kind));
+  for (size_t i = 0; i < v.size(); ++i) {
+    auto it = seen.find(merge_key(v[i]));
+    const uint8_t bit = rule_bit(v[i]);
     if (it != seen.end() && (it->second & bit)) {
-      ++list.stats.duplicates;
+      ++stats.duplicates;
       continue;
     }
-    if (kept != i) p[kept] = std::move(p[i]);
-    if (it != seen.end()) {
+    if (kept != i) v[kept] = std::move(v[i]);
+    if (it != seen.end())
       it->second |= bit;
-    } else {
-      seen.emplace(p[kept].expression, bit);
-    }
+    else
+      seen.emplace(merge_key(v[kept]), bit);
     ++kept;
   }
-  p.resize(kept);
-  list.stats.entries += seen.size();
-}
-
-bool read_whole_file(const std::string& path, std::string& out, std::string& error) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) {
-    error = std::strerror(errno);
-    return false;
-  }
-  struct stat st;
-  if (fstat(fileno(f.get()), &st) != 0) {
-    error = std::strerror(errno);
-    return false;
-  }
-  if (S_ISDIR(st.st_mode)) {  // fopen succeeds on a directory; say so plainly
-    error = std::strerror(EISDIR);
-    return false;
-  }
-  // One read into a buffer sized from the file: no per-line iostream work.
-  if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) out.append(buf, n);
-  if (std::ferror(f.get())) {
-    error = std::strerror(errno);
-    return false;
-  }
-  return true;
+  v.resize(kept);
+  stats.entries += seen.size();
 }
 
 }  // namespace
 
 void merge_duplicates(ParsedList& list) {
   list.stats.entries = 0;
-  merge_domains(list);
-  merge_patterns(list);
+  merge(list.domains, list.stats);
+  merge(list.patterns, list.stats);
   list.stats.rules = list.domains.size() + list.patterns.size();
 }
 
@@ -151,7 +108,7 @@ ParsedList parse_list(std::string_view text, Format format, std::string source, 
     merge_duplicates(list);
   } else {
     list.stats.entries = 0;
-    merge_patterns(list);
+    merge(list.patterns, list.stats);
     list.stats.rules = list.patterns.size();
     for (size_t first = 0; first < list.domains.size(); first += kStreamChunk) {
       const size_t n = std::min(kStreamChunk, list.domains.size() - first);
@@ -166,16 +123,16 @@ ParsedList parse_list(std::string_view text, Format format, std::string source, 
 }
 
 ParsedList read_list_file(const std::string& path, Format format, DomainSink* sink) {
-  std::string text;
   std::string error;
-  if (!read_whole_file(path, text, error)) {
+  const auto text = util::read_file(path, &error);
+  if (!text) {
     ParsedList list;
     list.source = path;
     list.format = format;
     list.stats.rejects.push_back(Reject{0, "cannot read file: " + error});
     return list;
   }
-  return parse_list(text, format, path, sink);
+  return parse_list(*text, format, path, sink);
 }
 
 }  // namespace sinkhole::blocklist

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Entry point for loading one list: picks the reader for the format, then does what every
 // format shares -- merging duplicates and counting entries and rules -- so that the counts a
-// list reports mean the same whatever its format. Runs on the control thread at (re)load; the
-// result is plain data handed to the matcher builder.
+// list reports mean the same whatever its format. Runs at start and on the reload work thread;
+// the result is plain data handed to the matcher builder.
 //
 // Duplicates: two domain rules with the same normalised name, scope and kind are one rule;
 // the first (its line) is kept and stats.duplicates counts the others. Patterns merge on

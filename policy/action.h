@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Action: what a blocked query gets — a kind plus its parameters (STYLE §6.5: actions ×
-// triggers, not one long enum). Immutable once the snapshot is built; read on the hot path.
+// Action: what a blocked query gets — a kind plus its parameters; actions × triggers, not
+// one long enum (ARCHITECTURE.md). Immutable once the snapshot is built; read on the hot path.
 #pragma once
 
 #include <array>

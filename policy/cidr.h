@@ -7,7 +7,7 @@
 // host route (/32 or /128). Zone ids ("fe80::1%eth0"), surrounding spaces and the old BSD
 // shorthands ("10/8", "10.1") are rejected; the YAML loader trims and reports the position.
 //
-// Load path only (config thread); pure functions, no shared state, callable from any thread.
+// Load path only (the snapshot builder); pure functions, no shared state, any thread.
 #pragma once
 
 #include <array>

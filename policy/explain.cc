@@ -2,14 +2,12 @@
 #include "policy/explain.h"
 
 #include <arpa/inet.h>
-#include <fmt/format.h>
 #include <netinet/in.h>
 
 #include <cstring>
 
 #include "blocklist/normalize.h"
 #include "resolver/dns/name.h"
-#include "resolver/metrics/json_text.h"
 
 namespace sinkhole::policy {
 
@@ -125,74 +123,6 @@ Explanation explain(const PolicySnapshot& snap, std::string_view name, const soc
     return e;
   }
   return e;  // kAllowed
-}
-
-const char* Explanation::outcome_name() const {
-  switch (outcome) {
-    case Outcome::kAllowed:
-      return "allowed";
-    case Outcome::kAllowListed:
-      return "allow-listed";
-    case Outcome::kException:
-      return "exception";
-    case Outcome::kBlocked:
-      return "blocked";
-    case Outcome::kMonitored:
-      return "monitored";
-    case Outcome::kRefusedClient:
-      return "refused-client";
-    case Outcome::kNoPolicies:
-      return "no-policies";
-    case Outcome::kInvalidName:
-      return "invalid-name";
-  }
-  return "allowed";
-}
-
-std::string Explanation::to_text() const {
-  const std::string who =
-      client.empty()
-          ? (policy.empty() ? std::string("no client given") : "no client given, policy " + policy)
-          : "client " + client + (policy.empty() ? "" : ", policy " + policy);
-  const std::string where =
-      fmt::format("list {} (category {}) at {}:{}, rule {}", list, category, file, line, rule);
-  switch (outcome) {
-    case Outcome::kAllowed:
-      return fmt::format("{}: allowed, no rule ({})\n", name, who);
-    case Outcome::kAllowListed:
-      return fmt::format("{}: allowed by allow {} ({})\n", name, where, who);
-    case Outcome::kException:
-      return fmt::format("{}: allowed by an exception in {} ({})\n", name, where, who);
-    case Outcome::kBlocked:
-      return fmt::format("{}: BLOCKED by {}\n  action {}{}\n  ({})\n", name, where, action,
-                         ede_text.empty() ? "" : ", EDE text \"" + ede_text + "\"", who);
-    case Outcome::kMonitored:
-      return fmt::format("{}: monitored (answered normally, counted) by {}, action {} ({})\n", name,
-                         where, action, who);
-    case Outcome::kRefusedClient:
-      return fmt::format("{}: REFUSED: {} is in no policy's networks\n", name, who);
-    case Outcome::kNoPolicies:
-      return fmt::format("{}: allowed: no policies are configured (plain forwarder)\n", name);
-    case Outcome::kInvalidName:
-      return fmt::format("{}: not a valid name: {}\n", name, reason);
-  }
-  return {};
-}
-
-std::string Explanation::to_json(bool for_public) const {
-  std::string out = fmt::format("{{\"name\":{},\"verdict\":{},\"client\":{},\"policy\":{}",
-                                metrics::json_quoted(name), metrics::json_quoted(outcome_name()),
-                                metrics::json_quoted(client), metrics::json_quoted(policy));
-  if (!list.empty()) {
-    out += fmt::format(",\"list\":{},\"category\":{},\"rule\":{}", metrics::json_quoted(list),
-                       metrics::json_quoted(category), metrics::json_quoted(rule));
-    if (!for_public)
-      out += fmt::format(",\"file\":{},\"line\":{}", metrics::json_quoted(file), line);
-  }
-  if (!action.empty()) out += fmt::format(",\"action\":{}", metrics::json_quoted(action));
-  if (!ede_text.empty()) out += fmt::format(",\"ede_text\":{}", metrics::json_quoted(ede_text));
-  if (!reason.empty()) out += fmt::format(",\"reason\":{}", metrics::json_quoted(reason));
-  return out + "}";
 }
 
 }  // namespace sinkhole::policy

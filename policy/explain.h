@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// explain: why a name is blocked or allowed for a client, in words an operator (and the
-// warning page) can show: the client's policy, the list and file:line that matched, the
-// action and its EDE text — or "allowed, no rule". Walks the same rules as
-// PolicySnapshot::decide, but collects the details decide() leaves out to stay cheap;
-// tests check that both always agree. Off the hot path (control socket, HTTP endpoint).
+// explain: why a name is blocked or allowed for a client, as a struct: the client's policy,
+// the list and file:line that matched, the action and its EDE text — or "allowed, no
+// rule". Walks the same rules as PolicySnapshot::decide, but collects the details decide()
+// leaves out to stay cheap; tests check that both always agree. Rendering it as text or
+// JSON (sinkholectl explain, the warning page's /explain) is resolver/observe's job
+// (explain_report.h). Off the hot path: the control thread and the metrics HTTP thread,
+// each with its own snapshot reference.
 #pragma once
 
 #include <sys/socket.h>
@@ -38,12 +40,6 @@ struct Explanation {
   std::string action;
   std::string ede_text;  // rendered, as sent in the EDE option ("" when the action has none)
   std::string reason;    // kInvalidName: why the name is not valid
-
-  const char* outcome_name() const;  // "allowed", "blocked", ... (stable, for JSON)
-  std::string to_text() const;       // one paragraph for sinkholectl
-  // One object for sinkholectl --json; `for_public` (the HTTP endpoint the warning page
-  // reads, which subscribers can reach) leaves out the server's file path and line.
-  std::string to_json(bool for_public = false) const;
 };
 
 // `client`: the subscriber's address, or nullptr to use the default policy (or, without

@@ -102,8 +102,6 @@ class PolicySnapshot {
   // pattern lists (may be null when none has patterns). Allocates nothing.
   Verdict decide(int32_t p, const uint8_t* qname, size_t len,
                  blocklist::PatternScratch* scratch) const noexcept;
-  bool has_patterns() const { return has_patterns_; }
-  bool has_patterns_ = false;
 };
 
 }  // namespace sinkhole::policy

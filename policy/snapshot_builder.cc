@@ -19,7 +19,6 @@
 #include "blocklist/list_reader.h"
 #include "policy/cidr.h"
 #include "resolver/config/config.h"
-#include "resolver/config/text_file.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/dns/name.h"
 
@@ -393,7 +392,6 @@ class Builder {
       for (const auto& e : built.pattern_errors)
         warnings_.push_back(e.to_string() + " (rule skipped)");
       data.matcher = std::move(built.matcher);
-      if (data.matcher->pattern_count() > 0) snap_->has_patterns_ = true;
       data.stats = std::move(parsed.stats);
       list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
       snap_->lists.push_back(std::move(data));
@@ -519,41 +517,50 @@ class Builder {
 
 }  // namespace
 
-BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation,
+BuildResult build_snapshot(const config::Document& doc, uint64_t generation,
                            metrics::BlockStats* stats) {
   const auto t0 = std::chrono::steady_clock::now();
-  // The whole file is validated at every reload, not only its policy part: a typo in a
-  // top-level key (`polices:`) must fail the reload, not silently drop every policy.
-  const config::LoadResult base = config::parse_config(yaml, path);
-  if (!base.config) {
-    BuildResult r;
-    r.errors = base.errors;
-    return r;
-  }
-  Builder b(path, generation);
-  YAML::Node root;
+  Builder b(doc.path, generation);
   try {
-    root = YAML::Load(std::string(yaml));
-    b.read(root);
+    b.read(doc.root);
   } catch (const YAML::Exception& e) {
     BuildResult r;
     r.errors.push_back(
-        fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+        fmt::format("{}:{}:{}: {}", doc.path, e.mark.line + 1, e.mark.column + 1, e.msg));
     return r;
   }
   return b.result(t0, stats);
 }
 
-BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,
-                                     metrics::BlockStats* stats) {
-  std::string error;
-  const auto text = config::read_text_file(path, &error);
-  if (!text) {
-    BuildResult r;
-    r.errors.push_back(error);
+namespace {
+
+// The whole file is validated before the policy part is built, not only that part: a typo
+// in a top-level key (`polices:`) must fail the build, not silently drop every policy.
+BuildResult validate_and_build(const config::DocumentResult& doc, uint64_t generation,
+                               metrics::BlockStats* stats) {
+  BuildResult r;
+  if (!doc.document) {
+    r.errors = doc.errors;
     return r;
   }
-  return build_snapshot(*text, path, generation, stats);
+  const config::LoadResult base = config::parse_config(*doc.document);
+  if (!base.config) {
+    r.errors = base.errors;
+    return r;
+  }
+  return build_snapshot(*doc.document, generation, stats);
+}
+
+}  // namespace
+
+BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation,
+                           metrics::BlockStats* stats) {
+  return validate_and_build(config::parse_document(yaml, path), generation, stats);
+}
+
+BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,
+                                     metrics::BlockStats* stats) {
+  return validate_and_build(config::load_document(path), generation, stats);
 }
 
 }  // namespace sinkhole::policy

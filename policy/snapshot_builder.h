@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Builds a PolicySnapshot from the policy part of the configuration (lists, actions,
-// policies, default_policy): validates the YAML with file:line:column errors, reads and
-// compiles every list, builds the client groups. Runs on a work thread at start and at
-// every reload; never on a worker. All-or-nothing: any error → no snapshot, and the caller
-// keeps serving the previous one. Rejected list lines are warnings, not errors.
+// policies, default_policy): validates it with file:line:column errors, reads and compiles
+// every list, builds the client groups. Reads the YAML tree the configuration file was
+// parsed into once (config::Document), the same tree config::parse_config reads the
+// server settings from. Runs at start and on the reload work thread; never on a worker.
+// All-or-nothing: any error → no snapshot, and the caller keeps serving the previous one.
+// Rejected list lines are warnings, not errors.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,10 @@
 #include "policy/snapshot.h"
 #include "resolver/metrics/block_stats.h"
 
+namespace sinkhole::config {
+struct Document;  // resolver/config/yaml_reader.h
+}  // namespace sinkhole::config
+
 namespace sinkhole::policy {
 
 struct BuildResult {
@@ -25,10 +31,15 @@ struct BuildResult {
   double seconds = 0;
 };
 
-// `yaml`: the whole configuration text; `path` names it in messages and anchors relative
-// list paths (to the config file's directory).
+// The policy part of `doc`, whose other sections the caller has validated with
+// config::parse_config (sinkholed's main does, for its Config). doc.path names the file in
+// messages and anchors relative list paths (to the config file's directory).
 // `stats`, when given, receives a counter cell per (list, action) of the snapshot, so that
 // workers count blocked queries by list, category and action (see metrics/block_stats.h).
+BuildResult build_snapshot(const config::Document& doc, uint64_t generation,
+                           metrics::BlockStats* stats = nullptr);
+// Parse once, validate the whole document with config::parse_config, then build: from
+// YAML text (`path` as above), or from the file at `path` (each reload).
 BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation,
                            metrics::BlockStats* stats = nullptr);
 BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,

@@ -62,10 +62,6 @@ class SnapshotView {
     }
     return *snap_;
   }
-  const std::shared_ptr<const PolicySnapshot>& pointer() {
-    get();
-    return snap_;
-  }
 
  private:
   const SnapshotHolder& holder_;

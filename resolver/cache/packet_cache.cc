@@ -32,8 +32,8 @@ uint64_t random_secret() {
   return v;
 }
 
-uint8_t key_flags_of(const CacheKey& k) {
-  return static_cast<uint8_t>((k.do_bit ? 1 : 0) | (k.cd_bit ? 2 : 0));
+uint8_t key_flags_of(const dns::QuestionKey& k) {
+  return k.flag_bits();
 }
 
 // The MINIMUM field of a SOA rdata: the last 4 bytes, after two (possibly compressed) names.
@@ -92,7 +92,7 @@ void PacketCache::make_room(Shard& s, size_t need) {
   }
 }
 
-InsertResult PacketCache::insert(const CacheKey& key, const uint8_t* resp,
+InsertResult PacketCache::insert(const dns::QuestionKey& key, const uint8_t* resp,
                                  const dns::MessageView& m, uint64_t now_ms) {
   if (!m.ok || !(m.flags & dns::flags::kQr) || !m.opt_is_last() || key.qname == nullptr ||
       key.qname_len == 0 || key.qname_len > dns::kMaxNameWire) {
@@ -171,7 +171,7 @@ InsertResult PacketCache::insert(const CacheKey& key, const uint8_t* resp,
     const size_t blob_len = charge - kEntryOverhead;
     e.blob.reset(new uint8_t[blob_len]);
     uint8_t* p = e.blob.get();
-    for (size_t i = 0; i < key.qname_len; ++i) p[i] = dns::ascii_lower(key.qname[i]);
+    dns::lower_name(key.qname, key.qname_len, p);
     std::memcpy(p + e.name_len, offsets, 2 * count);
     uint8_t* wire = p + e.name_len + 2 * count;
     std::memcpy(wire, resp, m.end);
@@ -208,24 +208,24 @@ InsertResult PacketCache::insert(const CacheKey& key, const uint8_t* resp,
   return InsertResult::kInserted;
 }
 
-Lookup PacketCache::get(const CacheKey& key, uint64_t now_ms, uint8_t* out,
+Lookup PacketCache::get(const dns::QuestionKey& key, uint64_t now_ms, uint8_t* out,
                         size_t out_cap) noexcept {
   return lookup(key, now_ms, out, out_cap, /*allow_stale=*/false);
 }
 
-Lookup PacketCache::get_stale(const CacheKey& key, uint64_t now_ms, uint8_t* out,
+Lookup PacketCache::get_stale(const dns::QuestionKey& key, uint64_t now_ms, uint8_t* out,
                               size_t out_cap) noexcept {
   return lookup(key, now_ms, out, out_cap, /*allow_stale=*/true);
 }
 
-Lookup PacketCache::lookup(const CacheKey& key, uint64_t now_ms, uint8_t* out, size_t out_cap,
-                           bool allow_stale) noexcept {
+Lookup PacketCache::lookup(const dns::QuestionKey& key, uint64_t now_ms, uint8_t* out,
+                           size_t out_cap, bool allow_stale) noexcept {
   Lookup res;
   if (key.qname == nullptr || key.qname_len == 0 || key.qname_len > dns::kMaxNameWire) {
     return res;
   }
   uint8_t name[dns::kMaxNameWire];
-  for (size_t i = 0; i < key.qname_len; ++i) name[i] = dns::ascii_lower(key.qname[i]);
+  dns::lower_name(key.qname, key.qname_len, name);
   const uint8_t kf = key_flags_of(key);
   const uint64_t hash = hash_key(name, key.qname_len, key.qtype, key.qclass, kf);
   Shard& s = shard_for(hash);

@@ -43,6 +43,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "resolver/dns/message_view.h"
+#include "resolver/dns/question_key.h"
 
 namespace sinkhole::cache {
 
@@ -53,16 +54,6 @@ struct CacheOptions {
   uint32_t max_negative_ttl = 3600;
   uint64_t stale_ms = 0;           // RFC 8767 window past expiry; 0 = serve-stale off
   size_t max_entry_bytes = 16384;  // larger messages are not cached
-};
-
-// What get() is asked for. `qname` is an uncompressed wire name in any case.
-struct CacheKey {
-  const uint8_t* qname = nullptr;
-  size_t qname_len = 0;
-  uint16_t qtype = 0;
-  uint16_t qclass = 0;
-  bool do_bit = false;
-  bool cd_bit = false;
 };
 
 enum class InsertResult : uint8_t {
@@ -108,14 +99,15 @@ class PacketCache {
   PacketCache& operator=(const PacketCache&) = delete;
 
   // Stores `resp` (parsed as `m`) under `key`, replacing any entry with the same key.
-  InsertResult insert(const CacheKey& key, const uint8_t* resp, const dns::MessageView& m,
+  InsertResult insert(const dns::QuestionKey& key, const uint8_t* resp, const dns::MessageView& m,
                       uint64_t now_ms);
 
   // Fresh entries only. `out` receives the stored message with aged TTLs; a hit needs
   // out_cap >= the message size.
-  Lookup get(const CacheKey& key, uint64_t now_ms, uint8_t* out, size_t out_cap) noexcept;
+  Lookup get(const dns::QuestionKey& key, uint64_t now_ms, uint8_t* out, size_t out_cap) noexcept;
   // As get(), and an entry expired less than stale_ms ago comes back as kStale, TTLs 30 s.
-  Lookup get_stale(const CacheKey& key, uint64_t now_ms, uint8_t* out, size_t out_cap) noexcept;
+  Lookup get_stale(const dns::QuestionKey& key, uint64_t now_ms, uint8_t* out,
+                   size_t out_cap) noexcept;
 
   void flush();
   // Removes every entry for this name (any type, class, DO, CD); returns how many.
@@ -151,7 +143,7 @@ class PacketCache {
     std::atomic<uint64_t> hits{0}, stale_hits{0}, misses{0}, contended{0}, inserts{0}, evictions{0};
   };
 
-  Lookup lookup(const CacheKey& key, uint64_t now_ms, uint8_t* out, size_t out_cap,
+  Lookup lookup(const dns::QuestionKey& key, uint64_t now_ms, uint8_t* out, size_t out_cap,
                 bool allow_stale) noexcept;
   uint64_t hash_key(const uint8_t* lower_name, size_t len, uint16_t qtype, uint16_t qclass,
                     uint8_t key_flags) const noexcept;

@@ -223,18 +223,34 @@ void read_metrics(YamlReader& r, const YAML::Node& n, MetricsConfig& m) {
 
 }  // namespace
 
-LoadResult parse_config(std::string_view yaml, const std::string& name,
-                        const std::string& resolv_conf) {
-  LoadResult result;
-  YamlReader r(name);
-  YAML::Node root;
+DocumentResult parse_document(std::string_view yaml, const std::string& name) {
+  DocumentResult result;
   try {
-    root = YAML::Load(std::string(yaml));
+    result.document = Document{name, YAML::Load(std::string(yaml))};
   } catch (const YAML::ParserException& e) {
+    YamlReader r(name);
     r.error(e.mark, e.msg);
     result.errors = std::move(r.errors());
-    return result;
   }
+  return result;
+}
+
+DocumentResult load_document(const std::string& path) {
+  std::string error;
+  const auto text = read_text_file(path, &error);
+  if (!text) {
+    DocumentResult r;
+    r.errors.push_back(error);
+    return r;
+  }
+  return parse_document(*text, path);
+}
+
+LoadResult parse_config(const Document& doc, const std::string& resolv_conf) {
+  LoadResult result;
+  const std::string& name = doc.path;
+  const YAML::Node& root = doc.root;  // const: lookups of absent keys must not add them
+  YamlReader r(name);
   Config c;
   c.path = name;
   c.server.listen = {*SocketAddress::parse("127.0.0.1:53", 53),
@@ -247,7 +263,7 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
                              "metrics", "dnstap", "lists", "actions", "policies", "default_policy"},
                             "the top level")) {
       // lists, actions, policies and default_policy belong to the policy model
-      // (policy/policy_config), which reads them from the same document.
+      // (policy/snapshot_builder), which reads them from the same document.
       if (root["server"]) read_server(r, root["server"], c.server);
       if (root["upstreams"]) {
         c.upstream.servers = r.addresses(root["upstreams"], "upstreams", 53);
@@ -281,15 +297,26 @@ LoadResult parse_config(std::string_view yaml, const std::string& name,
   return result;
 }
 
-LoadResult load_config(const std::string& path, const std::string& resolv_conf) {
-  std::string error;
-  const auto text = read_text_file(path, &error);
-  if (!text) {
+namespace {
+
+LoadResult config_from(DocumentResult doc, const std::string& resolv_conf) {
+  if (!doc.document) {
     LoadResult r;
-    r.errors.push_back(error);
+    r.errors = std::move(doc.errors);
     return r;
   }
-  return parse_config(*text, path, resolv_conf);
+  return parse_config(*doc.document, resolv_conf);
+}
+
+}  // namespace
+
+LoadResult parse_config(std::string_view yaml, const std::string& name,
+                        const std::string& resolv_conf) {
+  return config_from(parse_document(yaml, name), resolv_conf);
+}
+
+LoadResult load_config(const std::string& path, const std::string& resolv_conf) {
+  return config_from(load_document(path), resolv_conf);
 }
 
 }  // namespace sinkhole::config

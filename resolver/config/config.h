@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The daemon's configuration model and its YAML loader. Loading is all-or-nothing: any
 // unknown key or bad value yields diagnostics of the form `file:line:column: message`
-// and no Config. Later boxes (policy, cache, metrics) add their own sections.
+// and no Config. The file is parsed once into a Document (yaml_reader.h); this reads the
+// server settings from it, and policy/snapshot_builder the lists, actions and policies.
+// Load path only: the control thread at start-up, the reload work thread.
 #pragma once
 
 #include <chrono>
@@ -84,11 +86,15 @@ struct LoadResult {
   std::vector<std::string> errors;  // each "file:line:column: message"
 };
 
-// Parses YAML text; `name` is used in diagnostics. `resolv_conf` supplies the default
-// upstreams when the config has none.
+struct Document;  // yaml_reader.h
+
+// Reads the whole document: the server settings into a Config, and every top-level key
+// checked (the policy keys are read by policy::build_snapshot from the same document).
+// `resolv_conf` supplies the default upstreams when the config has none.
+LoadResult parse_config(const Document& doc, const std::string& resolv_conf = "/etc/resolv.conf");
+// The same from YAML text (`name` is used in diagnostics), or from the file at `path`.
 LoadResult parse_config(std::string_view yaml, const std::string& name,
                         const std::string& resolv_conf = "/etc/resolv.conf");
-// Reads the file at `path` and parses it.
 LoadResult load_config(const std::string& path,
                        const std::string& resolv_conf = "/etc/resolv.conf");
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/config/resolv_conf.h"
 
-#include <fstream>
 #include <sstream>
+
+#include "util/read_file.h"
 
 namespace sinkhole::config {
 
@@ -22,11 +23,8 @@ std::vector<SocketAddress> parse_resolv_conf(std::string_view text) {
 }
 
 std::vector<SocketAddress> read_resolv_conf(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return {};
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_resolv_conf(ss.str());
+  const auto text = util::read_file(path, nullptr);
+  return text ? parse_resolv_conf(*text) : std::vector<SocketAddress>{};
 }
 
 }  // namespace sinkhole::config

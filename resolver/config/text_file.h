@@ -1,28 +1,22 @@
 // SPDX-License-Identifier: MIT
-// Reads a whole text file, with the reason when it cannot ("path: cannot read: reason").
-// Load path only.
+// Reads a configuration file (util/read_file.h), its error worded as a configuration
+// diagnostic: "path: cannot read: reason". Load path only.
 #pragma once
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
+
+#include "util/read_file.h"
 
 namespace sinkhole::config {
 
 inline std::optional<std::string> read_text_file(const std::string& path, std::string* error) {
-  std::ifstream f(path);
-  if (!f) {
-    if (error) *error = fmt::format("{}: cannot read: {}", path, std::strerror(errno));
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  std::string reason;
+  auto text = util::read_file(path, &reason);
+  if (!text && error) *error = fmt::format("{}: cannot read: {}", path, reason);
+  return text;
 }
 
 }  // namespace sinkhole::config

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: MIT
-// YamlReader: the small toolkit every config section is read with — typed scalars, keys
-// checked against the ones a section knows (an unknown or repeated key is an error at its
-// own position), and diagnostics as `file:line:column: message` (1-based, as editors count).
-// Used by resolver/config and policy/policy_config; load path only (may allocate, throw).
+// The configuration file as read once, and the toolkit its sections are read with.
+//   Document    the file parsed into a YAML tree, once per start and once per reload; every
+//               node keeps its position, so each reader of the tree (config::parse_config
+//               for the server settings, policy::build_snapshot for lists, actions and
+//               policies) reports errors where they stand without parsing the text again.
+//   YamlReader  typed scalars, keys checked against the ones a section knows (an unknown
+//               or repeated key is an error at its own position), and diagnostics as
+//               `file:line:column: message` (1-based, as editors count).
+// Used by resolver/config and policy/snapshot_builder. Load path only (may allocate,
+// throw): the control thread at start-up, the reload work thread.
 #pragma once
 
 #include <fmt/format.h>
@@ -12,12 +18,28 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "resolver/config/config.h"
 #include "resolver/config/socket_address.h"
 
 namespace sinkhole::config {
+
+struct Document {
+  std::string path;  // names the file in diagnostics; anchors relative list paths
+  YAML::Node root;   // null for an empty file
+};
+
+struct DocumentResult {
+  std::optional<Document> document;
+  std::vector<std::string> errors;  // "path: cannot read: ..." or "file:line:column: ..."
+};
+
+// Parses YAML text; `name` is used in diagnostics (and as the document's path).
+DocumentResult parse_document(std::string_view yaml, const std::string& name);
+// Reads the file at `path` and parses it.
+DocumentResult load_document(const std::string& path);
 
 class YamlReader {
  public:

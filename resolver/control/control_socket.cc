@@ -132,10 +132,10 @@ void ControlSocket::on_connection(uv_stream_t* server, int status) {
         }
         c->answered = true;
         uv_read_stop(s);
-        std::string command = c->request.substr(0, nl);
-        if (!command.empty() && command.back() == '\r') command.pop_back();
+        std::string line = c->request.substr(0, nl);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
         ++c->pending;
-        c->owner->handler_(command, [c](const std::string& text) {
+        c->owner->handler_(line, [c](const std::string& text) {
           --c->pending;
           if (c->closed) {
             if (c->closed_done && c->pending == 0) delete c;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// ControlSocket: the Unix socket `sinkholectl` talks to. One request per connection: a
-// command line ending in '\n' (e.g. "reload", "status", "status json"); the reply is text,
-// then the server closes. Replies may come later (a reload answers when it is done).
-// Control thread only.
+// ControlSocket: the Unix socket `sinkholectl` talks to, as a transport: one request per
+// connection, a line ending in '\n' (at most 4 KiB); one answer line, then the server
+// closes. What the lines hold (one JSON object each) is command_table.h's business. An
+// answer may come later (a reload answers when its build is done). Control thread only.
 #pragma once
 
 #include <uv.h>
@@ -14,8 +14,9 @@ namespace sinkhole::control {
 
 class ControlSocket {
  public:
-  using Reply = std::function<void(const std::string&)>;
-  using Handler = std::function<void(const std::string& command, Reply reply)>;
+  // Sends the answer line (a line end is added when missing); call it once.
+  using Answer = std::function<void(const std::string& line)>;
+  using Handler = std::function<void(const std::string& request, Answer answer)>;
 
   // Binds `path` (replacing a stale socket file) with `mode` and, when `group` is not
   // empty, that group as owner (operators in it may use sinkholectl without root);

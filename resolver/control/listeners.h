@@ -6,6 +6,7 @@
 // once, and queries that arrive while a large list compiles wait in the socket buffers
 // and are answered as soon as the workers start, instead of being refused (ICMP port
 // unreachable), which a stub only notices after its timeout (1 s or more).
+// Main thread, at start-up (before it becomes the control thread).
 #pragma once
 
 #include <optional>

@@ -2,7 +2,11 @@
 // Reloader: rebuilds the policy snapshot from the configuration file on libuv's thread
 // pool and publishes it from the control thread. Requests that arrive while a build runs
 // are served by one more build after it (the files may have changed since it started).
-// A failed build publishes nothing: the previous snapshot keeps serving. Control thread.
+// A failed build publishes nothing: the previous snapshot keeps serving. Each build reads
+// the configuration file once (policy::build_snapshot_from_file: one YAML parse, the whole
+// file validated, then the policy built from the same tree). Control thread only; the
+// build itself runs on a libuv work thread, with its own Job and the BlockStats registry
+// (which locks).
 #pragma once
 
 #include <uv.h>

@@ -80,12 +80,6 @@ bool wire_names_equal_ci(const uint8_t* a, const uint8_t* b, size_t len) noexcep
   return true;
 }
 
-void NameKey::assign_lower(const uint8_t* wire, size_t len) noexcept {
-  if (len > kMaxNameWire) len = kMaxNameWire;
-  for (size_t i = 0; i < len; ++i) bytes_[i] = ascii_lower(wire[i]);
-  len_ = static_cast<uint8_t>(len);
-}
-
 std::string wire_to_text(const uint8_t* wire, size_t len) {
   if (len == 0 || wire[0] == 0) return std::string(1, '.');
   std::string s;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Domain names on the wire: a bounds-checked walker for (possibly compressed) names and
-// NameKey, the lower-cased, uncompressed form used as a lookup key by the in-flight
-// table (and later the cache and the matcher). Nothing here allocates.
+// Domain names on the wire: a bounds-checked walker for (possibly compressed) names,
+// case-insensitive comparison, and presentation-form conversion for logs and tests.
+// Lookup keys are dns::QuestionKey (question_key.h). Nothing here allocates except
+// wire_to_text.
 #pragma once
 
 #include <cstddef>
@@ -41,21 +42,6 @@ NameWalk walk_name(const uint8_t* msg, size_t len, size_t off, bool allow_pointe
 
 // Case-insensitive comparison of two uncompressed wire names of equal length.
 bool wire_names_equal_ci(const uint8_t* a, const uint8_t* b, size_t len) noexcept;
-
-// Lower-cased uncompressed wire name in a fixed buffer, so keys never touch the heap.
-class NameKey {
- public:
-  NameKey() = default;
-  // Copies `len` bytes of an uncompressed wire name, lower-casing them.
-  void assign_lower(const uint8_t* wire, size_t len) noexcept;
-  const uint8_t* data() const { return bytes_; }
-  size_t size() const { return len_; }
-  std::string_view view() const { return {reinterpret_cast<const char*>(bytes_), len_}; }
-
- private:
-  uint8_t bytes_[kMaxNameWire] = {};
-  uint8_t len_ = 0;
-};
 
 // Presentation form ("www.example.com.") for logs and tests; allocates.
 std::string wire_to_text(const uint8_t* wire, size_t len);

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "resolver/dnstap/tsan_handoff.h"
+
 namespace sinkhole::dnstap {
 
 using metrics::Counter;
@@ -81,6 +83,7 @@ void WorkerTap::submit(size_t size) noexcept {
   }
   encoder_.pack(buf);
   if (pooled) slot.busy.store(true, std::memory_order_relaxed);
+  handoff_release(buf);
   const fstrm_res r =
       pooled ? fstrm_iothr_submit(writer_.iothr_, queue_, buf, size, release_slot, &slot)
              : fstrm_iothr_submit(writer_.iothr_, queue_, buf, size, release_heap, this);
@@ -102,13 +105,15 @@ void WorkerTap::count_if_lost() noexcept {
   if (!writer_.output_->ready()) counters_.inc(Counter::kDnstapLost);
 }
 
-void WorkerTap::release_slot(void*, void* slot) {
+void WorkerTap::release_slot(void* buf, void* slot) {
+  handoff_acquire(buf);
   auto* s = static_cast<Slot*>(slot);
   s->tap->count_if_lost();
   s->busy.store(false, std::memory_order_release);  // the worker may reuse the buffer now
 }
 
 void WorkerTap::release_heap(void* buf, void* tap) {
+  handoff_acquire(buf);
   static_cast<WorkerTap*>(tap)->count_if_lost();
   std::free(buf);
 }

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "resolver/dnstap/tsan_handoff.h"
+
 namespace sinkhole::dnstap {
 
 namespace {
@@ -165,6 +167,8 @@ fstrm_res StreamOutput::write_all(const struct iovec* iov, int iovcnt) {
 
 fstrm_res StreamOutput::op_write(void* obj, const struct iovec* iov, int iovcnt) {
   auto* self = static_cast<StreamOutput*>(obj);
+  // Frame payloads are the workers' buffers, passed on by fstrm's queue (tsan_handoff.h).
+  for (int i = 0; i < iovcnt; ++i) handoff_acquire(iov[i].iov_base);
   if (self->fd_ < 0) return self->fail();
   if (self->write_all(iov, iovcnt) != fstrm_res_success) return fstrm_res_failure;
   const unsigned handshake =

@@ -5,7 +5,7 @@
 // sinkholed_queries_total{transport="udp"}, `answers_nxdomain` sinkholed_answers_total
 // {rcode="nxdomain"}, and a counter in no group sinkholed_<name>_total with its own help.
 // Everything else (labels that are not counters of the table, gauges, histograms) is a
-// Family here; the exposition code (resolver/server/metrics_exposition.cc) fills them.
+// Family here; the exposition code (resolver/observe/metrics_exposition.cc) fills them.
 #pragma once
 
 #include <span>

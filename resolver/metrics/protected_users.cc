@@ -99,7 +99,8 @@ ProtectedUsers::~ProtectedUsers() {
 
 bool ProtectedUsers::ensure_category(uint16_t id) {
   if (id >= kMaxCategories) return false;
-  // Only this (control) thread stores the pointers; release publishes the zeroed sketches.
+  // One thread at a time stores the pointers (BlockStats' lock); release publishes the
+  // zeroed sketches.
   if (categories_[id].load(std::memory_order_relaxed) == nullptr) {
     categories_[id].store(new Category(), std::memory_order_release);
   }

@@ -4,10 +4,11 @@
 // Each blocked query's client address is hashed with a per-process secret key and only the
 // hash's HyperLogLog rank is kept (hyperloglog.h); the address itself is never stored.
 //
-// Threads and ownership: one instance for the daemon, owned by the server. Worker threads
-// call record() (no lock, no allocation). The control thread calls ensure_category() for
-// each category before any worker can record into it, and rotate() every few seconds. Any
-// thread may call estimate() (the metrics scrape).
+// Threads and ownership: one instance for the daemon, inside BlockStats. Worker threads
+// call record() (no lock, no allocation). The snapshot builder (start-up or reload thread,
+// through BlockStats::category_id, under its lock) calls ensure_category() for each category
+// before any worker can record into it; the control thread calls rotate() every few seconds.
+// Any thread may call estimate() (the metrics scrape).
 //
 // Why one set of sketches shared by all workers, not one per worker merged at scrape:
 // memory stays 608 KiB per category whatever the number of cores (per-worker sketches
@@ -91,8 +92,9 @@ class ProtectedUsers {
   ProtectedUsers(const ProtectedUsers&) = delete;
   ProtectedUsers& operator=(const ProtectedUsers&) = delete;
 
-  // Control thread. Allocates the category's sketches if not yet done; false if
-  // id >= kMaxCategories (the caller reports it; records into it are ignored).
+  // One thread at a time (BlockStats::category_id). Allocates the category's sketches if
+  // not yet done; false if id >= kMaxCategories (the caller reports it; records into it are
+  // ignored).
   bool ensure_category(uint16_t id);
   // Control thread, every few seconds, with the same clock as record().
   void rotate(int64_t now_s) noexcept;

@@ -90,7 +90,6 @@ void TcpConnection::process_frames() {
       return;
     }
     if (rlen_ - pos - 2 < len) break;  // wait for the rest of this frame
-    owner_.counters_.inc(Counter::kQueriesTcp);
     owner_.sink_.on_query(rbuf_.data() + pos + 2, len, self_);
     pos += 2 + len;
   }

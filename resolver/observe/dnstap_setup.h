@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // start_dnstap: the `dnstap:` config section → a running DnstapWriter (resolver/dnstap),
-// with what the operator needs in the log. Control thread, at startup.
+// with what the operator needs in the log. Control thread, at start-up (before the
+// workers exist: an unusable output stops the start).
 #pragma once
 
 #include <memory>

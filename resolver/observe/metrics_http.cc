@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "policy/explain.h"
+#include "resolver/observe/explain_report.h"
 #include "resolver/observe/metrics_exposition.h"
 
 namespace sinkhole::observe {
@@ -50,10 +51,16 @@ unsigned count_args(MHD_Connection* c, const char* key) {
   return ctx.n;
 }
 
-// The JSON answer, or an error message in `error` (400). Exactly one name and at most one
-// client, both valid: a proxy that pastes a Host header into the URL must not let a
-// subscriber smuggle in a second `client=` and read another client's verdict.
-std::string explain_json(const ServerState& s, MHD_Connection* c, std::string& error) {
+// One JSON document and a line end. Names and list texts come from files and requests:
+// bytes that are not UTF-8 are replaced, never a reason to fail the reply.
+std::string json_body(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+// The public JSON answer, or an error message in `error` (400). Exactly one name and at
+// most one client, both valid: a proxy that pastes a Host header into the URL must not let
+// a subscriber smuggle in a second `client=` and read another client's verdict.
+std::string explain_body(const ServerState& s, MHD_Connection* c, std::string& error) {
   const char* name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
   const char* client = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "client");
   if (!name || !*name || count_args(c, "name") != 1 || count_args(c, "client") > 1) {
@@ -72,7 +79,7 @@ std::string explain_json(const ServerState& s, MHD_Connection* c, std::string& e
     error = "name is not a valid domain name";
     return {};
   }
-  return e.to_json(/*for_public=*/true);
+  return json_body(explain_json(e, Audience::kPublic));
 }
 
 HandlerResult on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
@@ -85,9 +92,9 @@ HandlerResult on_request(void* cls, MHD_Connection* c, const char* url, const ch
     return reply(c, 200, render_metrics(s), "text/plain; version=0.0.4; charset=utf-8");
   if (path == "/explain") {
     std::string error;
-    const std::string body = explain_json(s, c, error);
-    if (body.empty()) return reply(c, 400, "{\"error\":\"" + error + "\"}\n", "application/json");
-    return reply(c, 200, body + "\n", "application/json");
+    const std::string body = explain_body(s, c, error);
+    if (body.empty()) return reply(c, 400, json_body({{"error", error}}), "application/json");
+    return reply(c, 200, body, "application/json");
   }
   if (path == "/healthz") return reply(c, 200, "ok\n", "text/plain");
   return reply(c, 404, "not found: /metrics, /explain?name=HOST, /healthz\n", "text/plain");

@@ -4,10 +4,13 @@
 // never on a worker:
 //   GET /metrics                       Prometheus text exposition (metrics_exposition.h)
 //   GET /explain?name=HOST[&client=IP] why HOST is blocked for that client, as JSON
-//                                      (policy/explain.h); the warning page asks it
+//                                      (explain_report.h, without file paths); the
+//                                      warning page asks it
 //   GET /healthz                       "ok" while the server runs
 // Anything else is 404; methods other than GET/HEAD are 405. Bind it to a private
 // address: it tells whoever asks which names are listed.
+// start() and stop() on the control thread; requests are answered on libmicrohttpd's own
+// thread, which reads ServerState only (atomics and locks workers never take).
 #pragma once
 
 #include <string>

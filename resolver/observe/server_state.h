@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// ServerState: what the control thread, the metrics endpoint and the control commands read
-// about a running server. Plain pointers to objects that live for the whole of
-// run_server(); every one of them is safe to read from another thread (atomics, or a
-// mutex that workers never take).
+// ServerState: what the control thread (control commands, the SIGUSR1 stats line) and the
+// metrics HTTP thread read about a running server. Plain pointers to objects that
+// control::Server owns for as long as it runs; every one of them is safe to read from a
+// thread other than the workers' (atomics, or a mutex that workers never take). Filled
+// once by the control thread before any reader starts.
 #pragma once
 
 #include <cstdint>

@@ -17,7 +17,11 @@ constexpr uint64_t kDrainGraceMs = 500;
 
 Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
                const policy::SnapshotHolder& policies, cache::PacketCache* cache)
-    : cfg_(cfg), index_(index), handler_(cfg, counters_, policies, cache) {
+    : cfg_(cfg),
+      index_(index),
+      clock_(&loop_),
+      pipeline_(cfg, counters_, policies, cache, sink_, clock_),
+      transport_(&loop_, counters_) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &stop_async_, on_stop);
   stop_async_.data = this;
@@ -31,17 +35,17 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
   po.timeout = cfg.upstream.timeout;
   po.deadline = cfg.upstream.deadline;
   po.payload = cfg.server.udp_payload;
-  pool_ = std::make_unique<upstream::UpstreamPool>(&loop_, po, counters_, handler_);
-  handler_.set_upstreams(pool_.get());
-  handler_.set_worker_index(index);
+  pool_ = std::make_unique<upstream::UpstreamPool>(po, transport_, clock_, counters_, pipeline_);
+  pipeline_.set_upstreams(pool_.get());
+  pipeline_.set_worker_index(index);
 
   for (int fd : fds.udp)
-    udp_.push_back(std::make_unique<net::UdpListener>(&loop_, fd, handler_, counters_));
+    udp_.push_back(std::make_unique<net::UdpListener>(&loop_, fd, pipeline_, counters_));
   net::TcpListener::Options to;
   to.idle_timeout = cfg.server.tcp_idle_timeout;
   to.max_connections = cfg.server.tcp_max_connections;
   for (int fd : fds.tcp)
-    tcp_.push_back(std::make_unique<net::TcpListener>(&loop_, fd, handler_, to, counters_));
+    tcp_.push_back(std::make_unique<net::TcpListener>(&loop_, fd, pipeline_, to, counters_));
 }
 
 Worker::~Worker() = default;
@@ -86,7 +90,7 @@ void Worker::begin_drain() {
 }
 
 bool Worker::drained() const {
-  if (handler_.in_flight() > 0) return false;
+  if (pipeline_.in_flight() > 0) return false;
   for (const auto& t : tcp_)
     if (t->connections() > 0) return false;
   return true;
@@ -104,8 +108,8 @@ void Worker::on_drain_tick(uv_timer_t* t) {
   if (!self->forced_ && waited > limit) {
     self->forced_ = true;
     spdlog::warn("worker {}: {} queries still in flight at shutdown, answering SERVFAIL",
-                 self->index_, self->handler_.in_flight());
-    self->handler_.fail_all();
+                 self->index_, self->pipeline_.in_flight());
+    self->pipeline_.fail_all();
   } else if (waited > limit + kDrainGraceMs * 4) {
     for (auto& tcp : self->tcp_) tcp->force_close_all();
   }

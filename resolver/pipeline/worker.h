@@ -18,7 +18,10 @@
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/net/tcp_listener.h"
 #include "resolver/net/udp_listener.h"
-#include "resolver/pipeline/query_handler.h"
+#include "resolver/pipeline/net_reply_sink.h"
+#include "resolver/pipeline/query_pipeline.h"
+#include "resolver/upstream/clock.h"
+#include "resolver/upstream/socket_transport.h"
 #include "resolver/upstream/upstream_pool.h"
 
 namespace sinkhole::pipeline {
@@ -44,10 +47,11 @@ class Worker {
   // Before run(): log this worker's client queries and answers to dnstap (its own queue,
   // its own counters). The writer must outlive run() and be destroyed before this worker.
   void attach_dnstap(dnstap::DnstapWriter& writer) {
-    handler_.set_dnstap(&writer.attach(index_, counters_));
+    sink_.set_dnstap(&writer.attach(index_, counters_));
+    pipeline_.set_stamp_arrival(true);
   }
   // Before run(): where blocked queries are logged (log.blocked_queries).
-  void set_blocked_log(spdlog::logger* log) { handler_.set_blocked_log(log); }
+  void set_blocked_log(spdlog::logger* log) { pipeline_.set_blocked_log(log); }
   // Per-upstream attempts and latency of this worker (any thread may read).
   const metrics::UpstreamStats& upstream_stats() const { return pool_->stats(); }
   // Before run(): bump heartbeat() every `period` from a timer on this worker's loop, so
@@ -76,7 +80,10 @@ class Worker {
   uint64_t heartbeat_ms_ = 0;  // 0 = off
   std::atomic<uint64_t> heartbeat_{0};
   metrics::WorkerCounters counters_;
-  QueryHandler handler_;
+  upstream::LoopClock clock_;
+  NetReplySink sink_;
+  QueryPipeline pipeline_;
+  upstream::SocketTransport transport_;
   std::unique_ptr<upstream::UpstreamPool> pool_;
   std::vector<std::unique_ptr<net::UdpListener>> udp_;
   std::vector<std::unique_ptr<net::TcpListener>> tcp_;

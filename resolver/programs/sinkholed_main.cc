@@ -1,116 +1,159 @@
 // SPDX-License-Identifier: MIT
-// sinkholed: the blocking DNS resolver daemon.
+// sinkholed: the blocking DNS resolver daemon. main() is its steps: parse the command line,
+// run --check-list when asked, load the configuration (parsed once: the server settings
+// and the policies are read from the same YAML tree), bind the sockets, build the policy,
+// then print the --check summary or serve (control/server.h). The main thread becomes the
+// control thread.
+#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <CLI/CLI.hpp>
-
-#include <malloc.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <csignal>
-#include <cstdio>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "blocklist/list_check.h"
 #include "policy/snapshot_builder.h"
 #include "resolver/config/config.h"
+#include "resolver/config/yaml_reader.h"
 #include "resolver/control/listeners.h"
 #include "resolver/control/server.h"
 #include "sinkhole/version.h"
 
+namespace {
 
-int main(int argc, char** argv) {
+using namespace sinkhole;
+
+struct Options {
+  std::string config_path = "/etc/sinkholed/sinkholed.yaml";
+  bool check = false;
+  std::vector<std::string> check_list;
+  std::string list_format;
+};
+
+// The exit code when the command line says to stop here (--help, --version, an error).
+std::optional<int> parse_args(int argc, char** argv, Options& o) {
   CLI::App app{
       "sinkholed — a DNS resolver that enforces blocklists for ISP subscribers.\n"
       "Blocked names get a sinkhole answer; everything else is forwarded and returned.",
       "sinkholed"};
-  std::string config_path = "/etc/sinkholed/sinkholed.yaml";
-  bool check = false;
-  app.add_option("-c,--config", config_path, "Configuration file (YAML)")->capture_default_str();
-  app.add_flag("--check", check, "Validate the configuration, print a summary and exit");
-  std::vector<std::string> check_list;
-  std::string list_format;
-  app.add_option("--check-list", check_list,
+  app.add_option("-c,--config", o.config_path, "Configuration file (YAML)")->capture_default_str();
+  app.add_flag("--check", o.check, "Validate the configuration, print a summary and exit");
+  app.add_option("--check-list", o.check_list,
                  "Load blocklist file(s), print entries, rules, duplicates, skipped lines and "
                  "every rejected line as file:line, then exit (0 clean, 1 rejects, 2 unreadable)");
-  app.add_option("--format", list_format,
+  app.add_option("--format", o.list_format,
                  "Format for --check-list: domains, hosts, adblock, rpz, patterns "
                  "(default: from the file extension)");
-  app.set_version_flag("-V,--version", std::string("sinkholed ") + sinkhole::kVersion);
+  app.set_version_flag("-V,--version", std::string("sinkholed ") + kVersion);
   app.footer(
       "Signals: SIGTERM/SIGINT stop gracefully (queries in flight are answered);\n"
       "SIGUSR1 logs all counters as one JSON line.\n"
       "Example config: deploy/examples/sinkholed.yaml");
-  CLI11_PARSE(app, argc, argv);
-
-  if (!check_list.empty()) {
-    sinkhole::blocklist::Format f{};
-    if (!list_format.empty() && !sinkhole::blocklist::parse_format(list_format, f)) {
-      std::cerr << "sinkholed: unknown list format '" << list_format
-                << "' (domains, hosts, adblock, rpz, patterns)\n";
-      return 2;
-    }
-    return static_cast<int>(sinkhole::blocklist::check_lists(
-        check_list, list_format.empty() ? nullptr : &f, std::cout));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   }
+  return std::nullopt;
+}
 
-  auto logger = spdlog::stderr_color_mt("sinkholed");
-  spdlog::set_default_logger(logger);
+int check_lists(const Options& o) {
+  blocklist::Format f{};
+  if (!o.list_format.empty() && !blocklist::parse_format(o.list_format, f)) {
+    std::cerr << "sinkholed: unknown list format '" << o.list_format
+              << "' (domains, hosts, adblock, rpz, patterns)\n";
+    return 2;
+  }
+  return static_cast<int>(
+      blocklist::check_lists(o.check_list, o.list_format.empty() ? nullptr : &f, std::cout));
+}
+
+void start_logging() {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sinkholed"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+}
 
-  const auto loaded = sinkhole::config::load_config(config_path);
-  if (!loaded.config) {
-    for (const auto& e : loaded.errors) std::cerr << e << "\n";
-    std::cerr << "sinkholed: configuration rejected (" << loaded.errors.size() << " error"
-              << (loaded.errors.size() == 1 ? "" : "s") << ")\n";
-    return 1;
-  }
-  const auto& cfg = *loaded.config;
-  // Sockets first (see listeners.h): queries sent while the lists compile wait for us.
-  std::vector<sinkhole::pipeline::ListenFds> fds;
-  sinkhole::control::StartExtras extras;
-  if (!check) {
-    auto bound = sinkhole::control::bind_listeners(cfg);
-    if (!bound) return 1;
-    fds = std::move(*bound);
-    if (cfg.metrics.listen) {
-      extras.metrics_fd = sinkhole::control::bind_metrics_listener(*cfg.metrics.listen);
-      if (extras.metrics_fd < 0) {
-        sinkhole::control::close_listeners(fds);
-        return 1;
-      }
-    }
-  }
-  // Blocked-query counters by list/category/action, kept across reloads (block_stats.h).
-  sinkhole::metrics::BlockStats block_stats(std::max<size_t>(fds.size(), 1));
-  extras.block_stats = &block_stats;
-  // Lists, actions and policies: read and compiled now, so a bad list fails the start.
-  auto policies = sinkhole::policy::build_snapshot_from_file(config_path, 1, &block_stats);
-  extras.build_seconds = policies.seconds;
-  for (const auto& w : policies.warnings) std::cerr << "warning: " << w << "\n";
-  if (!policies.snapshot) {
-    sinkhole::control::close_listeners(fds);
-    if (extras.metrics_fd >= 0) ::close(extras.metrics_fd);
-    for (const auto& e : policies.errors) std::cerr << e << "\n";
-    std::cerr << "sinkholed: configuration rejected (" << policies.errors.size() << " error"
-              << (policies.errors.size() == 1 ? "" : "s") << ")\n";
-    return 1;
-  }
-  if (check) {
-    std::cout << config_path << ": OK: " << cfg.server.listen.size() << " listen address(es), "
-              << cfg.upstream.servers.size() << " upstream(s)"
-              << (cfg.upstream.from_resolv_conf ? " from /etc/resolv.conf" : "") << "; "
-              << policies.summary << "\n";
-    for (const auto& l : policies.snapshot->lists)
-      std::cout << "  list " << l.name << " (" << sinkhole::blocklist::to_string(l.format)
-                << ", category " << l.category << "): " << l.stats.entries << " entries, "
-                << l.stats.rules << " rules, " << l.stats.rejects.size() << " rejected lines\n";
-    return 0;
-  }
+int rejected(const std::vector<std::string>& errors) {
+  for (const auto& e : errors) std::cerr << e << "\n";
+  std::cerr << "sinkholed: configuration rejected (" << errors.size() << " error"
+            << (errors.size() == 1 ? "" : "s") << ")\n";
+  return 1;
+}
+
+// Sockets before the lists (see listeners.h): queries sent while they compile wait for us.
+bool bind_sockets(const config::Config& cfg, control::Startup& s) {
+  auto bound = control::bind_listeners(cfg);
+  if (!bound) return false;
+  s.fds = std::move(*bound);
+  if (!cfg.metrics.listen) return true;
+  s.metrics_fd = control::bind_metrics_listener(*cfg.metrics.listen);
+  if (s.metrics_fd >= 0) return true;
+  control::close_listeners(s.fds);
+  return false;
+}
+
+void close_sockets(control::Startup& s) {
+  control::close_listeners(s.fds);
+  if (s.metrics_fd >= 0) ::close(s.metrics_fd);
+}
+
+void print_check_summary(const config::Config& cfg, const policy::BuildResult& policies) {
+  std::cout << cfg.path << ": OK: " << cfg.server.listen.size() << " listen address(es), "
+            << cfg.upstream.servers.size() << " upstream(s)"
+            << (cfg.upstream.from_resolv_conf ? " from /etc/resolv.conf" : "") << "; "
+            << policies.summary << "\n";
+  for (const auto& l : policies.snapshot->lists)
+    std::cout << "  list " << l.name << " (" << blocklist::to_string(l.format) << ", category "
+              << l.category << "): " << l.stats.entries << " entries, " << l.stats.rules
+              << " rules, " << l.stats.rejects.size() << " rejected lines\n";
+}
+
+int serve(const config::Config& cfg, control::Startup startup, const std::string& summary) {
   spdlog::set_level(spdlog::level::from_str(cfg.log.level));
   std::signal(SIGPIPE, SIG_IGN);
   malloc_trim(0);  // the lists' parse buffers are gone: let RSS show what serving needs
-  spdlog::info("policies: {} ({:.3f} s)", policies.summary, policies.seconds);
-  return sinkhole::control::run_server(cfg, std::move(fds), std::move(policies.snapshot), extras);
+  spdlog::info("policies: {} ({:.3f} s)", summary, startup.build_seconds);
+  control::Server server(cfg, std::move(startup));
+  return server.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (const auto exit_code = parse_args(argc, argv, options)) return *exit_code;
+  if (!options.check_list.empty()) return check_lists(options);
+  start_logging();
+
+  const auto document = config::load_document(options.config_path);
+  if (!document.document) return rejected(document.errors);
+  const auto loaded = config::parse_config(*document.document);
+  if (!loaded.config) return rejected(loaded.errors);
+  const config::Config& cfg = *loaded.config;
+
+  control::Startup startup;
+  if (!options.check && !bind_sockets(cfg, startup)) return 1;
+  // Blocked-query counters by list/category/action, kept across reloads (block_stats.h).
+  metrics::BlockStats block_stats(std::max<size_t>(startup.fds.size(), 1));
+  // Lists, actions and policies: read and compiled now, so a bad list fails the start.
+  auto policies = policy::build_snapshot(*document.document, 1, &block_stats);
+  for (const auto& w : policies.warnings) std::cerr << "warning: " << w << "\n";
+  if (!policies.snapshot) {
+    close_sockets(startup);
+    return rejected(policies.errors);
+  }
+  if (options.check) {
+    print_check_summary(cfg, policies);
+    return 0;
+  }
+  startup.policies = std::move(policies.snapshot);
+  startup.build_seconds = policies.seconds;
+  startup.block_stats = &block_stats;
+  return serve(cfg, std::move(startup), policies.summary);
 }

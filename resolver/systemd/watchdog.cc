@@ -6,30 +6,29 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace sinkhole::systemd {
 
-Watchdog::Watchdog(uv_loop_t* loop, SystemdNotify& notify,
-                   std::vector<std::unique_ptr<pipeline::Worker>>& workers)
-    : loop_(loop), notify_(notify), workers_(workers) {}
+Watchdog::Watchdog(uv_loop_t* loop, SystemdNotify& notify, Beats beats)
+    : loop_(loop), notify_(notify), beats_(std::move(beats)) {}
 
 std::chrono::milliseconds Watchdog::heartbeat_period(std::chrono::milliseconds check) {
   return std::clamp(check / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(250));
 }
 
-bool Watchdog::start() {
+std::optional<std::chrono::milliseconds> Watchdog::start() {
   const auto check_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(notify_.watchdog_ping_interval());
-  if (check_ms.count() <= 0) return false;
-  for (auto& w : workers_) w->enable_heartbeat(heartbeat_period(check_ms));
+  if (check_ms.count() <= 0) return std::nullopt;
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
   const auto ms = static_cast<uint64_t>(check_ms.count());
   uv_timer_start(&timer_, on_check, ms, ms);
   started_ = true;
   spdlog::info("watchdog: pinging systemd every {} ms while all {} worker(s) are alive", ms,
-               workers_.size());
-  return true;
+               beats_().size());
+  return heartbeat_period(check_ms);
 }
 
 void Watchdog::close() {
@@ -44,9 +43,7 @@ void Watchdog::on_check(uv_timer_t* t) {
 }
 
 void Watchdog::check() {
-  std::vector<uint64_t> beats;
-  beats.reserve(workers_.size());
-  for (const auto& w : workers_) beats.push_back(w->heartbeat());
+  const std::vector<uint64_t> beats = beats_();
   const auto stalled = monitor_.stalled(beats);
   if (stalled.empty()) {
     if (withheld_) spdlog::warn("watchdog: every worker is alive again; pinging systemd");

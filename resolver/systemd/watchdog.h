@@ -1,34 +1,41 @@
 // SPDX-License-Identifier: MIT
 // Watchdog: feeds the systemd watchdog (WATCHDOG=1) from a timer on the control loop, at
-// half of WatchdogSec, but only while every worker loop is alive: each check asks
-// HeartbeatMonitor whether every worker's heartbeat moved since the previous check. When
-// one did not, the ping is withheld and the stalled workers are logged; if they stay
-// stuck, systemd kills and restarts the daemon after WatchdogSec (Restart=on-failure).
-// Off (no timer, no worker heartbeats) unless the manager asked for a watchdog.
-// Control thread only.
+// half of WatchdogSec, but only while every worker loop is alive: each check reads the
+// workers' heartbeat counters and asks HeartbeatMonitor whether every one moved since the
+// previous check. When one did not, the ping is withheld and the stalled workers are
+// logged; if they stay stuck, systemd kills and restarts the daemon after WatchdogSec
+// (Restart=on-failure). Off (no timer, no worker heartbeats) unless the manager asked for
+// a watchdog.
+// It knows nothing of workers but their counters (a function returning them, in worker
+// order), so systemd/ does not depend on the pipeline. Control thread only.
 #pragma once
 
 #include <uv.h>
 
 #include <chrono>
-#include <memory>
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include "resolver/systemd/heartbeat_monitor.h"
 #include "resolver/systemd/systemd_notify.h"
-#include "resolver/pipeline/worker.h"
 
 namespace sinkhole::systemd {
 
 class Watchdog {
  public:
-  Watchdog(uv_loop_t* loop, SystemdNotify& notify, std::vector<std::unique_ptr<pipeline::Worker>>& workers);
+  // `beats`: every worker's heartbeat counter, in worker order; called on each check.
+  using Beats = std::function<std::vector<uint64_t>()>;
+
+  Watchdog(uv_loop_t* loop, SystemdNotify& notify, Beats beats);
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  // Before the worker threads start: turns on their heartbeats and the check timer when
-  // the manager set a watchdog. Returns whether it did.
-  bool start();
+  // Before the worker threads start: when the manager set a watchdog, starts the check
+  // timer and returns the period at which workers must beat (the caller turns their
+  // heartbeats on); nullopt, and nothing started, otherwise.
+  std::optional<std::chrono::milliseconds> start();
   // Shutting down (systemd stops watching after STOPPING=1): stop and close the timer.
   void close();
 
@@ -42,7 +49,7 @@ class Watchdog {
 
   uv_loop_t* loop_;
   SystemdNotify& notify_;
-  std::vector<std::unique_ptr<pipeline::Worker>>& workers_;
+  Beats beats_;
   HeartbeatMonitor monitor_;
   uv_timer_t timer_{};
   bool started_ = false;

@@ -5,12 +5,9 @@
 
 namespace sinkhole::upstream {
 
-void Waiter::set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep) {
+void Waiter::set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep, uint32_t ctx) {
   next = nullptr;
-  cname = false;
-  cname_ttl = 0;
-  cname_ede = dns::kNoEde;
-  cname_ede_len = 0;
+  context = ctx;
   endpoint = ep;
   query = cq;
   std::memcpy(question_bytes, cq.question, cq.question_len);
@@ -37,14 +34,13 @@ Waiter* InflightTable::acquire_waiter() {
   return w;
 }
 
-PendingQuery* InflightTable::find_or_create(const uint8_t* qname, size_t qname_len, uint16_t qtype,
-                                            uint16_t qclass, bool do_bit, bool cd_bit,
-                                            bool& created) {
+PendingQuery* InflightTable::find_or_create(const dns::QuestionKey& question, bool& created) {
+  const size_t qname_len = question.qname_len;
   uint8_t key[dns::kMaxNameWire + 5];
-  for (size_t i = 0; i < qname_len; ++i) key[i] = dns::ascii_lower(qname[i]);
-  dns::write_u16(key + qname_len, qtype);
-  dns::write_u16(key + qname_len + 2, qclass);
-  key[qname_len + 4] = static_cast<uint8_t>((do_bit ? 1 : 0) | (cd_bit ? 2 : 0));
+  dns::lower_name(question.qname, qname_len, key);
+  dns::write_u16(key + qname_len, question.qtype);
+  dns::write_u16(key + qname_len + 2, question.qclass);
+  key[qname_len + 4] = question.flag_bits();
   const size_t key_len = qname_len + 5;
   const std::string_view view(reinterpret_cast<const char*>(key), key_len);
   if (auto it = map_.find(view); it != map_.end()) {
@@ -56,19 +52,19 @@ PendingQuery* InflightTable::find_or_create(const uint8_t* qname, size_t qname_l
   std::memcpy(q->key, key, key_len);
   q->key_len = key_len;
   q->qname_len = qname_len;
-  q->qtype = qtype;
-  q->qclass = qclass;
-  q->do_bit = do_bit;
-  q->cd_bit = cd_bit;
+  q->qtype = question.qtype;
+  q->qclass = question.qclass;
+  q->do_bit = question.do_bit;
+  q->cd_bit = question.cd_bit;
   map_.emplace(q->key_view(), q);
   created = true;
   return q;
 }
 
 Waiter& InflightTable::add_waiter(PendingQuery& q, const dns::ClientQuery& cq,
-                                  const net::ClientEndpoint& ep) {
+                                  const net::ClientEndpoint& ep, uint32_t context) {
   Waiter* w = acquire_waiter();
-  w->set(cq, ep);
+  w->set(cq, ep, context);
   if (q.last_waiter)
     q.last_waiter->next = w;
   else

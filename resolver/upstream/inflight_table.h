@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// InflightTable: one worker's queries waiting on an upstream, keyed by (lower-cased name,
-// qtype, qclass, DO, CD), so identical questions share one upstream query (coalescing).
+// InflightTable: one worker's queries waiting on an upstream, keyed by dns::QuestionKey
+// (name lower-cased), so identical questions share one upstream query (coalescing).
 // Each PendingQuery carries the list of clients (Waiters) to answer. Entries and waiters
 // come from free lists that grow on demand and are then reused: steady state allocates
 // nothing. Worker thread only.
@@ -16,6 +16,7 @@
 
 #include "resolver/dns/answer_builder.h"
 #include "resolver/dns/query_view.h"
+#include "resolver/dns/question_key.h"
 #include "resolver/dns/wire.h"
 #include "resolver/net/client_endpoint.h"
 
@@ -27,15 +28,12 @@ struct Waiter {
   net::ClientEndpoint endpoint;
   dns::ClientQuery query;  // query.question points into question_bytes
   uint8_t question_bytes[dns::kMaxNameWire + 4];
-  // `cname` block action: this client asked for another name; its answer is our CNAME to
-  // the pending query's name (the warning host), then that name's records.
-  bool cname = false;
-  uint32_t cname_ttl = 0;
-  uint16_t cname_ede = dns::kNoEde;
-  uint8_t cname_ede_len = 0;
-  char cname_ede_text[255];  // rendered when the block was decided
+  // Owned by the delegate that answers the waiters (the pipeline): 0 for a plain forward;
+  // otherwise its own handle for what else this client's answer needs (e.g. the `cname`
+  // block action's redirect). The table only carries it.
+  uint32_t context = 0;
 
-  void set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep);
+  void set(const dns::ClientQuery& cq, const net::ClientEndpoint& ep, uint32_t ctx);
 };
 
 class UdpExchange;
@@ -68,14 +66,16 @@ struct PendingQuery {
 
   std::string_view key_view() const { return {reinterpret_cast<const char*>(key), key_len}; }
   const uint8_t* qname() const { return key; }
+  // The question this entry resolves (its name lower-cased).
+  dns::QuestionKey question() const { return {key, qname_len, qtype, qclass, do_bit, cd_bit}; }
 };
 
 class InflightTable {
  public:
   // Finds the entry for this question or creates one; `created` tells which.
-  PendingQuery* find_or_create(const uint8_t* qname, size_t qname_len, uint16_t qtype,
-                               uint16_t qclass, bool do_bit, bool cd_bit, bool& created);
-  Waiter& add_waiter(PendingQuery& q, const dns::ClientQuery& cq, const net::ClientEndpoint& ep);
+  PendingQuery* find_or_create(const dns::QuestionKey& question, bool& created);
+  Waiter& add_waiter(PendingQuery& q, const dns::ClientQuery& cq, const net::ClientEndpoint& ep,
+                     uint32_t context = 0);
   // Removes the entry and recycles it and its waiters; call after answering them.
   void finish(PendingQuery* q);
   size_t size() const { return map_.size(); }

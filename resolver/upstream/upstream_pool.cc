@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "resolver/dns/name.h"
-#include "resolver/upstream/exchange.h"
 
 namespace sinkhole::upstream {
 
@@ -46,121 +45,28 @@ size_t build_upstream_query(const PendingQuery& q, uint16_t id, uint16_t payload
   return pos + dns::kOptFixedSize;
 }
 
-// --- UdpExchange -----------------------------------------------------------------------
-
-UdpExchange::UdpExchange(UpstreamPool& pool) : pool_(pool) {
-  uv_timer_init(pool.loop_, &timer_);
-  timer_.data = this;
-}
-
-bool UdpExchange::start(PendingQuery& q, const config::SocketAddress& to, const uint8_t* data,
-                        size_t len, uint64_t timeout_ms) {
-  q_ = &q;
-  to_ = to;
-  uv_udp_init(pool_.loop_, &sock_);
-  sock_.data = this;
-  open_ = true;
-  // Port 0: the kernel picks a random ephemeral port for each new socket.
-  sockaddr_in6 any6{};
-  sockaddr_in any4{};
-  any6.sin6_family = AF_INET6;
-  any4.sin_family = AF_INET;
-  const sockaddr* any = to.family() == AF_INET6 ? reinterpret_cast<const sockaddr*>(&any6)
-                                                : reinterpret_cast<const sockaddr*>(&any4);
-  uv_buf_t b =
-      uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), static_cast<unsigned>(len));
-  if (uv_udp_bind(&sock_, any, 0) != 0 || uv_udp_connect(&sock_, to.sa()) != 0 ||
-      uv_udp_recv_start(&sock_, on_alloc, on_recv) != 0 ||
-      uv_udp_try_send(&sock_, &b, 1, nullptr) < 0)
-    return false;
-  uv_timer_start(&timer_, on_timeout, timeout_ms, 0);
-  return true;
-}
-
-void UdpExchange::finish() {
-  q_ = nullptr;
-  uv_timer_stop(&timer_);
-  if (!open_) {
-    pool_.recycle_udp(this);
-    return;
-  }
-  open_ = false;
-  uv_udp_recv_stop(&sock_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sock_), on_closed);
-}
-
-void UdpExchange::on_closed(uv_handle_t* h) {
-  auto* self = static_cast<UdpExchange*>(h->data);
-  self->pool_.recycle_udp(self);
-}
-
-void UdpExchange::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* self = static_cast<UdpExchange*>(h->data);
-  *buf = uv_buf_init(reinterpret_cast<char*>(self->pool_.rx_), sizeof self->pool_.rx_);
-}
-
-void UdpExchange::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                          unsigned) {
-  auto* self = static_cast<UdpExchange*>(h->data);
-  if (!self->q_) return;
-  if (nread < 0) {  // ICMP refused/unreachable on the connected socket
-    self->pool_.counters_.inc(Counter::kUpstreamErrors);
-    self->pool_.on_attempt_failed(*self->q_, /*hard=*/true);
-    return;
-  }
-  if (addr == nullptr) return;  // nothing more to read
-  if (!self->to_.same_endpoint(addr)) {
-    self->pool_.counters_.inc(Counter::kUpstreamSpoofed);
-    return;
-  }
-  self->pool_.on_reply(*self->q_, reinterpret_cast<const uint8_t*>(buf->base),
-                       static_cast<size_t>(nread), /*over_tcp=*/false);
-}
-
-void UdpExchange::on_timeout(uv_timer_t* t) {
-  auto* self = static_cast<UdpExchange*>(t->data);
-  if (!self->q_) return;
-  self->pool_.counters_.inc(Counter::kUpstreamTimeouts);
-  self->pool_.on_attempt_failed(*self->q_, /*hard=*/false);
-}
-
 // --- UpstreamPool ----------------------------------------------------------------------
 
-UpstreamPool::UpstreamPool(uv_loop_t* loop, Options opts, metrics::WorkerCounters& counters,
-                           UpstreamDelegate& delegate)
-    : loop_(loop),
-      opts_(std::move(opts)),
+UpstreamPool::UpstreamPool(Options opts, Transport& transport, const Clock& clock,
+                           metrics::WorkerCounters& counters, UpstreamDelegate& delegate)
+    : opts_(std::move(opts)),
+      transport_(transport),
+      clock_(clock),
       counters_(counters),
       stats_(opts_.servers.size()),
-      delegate_(delegate) {}
+      delegate_(delegate) {
+  transport_.set_events(*this);
+}
 
 UpstreamPool::~UpstreamPool() = default;
 
-void UpstreamPool::close() {
-  for (auto& e : udp_store_) uv_close(reinterpret_cast<uv_handle_t*>(e->timer()), nullptr);
-}
-
-UdpExchange* UpstreamPool::acquire_udp() {
-  if (udp_free_.empty()) {
-    udp_store_.push_back(std::make_unique<UdpExchange>(*this));
-    return udp_store_.back().get();
-  }
-  UdpExchange* e = udp_free_.back();
-  udp_free_.pop_back();
-  return e;
-}
-
-void UpstreamPool::recycle_udp(UdpExchange* e) {
-  udp_free_.push_back(e);
-}
-
 void UpstreamPool::start(PendingQuery& q) {
-  q.deadline_ms = uv_now(loop_) + static_cast<uint64_t>(opts_.deadline.count());
+  q.deadline_ms = clock_.now_ms() + static_cast<uint64_t>(opts_.deadline.count());
   attempt(q);
 }
 
 uint64_t UpstreamPool::attempt_timeout(const PendingQuery& q) const {
-  const uint64_t now = uv_now(loop_);
+  const uint64_t now = clock_.now_ms();
   if (now >= q.deadline_ms) return 0;
   return std::min<uint64_t>(q.deadline_ms - now, static_cast<uint64_t>(opts_.timeout.count()));
 }
@@ -183,14 +89,7 @@ bool UpstreamPool::pick_upstream(PendingQuery& q) {
 }
 
 void UpstreamPool::detach(PendingQuery& q) {
-  if (q.udp) {
-    q.udp->finish();
-    q.udp = nullptr;
-  }
-  if (q.tcp) {
-    q.tcp->finish();
-    q.tcp = nullptr;
-  }
+  transport_.cancel(q);
 }
 
 void UpstreamPool::fail(PendingQuery& q) {
@@ -207,10 +106,9 @@ void UpstreamPool::attempt(PendingQuery& q) {
   const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
   counters_.inc(Counter::kUpstreamQueries);
   stats_.inc(q.upstream, metrics::UpstreamStats::kQueries);
-  q.attempt_ns = uv_hrtime();
-  UdpExchange* e = acquire_udp();
-  q.udp = e;
-  if (!e->start(q, opts_.servers[q.upstream], tx_, len, timeout)) {
+  q.attempt_ns = clock_.now_ns();
+  if (!transport_.send(q, opts_.servers[q.upstream], q.upstream, /*tcp=*/false, tx_, len,
+                       timeout)) {
     counters_.inc(Counter::kUpstreamErrors);
     on_attempt_failed(q, /*hard=*/true);
   }
@@ -224,11 +122,11 @@ void UpstreamPool::attempt_tcp(PendingQuery& q) {
   const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
   counters_.inc(Counter::kUpstreamQueries);
   stats_.inc(q.upstream, metrics::UpstreamStats::kQueries);
-  q.attempt_ns = uv_hrtime();
-  auto* e = new TcpExchange(*this, loop_);
-  ++tcp_open_;
-  q.tcp = e;
-  e->start(q, opts_.servers[q.upstream], tx_, len, timeout);
+  q.attempt_ns = clock_.now_ns();
+  if (!transport_.send(q, opts_.servers[q.upstream], q.upstream, /*tcp=*/true, tx_, len, timeout)) {
+    counters_.inc(Counter::kUpstreamErrors);
+    on_attempt_failed(q, /*hard=*/true);
+  }
 }
 
 void UpstreamPool::on_attempt_failed(PendingQuery& q, bool hard) {
@@ -240,7 +138,18 @@ void UpstreamPool::on_attempt_failed(PendingQuery& q, bool hard) {
   attempt(q);
 }
 
-void UpstreamPool::on_reply(PendingQuery& q, const uint8_t* data, size_t len, bool over_tcp) {
+void UpstreamPool::on_transport_timeout(PendingQuery& q) {
+  counters_.inc(Counter::kUpstreamTimeouts);
+  on_attempt_failed(q, /*hard=*/false);
+}
+
+void UpstreamPool::on_transport_error(PendingQuery& q) {
+  counters_.inc(Counter::kUpstreamErrors);
+  on_attempt_failed(q, /*hard=*/true);
+}
+
+void UpstreamPool::on_transport_reply(PendingQuery& q, const uint8_t* data, size_t len,
+                                      bool over_tcp) {
   dns::MessageView m;
   switch (check_reply(q, data, len, m)) {
     case ReplyCheck::kSpoofed:
@@ -252,7 +161,7 @@ void UpstreamPool::on_reply(PendingQuery& q, const uint8_t* data, size_t len, bo
       if (over_tcp) on_attempt_failed(q, /*hard=*/true);
       return;
     case ReplyCheck::kAccept:
-      stats_.observe(q.upstream, uv_hrtime() - q.attempt_ns);
+      stats_.observe(q.upstream, clock_.now_ns() - q.attempt_ns);
       break;
   }
   if (m.truncated() && !over_tcp) {

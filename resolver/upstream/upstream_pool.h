@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 // UpstreamPool: one worker's forwarding engine. For each distinct question (a PendingQuery
-// from the InflightTable) it sends attempts to the configured upstreams over UDP, from a
-// fresh socket per attempt (a kernel-chosen random source port) with a random ID, and
-// accepts a reply only when its source, ID and question match. TC=1 replies are retried
-// over TCP; a timeout or a socket error moves to the next upstream; at the deadline the
-// delegate is told that every upstream failed. Worker thread only.
+// from the InflightTable) it sends attempts to the configured upstreams through a Transport
+// (transport.h; the real one gives each UDP attempt a fresh socket, so a kernel-chosen
+// random source port) with a random ID, and accepts a reply only when its ID and question
+// match. TC=1 replies are retried over TCP; a timeout or a socket error moves to the next
+// upstream; at the deadline the delegate is told that every upstream failed. Time comes
+// from a Clock (clock.h), so tests drive all of this in-process. Worker thread only.
 //
 // Upstream choice: the last upstream that answered is tried first ("sticky"), so a dead
 // first upstream costs one timeout, not one per query.
 #pragma once
-
-#include <uv.h>
 
 #include <chrono>
 #include <cstddef>
@@ -22,8 +21,10 @@
 #include "resolver/dns/message_view.h"
 #include "resolver/metrics/upstream_stats.h"
 #include "resolver/metrics/worker_counters.h"
+#include "resolver/upstream/clock.h"
 #include "resolver/upstream/inflight_table.h"
 #include "resolver/upstream/random_source.h"
+#include "resolver/upstream/transport.h"
 
 namespace sinkhole::upstream {
 
@@ -47,7 +48,7 @@ ReplyCheck check_reply(const PendingQuery& q, const uint8_t* resp, size_t len,
 // Writes the upstream query for `q` (RD, CD as asked, our OPT with the client's DO bit).
 size_t build_upstream_query(const PendingQuery& q, uint16_t id, uint16_t payload, uint8_t* out);
 
-class UpstreamPool {
+class UpstreamPool final : private TransportEvents {
  public:
   struct Options {
     std::vector<config::SocketAddress> servers;
@@ -55,9 +56,10 @@ class UpstreamPool {
     std::chrono::milliseconds deadline{2000};
     uint16_t payload = 1232;
   };
-  UpstreamPool(uv_loop_t* loop, Options opts, metrics::WorkerCounters& counters,
-               UpstreamDelegate& delegate);
-  ~UpstreamPool();
+  // `transport` and `clock` must outlive the pool; the pool receives the transport's events.
+  UpstreamPool(Options opts, Transport& transport, const Clock& clock,
+               metrics::WorkerCounters& counters, UpstreamDelegate& delegate);
+  ~UpstreamPool() override;
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
@@ -65,19 +67,19 @@ class UpstreamPool {
   void start(PendingQuery& q);
   // Gives up on `q` now: the delegate is told every upstream failed (forced shutdown).
   void cancel(PendingQuery& q) { fail(q); }
-  // Releases the exchanges' handles; call once nothing is in flight.
-  void close();
+  // Releases the transport's sockets and timers; call once nothing is in flight.
+  void close() { transport_.close(); }
   // Per-upstream attempts, timeouts, failures and reply latency (read by the metrics thread).
   const metrics::UpstreamStats& stats() const { return stats_; }
 
  private:
-  friend class UdpExchange;
-  friend class TcpExchange;
-
   void attempt(PendingQuery& q);
   void attempt_tcp(PendingQuery& q);
-  // A reply arrived on the current attempt; `over_tcp` forbids another TCP retry.
-  void on_reply(PendingQuery& q, const uint8_t* data, size_t len, bool over_tcp);
+  // TransportEvents. A reply arrived on the current attempt; `over_tcp` forbids another
+  // TCP retry.
+  void on_transport_reply(PendingQuery& q, const uint8_t* data, size_t len, bool over_tcp) override;
+  void on_transport_timeout(PendingQuery& q) override;
+  void on_transport_error(PendingQuery& q) override;
   // The current attempt failed; `hard` (socket error) means do not retry this upstream.
   void on_attempt_failed(PendingQuery& q, bool hard);
   void detach(PendingQuery& q);
@@ -85,20 +87,14 @@ class UpstreamPool {
   bool pick_upstream(PendingQuery& q);
   uint64_t attempt_timeout(const PendingQuery& q) const;
 
-  UdpExchange* acquire_udp();
-  void recycle_udp(UdpExchange* e);
-
-  uv_loop_t* loop_;
   Options opts_;
+  Transport& transport_;
+  const Clock& clock_;
   metrics::WorkerCounters& counters_;
   metrics::UpstreamStats stats_;
   UpstreamDelegate& delegate_;
   RandomSource random_;
   unsigned preferred_ = 0;
-  std::vector<std::unique_ptr<UdpExchange>> udp_store_;
-  std::vector<UdpExchange*> udp_free_;
-  size_t tcp_open_ = 0;
-  uint8_t rx_[dns::kMaxMessage];
   uint8_t tx_[dns::kMaxNameWire + 64];
 };
 

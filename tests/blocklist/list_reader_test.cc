@@ -4,12 +4,11 @@
 #include "blocklist/list_reader.h"
 
 #include "blocklist/formats/reader_output.h"
+#include "util/read_file.h"
 
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -132,8 +131,9 @@ TEST_CASE("garbage: mutated fixtures never crash, and rejects point at real line
     CAPTURE(f.file);
     ParsedList clean = read_list_file(std::string(SINKHOLE_FIXTURES) + f.file, f.format);
     REQUIRE(clean.stats.lines > 0);
-    std::ifstream in(std::string(SINKHOLE_FIXTURES) + f.file, std::ios::binary);
-    std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto read = sinkhole::util::read_file(std::string(SINKHOLE_FIXTURES) + f.file, nullptr);
+    REQUIRE(read.has_value());
+    const std::string& original = *read;
     for (int round = 0; round < 150; ++round) {
       std::string text = original;
       for (int edits = 1 + int(rng() % 8); edits > 0 && !text.empty(); --edits) {

@@ -50,20 +50,30 @@ constexpr RealList kLists[] = {
     {"rpz/phishing_durablenapkin_scamblocklist.rpz", Format::kRpz, 3017, 6034},
 };
 
-const fs::path kShared = SINKHOLE_SHARED_BLOCKLISTS;
+// The shared directory. Every case below starts here, so that missing data fails each of
+// them with this message instead of passing untested or failing on a list at a time.
+fs::path shared_dir() {
+  const fs::path dir = SINKHOLE_SHARED_BLOCKLISTS;
+  REQUIRE_MESSAGE(!dir.empty(),
+                  "SINKHOLE_SHARED_BLOCKLISTS is empty: CMake found no ../shared/data/blocklists "
+                  "beside the clone nor /work/shared/data/blocklists");
+  REQUIRE_MESSAGE(fs::is_regular_file(dir / "README.md"),
+                  "shared blocklists not found: no " << (dir / "README.md").string());
+  return dir;
+}
 
 TEST_CASE("real lists: the shared directory is there") {
-  REQUIRE_MESSAGE(fs::is_regular_file(kShared / "README.md"),
-                  "shared blocklists not found at " << kShared);
+  shared_dir();
 }
 
 TEST_CASE("real lists: every list file has a row with its README counts") {
+  const fs::path shared = shared_dir();
   std::set<std::string> listed;
   for (const RealList& r : kLists) listed.insert(r.path);
   size_t files = 0;
-  for (const auto& e : fs::recursive_directory_iterator(kShared)) {
+  for (const auto& e : fs::recursive_directory_iterator(shared)) {
     if (!e.is_regular_file()) continue;
-    std::string rel = fs::relative(e.path(), kShared).generic_string();
+    std::string rel = fs::relative(e.path(), shared).generic_string();
     std::string name = e.path().filename().string();
     if (name == "README.md" || name == "SHA256SUMS" || name == "LICENSE.pdf") continue;
     ++files;
@@ -74,13 +84,14 @@ TEST_CASE("real lists: every list file has a row with its README counts") {
 }
 
 TEST_CASE("real lists: exact counts, no rejects") {
+  const fs::path shared = shared_dir();
   std::string slowest;
   long long slowest_ms = -1;
   for (const RealList& r : kLists) {
     const std::string path = r.path;
     CAPTURE(path);
     auto start = std::chrono::steady_clock::now();
-    ParsedList l = read_list_file((kShared / r.path).string(), r.format);
+    ParsedList l = read_list_file((shared / r.path).string(), r.format);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
                   .count();
@@ -106,9 +117,10 @@ TEST_CASE("real lists: exact counts, no rejects") {
 }
 
 TEST_CASE("real lists: the biggest list parses in well under a second") {
+  const fs::path shared = shared_dir();
   auto start = std::chrono::steady_clock::now();
   ParsedList l =
-      read_list_file((kShared / "blocklistproject/phishing.domains").string(), Format::kDomains);
+      read_list_file((shared / "blocklistproject/phishing.domains").string(), Format::kDomains);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start)
                 .count();
@@ -120,8 +132,9 @@ TEST_CASE("real lists: the biggest list parses in well under a second") {
 }
 
 TEST_CASE("real lists: RPZ zones are `name` + `*.name` NXDOMAIN pairs") {
+  const fs::path shared = shared_dir();
   ParsedList l =
-      read_list_file((kShared / "rpz/social_stevenblack_social_only.rpz").string(), Format::kRpz);
+      read_list_file((shared / "rpz/social_stevenblack_social_only.rpz").string(), Format::kRpz);
   REQUIRE(l.domains.size() == 6484);
   for (size_t i = 0; i + 1 < l.domains.size(); i += 2) {
     CAPTURE(l.domains[i].line);

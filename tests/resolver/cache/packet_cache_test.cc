@@ -21,7 +21,7 @@
 
 namespace {
 
-using sinkhole::cache::CacheKey;
+using CacheKey = sinkhole::dns::QuestionKey;
 using sinkhole::cache::CacheOptions;
 using sinkhole::cache::InsertResult;
 using sinkhole::cache::LookupStatus;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // walk_name over compressed names in a response (expanded into an out buffer, lower-cased
-// or not), each NameError class, wire_names_equal_ci, NameKey and the text <-> wire helpers.
+// or not), each NameError class, wire_names_equal_ci, lower_name and the text <-> wire helpers.
 #include "resolver/dns/name.h"
+#include "resolver/dns/question_key.h"
 
 #include <doctest/doctest.h>
 
@@ -14,8 +15,8 @@
 
 namespace {
 
+using sinkhole::dns::lower_name;
 using sinkhole::dns::NameError;
-using sinkhole::dns::NameKey;
 using sinkhole::dns::walk_name;
 using sinkhole::dns::wire_names_equal_ci;
 using sinkhole::test::PacketWriter;
@@ -162,26 +163,19 @@ TEST_CASE("wire_names_equal_ci folds ASCII letters only") {
   }
 }
 
-TEST_CASE("NameKey holds the lower-cased wire name") {
-  NameKey key;
-  CHECK(key.size() == 0);
+TEST_CASE("lower_name writes the lower-cased wire name; two spellings give one key") {
   const auto mixed = wire_name("wWw.ExAmPlE.CoM.");
-  key.assign_lower(mixed.data(), mixed.size());
-  CHECK(key.size() == 17);
-  CHECK(std::string(key.view()) == as_string(wire_name("www.example.com.")));
-  CHECK(as_string(key.data(), key.size()) == as_string(wire_name("www.example.com.")));
-
-  // Reassigning a shorter name forgets the longer one.
-  const auto shorter = wire_name("A.B.");
-  key.assign_lower(shorter.data(), shorter.size());
-  CHECK(std::string(key.view()) == as_string(wire_name("a.b.")));
-
-  // Two spellings of one name give equal keys.
-  NameKey other;
   const auto upper = wire_name("WWW.EXAMPLE.COM.");
-  other.assign_lower(upper.data(), upper.size());
-  key.assign_lower(mixed.data(), mixed.size());
-  CHECK(key.view() == other.view());
+  uint8_t a[sinkhole::dns::kMaxNameWire];
+  uint8_t b[sinkhole::dns::kMaxNameWire];
+  lower_name(mixed.data(), mixed.size(), a);
+  lower_name(upper.data(), upper.size(), b);
+  CHECK(as_string(a, mixed.size()) == as_string(wire_name("www.example.com.")));
+  CHECK(as_string(a, mixed.size()) == as_string(b, upper.size()));
+  // Label lengths and non-letters are bytes like any other: never changed.
+  const auto odd = wire_name("A-1_Z.\x5B.");
+  lower_name(odd.data(), odd.size(), a);
+  CHECK(as_string(a, odd.size()) == as_string(wire_name("a-1_z.\x5b.")));
 }
 
 TEST_CASE("text_to_wire and wire_to_text round-trip names") {

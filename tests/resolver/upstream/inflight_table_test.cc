@@ -30,7 +30,7 @@ struct Key {
 
 PendingQuery* find(InflightTable& t, const Key& k, bool& created) {
   const auto w = wire_name(k.name);
-  return t.find_or_create(w.data(), w.size(), k.qtype, k.qclass, k.do_bit, k.cd_bit, created);
+  return t.find_or_create({w.data(), w.size(), k.qtype, k.qclass, k.do_bit, k.cd_bit}, created);
 }
 
 // A client query for `name` whose question lives in `buf` (owned by the caller).

@@ -38,7 +38,7 @@ PendingQuery* pending(InflightTable& t, std::string_view name, uint16_t qtype, b
                       bool cd_bit, uint16_t id) {
   const auto w = sinkhole::test::wire_name(name);
   bool created = false;
-  PendingQuery* q = t.find_or_create(w.data(), w.size(), qtype, 1, do_bit, cd_bit, created);
+  PendingQuery* q = t.find_or_create({w.data(), w.size(), qtype, 1, do_bit, cd_bit}, created);
   q->id = id;
   return q;
 }

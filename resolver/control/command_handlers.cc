@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/control/command_handlers.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "policy/explain.h"
+#include "resolver/dns/name.h"
+#include "resolver/observe/explain_report.h"
+#include "resolver/observe/stats_report.h"
+#include "resolver/observe/status_report.h"
+
+namespace sinkhole::control {
+
+namespace {
+
+using Handler = void (*)(const CommandContext&, const Request&, const Respond&);
+
+// Text or JSON, whichever the request asked for.
+template <typename Text, typename Json>
+Reply report(const Request& r, Text text, Json json) {
+  return r.json ? json_reply(json()) : text_reply(text());
+}
+
+void reload(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  spdlog::info("control: reload requested");
+  ctx.reload([json = r.json, respond](const Reloader::Outcome& o) {
+    if (!o.ok) {
+      const std::string error =
+          fmt::format("{} (generation {} still in service)", o.message, o.generation);
+      return respond(failure(error, "failed: " + error + "\n"));
+    }
+    if (json)
+      return respond(json_reply(
+          {{"generation", o.generation}, {"summary", o.message}, {"seconds", o.seconds}}));
+    respond(text_reply(fmt::format("ok: generation {} in service: {} ({:.3f} s)\n", o.generation,
+                                   o.message, o.seconds)));
+  });
+}
+
+void status(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  const auto& s = *ctx.state;
+  const int64_t now = ctx.now_unix();
+  respond(report(
+      r, [&] { return observe::status_text(s, now); },
+      [&] { return observe::status_json(s, now); }));
+}
+
+void stats(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  const auto& s = *ctx.state;
+  const int64_t now = ctx.now_unix();
+  respond(report(
+      r, [&] { return observe::stats_text(s, now); }, [&] { return observe::stats_json(s, now); }));
+}
+
+void lists(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  const auto& s = *ctx.state;
+  const int64_t now = ctx.now_unix();
+  respond(report(
+      r, [&] { return observe::lists_text(s, now); }, [&] { return observe::lists_json(s, now); }));
+}
+
+void explain(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  const std::string client = r.arg("client");
+  sockaddr_storage addr{};
+  if (!client.empty() && !policy::parse_client_address(client, addr))
+    return respond(failure(fmt::format("'{}' is not an IPv4 or IPv6 address", client)));
+  const auto snap = ctx.state->holder->current();
+  const policy::Explanation e = policy::explain(
+      *snap, r.arg("name"), client.empty() ? nullptr : reinterpret_cast<const sockaddr*>(&addr));
+  if (e.outcome == policy::Explanation::Outcome::kInvalidName) {
+    std::string text = observe::explain_text(e);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    return respond(failure(text));
+  }
+  respond(report(
+      r, [&] { return observe::explain_text(e); },
+      [&] { return observe::explain_json(e, observe::Audience::kOperator); }));
+}
+
+void cache_flush(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  cache::PacketCache* cache = ctx.state->cache;
+  if (!cache) return respond(failure("the cache is off (cache.max_bytes: 0)"));
+  const std::string name = r.arg("name");
+  if (name.empty()) {
+    const size_t before = cache->stats().entries;
+    cache->flush();
+    return respond(report(
+        r, [&] { return fmt::format("ok: cache flushed ({} entries)\n", before); },
+        [&] {
+          return nlohmann::ordered_json{{"removed", before}};
+        }));
+  }
+  uint8_t wire[dns::kMaxNameWire];
+  const size_t len = dns::text_to_wire(name, wire);
+  if (len == 0) return respond(failure(fmt::format("'{}' is not a valid name", name)));
+  const size_t n = cache->flush(wire, len);
+  respond(report(
+      r,
+      [&] { return fmt::format("ok: {} entr{} for {} removed\n", n, n == 1 ? "y" : "ies", name); },
+      [&] {
+        return nlohmann::ordered_json{{"name", name}, {"removed", n}};
+      }));
+}
+
+// Indexed by CommandId.
+constexpr std::array<Handler, kCommandCount> kHandlers = [] {
+  std::array<Handler, kCommandCount> h{};
+  h[static_cast<size_t>(CommandId::kReload)] = reload;
+  h[static_cast<size_t>(CommandId::kStatus)] = status;
+  h[static_cast<size_t>(CommandId::kStats)] = stats;
+  h[static_cast<size_t>(CommandId::kLists)] = lists;
+  h[static_cast<size_t>(CommandId::kExplain)] = explain;
+  h[static_cast<size_t>(CommandId::kCacheFlush)] = cache_flush;
+  return h;
+}();
+
+}  // namespace
+
+bool has_handler(CommandId id) {
+  return static_cast<size_t>(id) < kHandlers.size() && kHandlers[static_cast<size_t>(id)];
+}
+
+void run_command(const CommandContext& ctx, const Request& request, const Respond& respond) {
+  if (!has_handler(request.id))
+    return respond(
+        failure(fmt::format("'{}' is not handled by this server", command(request.id).name)));
+  kHandlers[static_cast<size_t>(request.id)](ctx, request, respond);
+}
+
+void dispatch(const CommandContext& ctx, std::string_view line, const Respond& respond) {
+  const ParsedRequest parsed = parse_request(line);
+  if (!parsed.request) return respond(failure(parsed.error));
+  run_command(ctx, *parsed.request, respond);
+}
+
+}  // namespace sinkhole::control

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/control/command_table.h"
+
+#include <array>
+#include <utility>
+
+namespace sinkhole::control {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr Argument kExplainArgs[] = {
+    {"name", "", "NAME", true, "Domain name"},
+    {"client", "-c,--client", "IP", false,
+     "Client address whose policy applies (default: the default policy)"},
+};
+constexpr Argument kFlushArgs[] = {
+    {"name", "", "NAME", false, "Only this name (all types)"},
+};
+
+constexpr std::array<Command, kCommandCount> kCommands = {{
+    {CommandId::kReload,
+     "reload",
+     {},
+     "Rebuild lists and policies from the configuration; the old policy keeps serving if the "
+     "new one fails"},
+    {CommandId::kStatus, "status", {}, "Policy generation, lists, reloads, counters"},
+    {CommandId::kStats,
+     "stats",
+     {},
+     "Counters: queries, answers, blocked by list/category/action, cache, upstreams"},
+    {CommandId::kLists, "lists", {}, "Every list in service: format, entries, age"},
+    {CommandId::kExplain, "explain", kExplainArgs,
+     "Why NAME is blocked or allowed: policy, list and file:line, action, EDE text"},
+    {CommandId::kCacheFlush, "cache flush", kFlushArgs,
+     "Empty the packet cache, or drop every answer for NAME"},
+}};
+
+// Every id appears once: command(id) and the dispatch table rely on it.
+constexpr bool ids_complete() {
+  for (size_t id = 0; id < kCommandCount; ++id) {
+    size_t n = 0;
+    for (const auto& c : kCommands) n += static_cast<size_t>(c.id) == id;
+    if (n != 1) return false;
+  }
+  return true;
+}
+static_assert(ids_complete(), "each CommandId needs exactly one row");
+
+// The long name of an option ("-c,--client" → "--client").
+std::string_view long_option(std::string_view spelling) {
+  const size_t at = spelling.rfind("--");
+  return at == std::string_view::npos ? spelling : spelling.substr(at);
+}
+
+std::string dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::span<const Command> commands() {
+  return kCommands;
+}
+
+const Command& command(CommandId id) {
+  for (const auto& c : kCommands)
+    if (c.id == id) return c;
+  return kCommands.front();  // unreachable: ids_complete()
+}
+
+const Command* find_command(std::string_view name) {
+  for (const auto& c : kCommands)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::string synopsis(const Command& c) {
+  std::string out(c.name);
+  for (const auto& a : c.arguments) {
+    std::string word = a.option.empty()
+                           ? std::string(a.value)
+                           : std::string(long_option(a.option)) + " " + std::string(a.value);
+    out += a.required ? " " + word : " [" + word + "]";
+  }
+  return out;
+}
+
+std::string all_synopses() {
+  std::string out;
+  for (const auto& c : kCommands) out += (out.empty() ? "" : ", ") + synopsis(c);
+  return out;
+}
+
+std::string Request::arg(std::string_view key) const {
+  const auto it = args.find(key);
+  return it == args.end() ? std::string() : it->second;
+}
+
+Reply text_reply(std::string text) {
+  Reply r;
+  r.text = std::move(text);
+  return r;
+}
+
+Reply json_reply(nlohmann::ordered_json result) {
+  Reply r;
+  r.result = std::move(result);
+  return r;
+}
+
+Reply failure(std::string error, std::string text) {
+  Reply r;
+  r.ok = false;
+  r.text = text.empty() ? "error: " + error + "\n" : std::move(text);
+  r.error = std::move(error);
+  return r;
+}
+
+std::string to_line(const Request& r) {
+  Json args = Json::object();
+  for (const auto& [k, v] : r.args) args[k] = v;
+  return dump(Json{{"command", command(r.id).name}, {"args", std::move(args)}, {"json", r.json}});
+}
+
+std::string to_line(const Reply& r) {
+  Json j = {{"ok", r.ok}};
+  if (!r.ok) j["error"] = r.error;
+  if (!r.text.empty()) j["text"] = r.text;
+  if (r.ok && !r.result.is_null()) j["result"] = r.result;
+  return dump(j);
+}
+
+ParsedRequest parse_request(std::string_view line) {
+  ParsedRequest out;
+  const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("command") || !j["command"].is_string()) {
+    out.error = "not a request: one JSON object with a \"command\" per line";
+    return out;
+  }
+  const std::string name = j["command"].get<std::string>();
+  const Command* c = find_command(name);
+  if (!c) {
+    out.error = "unknown command '" + name + "' (" + all_synopses() + ")";
+    return out;
+  }
+  Request req;
+  req.id = c->id;
+  if (j.contains("json")) {
+    if (!j["json"].is_boolean()) {
+      out.error = "\"json\" must be true or false";
+      return out;
+    }
+    req.json = j["json"].get<bool>();
+  }
+  if (j.contains("args")) {
+    if (!j["args"].is_object()) {
+      out.error = "\"args\" must be an object";
+      return out;
+    }
+    for (const auto& [key, value] : j["args"].items()) {
+      bool known = false;
+      for (const auto& a : c->arguments) known = known || a.key == key;
+      if (!known) {
+        out.error =
+            std::string(c->name) + ": unknown argument '" + key + "' (usage: " + synopsis(*c) + ")";
+        return out;
+      }
+      if (!value.is_string()) {
+        out.error = std::string(c->name) + ": " + key + " must be a string";
+        return out;
+      }
+      req.args.emplace(key, value.get<std::string>());
+    }
+  }
+  for (const auto& a : c->arguments) {
+    if (a.required && req.arg(a.key).empty()) {
+      out.error = std::string(c->name) + ": " + std::string(a.value) +
+                  " is required (usage: " + synopsis(*c) + ")";
+      return out;
+    }
+  }
+  out.request = std::move(req);
+  return out;
+}
+
+std::optional<Reply> parse_reply(std::string_view line) {
+  const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("ok") || !j["ok"].is_boolean()) return std::nullopt;
+  Reply r;
+  r.ok = j["ok"].get<bool>();
+  if (j.contains("error") && j["error"].is_string()) r.error = j["error"].get<std::string>();
+  if (j.contains("text") && j["text"].is_string()) r.text = j["text"].get<std::string>();
+  if (j.contains("result")) r.result = j["result"];
+  return r;
+}
+
+}  // namespace sinkhole::control

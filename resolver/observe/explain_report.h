@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+// A policy::Explanation (policy/explain.h) as people and programs read it: a paragraph for
+// `sinkholectl explain`, one JSON object for `sinkholectl explain --json` and for the
+// warning page's GET /explain. Pure functions of the struct: the control thread and the
+// metrics HTTP thread both call them.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "policy/explain.h"
+
+namespace sinkhole::observe {
+
+// Who reads the JSON: an operator (sinkholectl) sees where a rule comes from; the public
+// endpoint, which subscribers can reach through the warning page, leaves out the server's
+// file path and line.
+enum class Audience : uint8_t { kOperator, kPublic };
+
+// "allowed", "blocked", ... : stable names, the JSON "verdict".
+const char* verdict_name(policy::Explanation::Outcome outcome);
+
+std::string explain_text(const policy::Explanation& e);
+nlohmann::ordered_json explain_json(const policy::Explanation& e, Audience audience);
+
+}  // namespace sinkhole::observe

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/observe/status_report.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <string_view>
+
+#include "resolver/metrics/worker_counters.h"
+
+namespace sinkhole::observe {
+
+namespace {
+
+uint64_t get(const Counters& counters, std::string_view name) {
+  for (const auto& [k, v] : counters)
+    if (k == name) return v;
+  return 0;
+}
+
+size_t total_entries(const policy::PolicySnapshot& snap) {
+  size_t entries = 0;
+  for (const auto& l : snap.lists) entries += l.stats.entries;
+  return entries;
+}
+
+}  // namespace
+
+Counters server_counters(const ServerState& s) {
+  std::vector<const metrics::WorkerCounters*> all;
+  for (const auto& w : *s.workers) all.push_back(&w->counters());
+  auto values = metrics::sum(all);
+  values.emplace_back("reloads", s.reloads->reloads());
+  values.emplace_back("reload_failures", s.reloads->failures());
+  values.emplace_back("snapshot_generation", s.holder->generation());
+  return values;
+}
+
+nlohmann::ordered_json counters_json(const Counters& counters) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [name, v] : counters) j[name] = v;
+  return j;
+}
+
+std::string status_text(const ServerState& s, int64_t now_unix) {
+  const auto snap = s.holder->current();
+  const auto counters = server_counters(s);
+  const ReloadStatus& r = *s.reloads;
+  std::string out = fmt::format(
+      "sinkholed running for {} s, {} worker(s)\n"
+      "policy generation {} ({} list(s), {} entries, {} polic{})\n"
+      "reloads {} ok, {} failed; last reload {:.3f} s\n",
+      now_unix - s.started_unix, s.workers->size(), snap->generation, snap->lists.size(),
+      total_entries(*snap), snap->policies.size(), snap->policies.size() == 1 ? "y" : "ies",
+      r.reloads(), r.failures(), r.last_seconds());
+  if (const std::string error = r.last_error(); !error.empty())
+    out += "last reload FAILED (old policy still serving): " + error + "\n";
+  for (const auto& l : snap->lists)
+    out += fmt::format("  list {:<20} {:<12} {:>9} entries {:>5} rejected lines\n", l.name,
+                       l.category, l.stats.entries, l.stats.rejects.size());
+  out += fmt::format("queries {} udp / {} tcp, blocked {}, refused (no policy) {}, servfail {}\n",
+                     get(counters, "queries_udp"), get(counters, "queries_tcp"),
+                     get(counters, "blocked"), get(counters, "refused_no_policy"),
+                     get(counters, "answers_servfail"));
+  return out;
+}
+
+nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix) {
+  const auto snap = s.holder->current();
+  const ReloadStatus& r = *s.reloads;
+  nlohmann::ordered_json lists = nlohmann::ordered_json::array();
+  for (const auto& l : snap->lists)
+    lists.push_back({{"name", l.name},
+                     {"category", l.category},
+                     {"entries", l.stats.entries},
+                     {"rejected", l.stats.rejects.size()}});
+  return {{"status", "running"},
+          {"uptime_s", now_unix - s.started_unix},
+          {"workers", s.workers->size()},
+          {"generation", snap->generation},
+          {"reloads", r.reloads()},
+          {"reload_failures", r.failures()},
+          {"last_reload_s", std::round(r.last_seconds() * 1000) / 1000},
+          {"last_reload_unix", r.last_success_unix()},
+          {"last_reload_error", r.last_error()},
+          {"lists", std::move(lists)},
+          {"entries", total_entries(*snap)},
+          {"policies", snap->policies.size()},
+          {"counters", counters_json(server_counters(s))}};
+}
+
+std::string lists_text(const ServerState& s, int64_t now_unix) {
+  const auto snap = s.holder->current();
+  if (snap->lists.empty()) return "no lists configured\n";
+  std::string out;
+  for (const auto& l : snap->lists)
+    out += fmt::format("{:<20} {:<14} {:<8} {:>9} entries {:>6} rejected  age {:>7} s  {}\n",
+                       l.name, l.category, blocklist::to_string(l.format), l.stats.entries,
+                       l.stats.rejects.size(), now_unix - l.file_mtime_unix, l.path);
+  return out;
+}
+
+nlohmann::ordered_json lists_json(const ServerState& s, int64_t now_unix) {
+  const auto snap = s.holder->current();
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& l : snap->lists)
+    out.push_back({{"name", l.name},
+                   {"category", l.category},
+                   {"format", blocklist::to_string(l.format)},
+                   {"path", l.path},
+                   {"entries", l.stats.entries},
+                   {"rules", l.stats.rules},
+                   {"rejected", l.stats.rejects.size()},
+                   {"age_s", now_unix - l.file_mtime_unix},
+                   {"loaded_unix", l.loaded_unix},
+                   {"generation", snap->generation}});
+  return out;
+}
+
+}  // namespace sinkhole::observe

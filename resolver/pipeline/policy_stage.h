@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// PolicyStage: the pipeline's view of the policy snapshot in service — classify the client
+// (its group), decide a name for it (policy/snapshot.h), and find a blocked name inside an
+// answer's CNAME/DNAME chain. Keeps this worker's reference to the snapshot and its
+// Hyperscan scratch, refreshed only when a reload published a new generation (one atomic
+// load per query otherwise). Worker thread only.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "blocklist/pattern_set.h"
+#include "policy/snapshot_holder.h"
+#include "resolver/dns/message_view.h"
+
+namespace sinkhole::pipeline {
+
+struct PolicyDecision {
+  enum class Kind : uint8_t {
+    kAllow,         // no policy applies, or its rules allow the name
+    kRefuseClient,  // the client is in no policy and there is no default: REFUSED
+    kMonitor,       // a `passthru` rule matched: count and log, then answer as allowed
+    kBlock,         // `verdict` names the list, rule and action
+  };
+  Kind kind = Kind::kAllow;
+  policy::Verdict verdict;
+};
+
+class PolicyStage {
+ public:
+  explicit PolicyStage(const policy::SnapshotHolder& holder) : view_(holder) {}
+
+  // The snapshot in service; valid until the next call.
+  const policy::PolicySnapshot& snapshot();
+
+  PolicyDecision decide(const policy::PolicySnapshot& snap, const sockaddr* client,
+                        const uint8_t* qname, size_t qname_len);
+
+  // The verdict of the first CNAME/DNAME target in the answer section of `resp` that the
+  // client's policy blocks; nullopt when none is (or no policy applies to the client).
+  std::optional<policy::Verdict> blocked_in_chain(const policy::PolicySnapshot& snap,
+                                                  const sockaddr* client, const uint8_t* resp,
+                                                  const dns::MessageView& m);
+
+ private:
+  policy::SnapshotView view_;
+  uint64_t scratch_generation_ = 0;
+  blocklist::PatternScratch scratch_;  // Hyperscan scratch of this worker
+};
+
+}  // namespace sinkhole::pipeline

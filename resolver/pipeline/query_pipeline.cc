@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/pipeline/query_pipeline.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "resolver/dns/answer_builder.h"
+#include "resolver/dns/redirect_answer.h"
+#include "resolver/dns/response_rewriter.h"
+#include "resolver/pipeline/meta_stage.h"
+
+namespace sinkhole::pipeline {
+
+using metrics::Counter;
+
+namespace {
+constexpr auto kRefused = static_cast<uint16_t>(dns::Rcode::kRefused);
+constexpr auto kServFail = static_cast<uint16_t>(dns::Rcode::kServFail);
+}  // namespace
+
+QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters& counters,
+                             const policy::SnapshotHolder& policies, cache::PacketCache* cache,
+                             ReplySink& sink, const upstream::Clock& clock)
+    : cfg_(cfg),
+      counters_(counters),
+      sink_(sink),
+      clock_(clock),
+      policy_(policies),
+      blocks_(cfg.log, counters, clock),
+      cache_(cache),
+      cache_buf_(cache ? new uint8_t[dns::kMaxMessage] : nullptr) {}
+
+// --- receive → parse → meta → policy → cache → upstream ---------------------------------
+
+void QueryPipeline::on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
+  if (!stamp_arrival_) return handle_query(msg, len, from);
+  net::ClientEndpoint stamped = from;
+  stamped.received_ns = clock_.wall_ns();
+  handle_query(msg, len, stamped);
+}
+
+void QueryPipeline::handle_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
+  counters_.inc(from.is_tcp() ? Counter::kQueriesTcp : Counter::kQueriesUdp);
+  const dns::QueryView q = dns::parse_query(msg, len);
+  // Logged when it gets an answer (FORMERR included); dropped garbage is not a query.
+  if (q.outcome != dns::ParseOutcome::kDropShortHeader &&
+      q.outcome != dns::ParseOutcome::kDropResponse)
+    sink_.received(from, msg, len);
+  const size_t limit =
+      from.is_tcp() ? dns::kMaxMessage : dns::udp_reply_limit(q, cfg_.server.udp_payload);
+  const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_.server.udp_payload, limit);
+  if (!q.ok()) {
+    finish(reject_malformed(q, cq, counters_, tx_), from);
+    return;
+  }
+  counters_.inc_qtype(q.qtype);
+  if (finish(answer_meta(q, cq, cfg_.server, counters_, tx_), from)) return;
+  if (finish(apply_policy(q, msg, cq, from), from)) return;
+  // Policy runs before the cache, so a reload that blocks a cached name blocks it at once.
+  const dns::QuestionKey key{q.qname(msg), q.qname_len, q.qtype, q.qclass, q.do_bit, q.cd()};
+  if (cache_) {
+    if (finish(from_cache(key, cq, from, /*stale=*/false), from)) return;
+    counters_.inc(Counter::kCacheMisses);
+  }
+  forward(key, cq, from, /*context=*/0);
+}
+
+Step QueryPipeline::apply_policy(const dns::QueryView& q, const uint8_t* msg,
+                                 const dns::ClientQuery& cq, const net::ClientEndpoint& from) {
+  const policy::PolicySnapshot& snap = policy_.snapshot();
+  const PolicyDecision d = policy_.decide(snap, from.sa(), q.qname(msg), q.qname_len);
+  switch (d.kind) {
+    case PolicyDecision::Kind::kAllow:
+      return Step::next();
+    case PolicyDecision::Kind::kRefuseClient:
+      counters_.inc(Counter::kRefusedNoPolicy);
+      return Step::reply(kRefused,
+                         dns::build_rcode_reply(cq, kRefused, tx_, {dns::ede::kProhibited, {}}));
+    case PolicyDecision::Kind::kMonitor:
+      counters_.inc(Counter::kMonitored);
+      if (snap.actions[d.verdict.action].log)
+        BlockCounter::log_verdict(snap, d.verdict, q.qname(msg), q.qname_len, q.qtype);
+      return Step::next();
+    case PolicyDecision::Kind::kBlock:
+      break;
+  }
+  const policy::Action& action = snap.actions[d.verdict.action];
+  if (action.log) BlockCounter::log_verdict(snap, d.verdict, q.qname(msg), q.qname_len, q.qtype);
+  if (action.kind == policy::ActionKind::kTcpOnly && from.is_tcp()) return Step::next();
+  blocks_.count(snap, d.verdict, cq, q.qtype, from);
+  return answer_blocked(snap, d.verdict, cq, q.qtype, from);
+}
+
+Step QueryPipeline::answer_blocked(const policy::PolicySnapshot& snap, const policy::Verdict& v,
+                                   const dns::ClientQuery& cq, uint16_t qtype,
+                                   const net::ClientEndpoint& to) {
+  const BlockedAnswer b = build_blocked_answer(snap, v, cq, qtype, tx_);
+  if (b.truncated) counters_.inc(Counter::kTruncatedUdp);
+  if (!b.redirect) return b.step;
+  // The `cname` action: the client's answer is our CNAME plus the target's records, so the
+  // target is resolved like any allowed question (coalesced with other clients asking it).
+  const uint16_t qclass = dns::read_u16(cq.question + cq.question_len - 2);
+  const dns::QuestionKey target{b.target.target, b.target.target_len,
+                                qtype,           qclass,
+                                cq.do_bit,       (cq.flags & dns::flags::kCd) != 0};
+  forward(target, cq, to, acquire_redirect(b));
+  return Step::deferred();
+}
+
+Step QueryPipeline::from_cache(const dns::QuestionKey& key, const dns::ClientQuery& cq,
+                               const net::ClientEndpoint& to, bool stale) {
+  const uint64_t now = clock_.now_ms();
+  const cache::Lookup hit = stale ? cache_->get_stale(key, now, cache_buf_.get(), dns::kMaxMessage)
+                                  : cache_->get(key, now, cache_buf_.get(), dns::kMaxMessage);
+  if (!hit.hit()) return Step::next();
+  const dns::MessageView m = dns::parse_message(cache_buf_.get(), hit.size);
+  if (!m.ok) return Step::next();
+  counters_.inc(stale ? Counter::kCacheStale : Counter::kCacheHits);
+  return respond(cache_buf_.get(), m, cq, key.qtype, to);
+}
+
+void QueryPipeline::forward(const dns::QuestionKey& key, const dns::ClientQuery& cq,
+                            const net::ClientEndpoint& from, uint32_t context) {
+  bool created = false;
+  upstream::PendingQuery* pq = inflight_.find_or_create(key, created);
+  inflight_.add_waiter(*pq, cq, from, context);
+  sink_.hold(from);
+  if (created)
+    pool_->start(*pq);
+  else
+    counters_.inc(Counter::kUpstreamCoalesced);
+}
+
+// --- upstream answers → respond → reply ---------------------------------------------------
+
+void QueryPipeline::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t* resp,
+                                       const dns::MessageView& m) {
+  if (cache_) cache_->insert(pq.question(), resp, m, clock_.now_ms());
+  for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
+    if (w->context == 0) {
+      finish(respond(resp, m, w->query, pq.qtype, w->endpoint), w->endpoint);
+    } else {
+      const Redirect& r = redirect(w->context);
+      const dns::Redirect target{pq.qname(), pq.qname_len, r.ttl};
+      size_t size = dns::build_redirect_answer(w->query, target, resp, m,
+                                               {r.ede_code, {r.ede_text, r.ede_len}}, tx_);
+      if (size > w->query.reply_limit) {
+        counters_.inc(Counter::kTruncatedUdp);
+        size = dns::build_truncated(w->query, m.rcode() & 0xF, tx_);
+      }
+      reply(w->endpoint, m.rcode(), tx_, size);
+    }
+    done_waiting(*w);
+  }
+  inflight_.finish(&pq);
+}
+
+void QueryPipeline::on_upstream_failure(upstream::PendingQuery& pq) {
+  for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
+    // RFC 8767: every upstream failed, so a recently expired answer beats SERVFAIL.
+    const bool served =
+        cache_ && w->context == 0 &&
+        finish(from_cache(pq.question(), w->query, w->endpoint, /*stale=*/true), w->endpoint);
+    if (!served)
+      reply(w->endpoint, kServFail, tx_,
+            dns::build_rcode_reply(w->query, kServFail, tx_,
+                                   {dns::ede::kNoReachableAuthority, "no upstream answered"}));
+    done_waiting(*w);
+  }
+  inflight_.finish(&pq);
+}
+
+Step QueryPipeline::respond(const uint8_t* resp, const dns::MessageView& m,
+                            const dns::ClientQuery& cq, uint16_t qtype,
+                            const net::ClientEndpoint& to) {
+  // Re-decided against the snapshot in service now: a reload between the query and its
+  // answer applies to the answer.
+  const policy::PolicySnapshot& snap = policy_.snapshot();
+  if (auto v = policy_.blocked_in_chain(snap, to.sa(), resp, m)) {
+    v->depth = 0;  // the listed name is a CNAME target: the SOA is owned by the question
+    counters_.inc(Counter::kBlockedCnameChain);
+    blocks_.count(snap, *v, cq, qtype, to);
+    return answer_blocked(snap, *v, cq, qtype, to);
+  }
+  const dns::Rewritten r = dns::rewrite_response(cq, resp, m, tx_);
+  if (r.result == dns::RewriteResult::kUnusable)
+    return Step::reply(kServFail, dns::build_rcode_reply(cq, kServFail, tx_));
+  if (r.result == dns::RewriteResult::kTruncated) counters_.inc(Counter::kTruncatedUdp);
+  return Step::reply(m.rcode(), r.size);
+}
+
+void QueryPipeline::done_waiting(const upstream::Waiter& w) {
+  if (w.context) release_redirect(w.context);
+  sink_.release(w.endpoint);
+}
+
+void QueryPipeline::fail_all() {
+  inflight_.for_each([this](upstream::PendingQuery* pq) { pool_->cancel(*pq); });
+}
+
+uint32_t QueryPipeline::acquire_redirect(const BlockedAnswer& b) {
+  uint32_t context;
+  if (free_redirects_.empty()) {
+    redirects_.emplace_back();
+    context = static_cast<uint32_t>(redirects_.size());
+  } else {
+    context = free_redirects_.back();
+    free_redirects_.pop_back();
+  }
+  Redirect& r = redirect(context);
+  r.ttl = b.target.ttl;
+  r.ede_code = b.ede_code;
+  r.ede_len = b.ede_len;
+  std::memcpy(r.ede_text, b.ede_text, b.ede_len);
+  return context;
+}
+
+// --- reply ---------------------------------------------------------------------------------
+
+bool QueryPipeline::finish(const Step& s, const net::ClientEndpoint& to) {
+  switch (s.kind) {
+    case Step::Kind::kContinue:
+      return false;
+    case Step::Kind::kReply:
+      reply(to, s.rcode, tx_, s.size);
+      return true;
+    case Step::Kind::kDrop:
+    case Step::Kind::kDeferred:
+      return true;
+  }
+  return true;
+}
+
+void QueryPipeline::reply(const net::ClientEndpoint& to, uint16_t rcode, const uint8_t* data,
+                          size_t len) {
+  count_rcode(rcode);
+  sink_.send(to, data, len);
+}
+
+void QueryPipeline::count_rcode(uint16_t rcode) {
+  // kRcodeNoError..kRcodeRefused follow the rcode values 0..5 in the counter enum.
+  static_assert(
+      static_cast<int>(Counter::kRcodeRefused) - static_cast<int>(Counter::kRcodeNoError) == 5);
+  counters_.inc(rcode <= 5 ? static_cast<Counter>(static_cast<int>(Counter::kRcodeNoError) + rcode)
+                           : Counter::kRcodeOther);
+}
+
+}  // namespace sinkhole::pipeline

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+// QueryPipeline: the request pipeline of one worker. One call per stage, each with a typed
+// outcome (step.h); the file of each stage is named in ARCHITECTURE.md:
+//
+//   receive   net/ listeners hand a complete message to on_query()
+//   parse     dns::parse_query; malformed → reject_malformed (meta_stage)
+//   meta      AXFR/IXFR, CHAOS, other classes, ANY → answer_meta (meta_stage)
+//   classify  client → policy group; decide → PolicyStage (policy_stage)
+//   blocked   build_blocked_answer (blocked_answer), counted by BlockCounter (block_counter);
+//             the `cname` action resolves its target first (a redirect, below)
+//   cache     PacketCache hit → respond
+//   upstream  InflightTable (coalescing) + UpstreamPool → on_upstream_answer / _failure
+//   respond   a CNAME/DNAME chain into a blocked name gets that block's answer; otherwise
+//             the message is rewritten for the client (ID, 0x20 case, our OPT, truncation)
+//   reply     reply(): the rcode is counted, then the ReplySink sends — the one place
+//
+// Seams (for tests/resolver/pipeline): the ReplySink (where answers go), the Clock (every
+// time the pipeline reads) and the upstream Transport behind the UpstreamPool.
+// Worker thread only.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "policy/snapshot_holder.h"
+#include "resolver/cache/packet_cache.h"
+#include "resolver/config/config.h"
+#include "resolver/dns/query_view.h"
+#include "resolver/dns/question_key.h"
+#include "resolver/metrics/worker_counters.h"
+#include "resolver/net/client_endpoint.h"
+#include "resolver/pipeline/block_counter.h"
+#include "resolver/pipeline/blocked_answer.h"
+#include "resolver/pipeline/policy_stage.h"
+#include "resolver/pipeline/reply_sink.h"
+#include "resolver/pipeline/step.h"
+#include "resolver/upstream/clock.h"
+#include "resolver/upstream/inflight_table.h"
+#include "resolver/upstream/upstream_pool.h"
+
+namespace sinkhole::pipeline {
+
+class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDelegate {
+ public:
+  // `cache` is shared by all workers; null when the cache is off. `sink` and `clock` must
+  // outlive the pipeline.
+  QueryPipeline(const config::Config& cfg, metrics::WorkerCounters& counters,
+                const policy::SnapshotHolder& policies, cache::PacketCache* cache, ReplySink& sink,
+                const upstream::Clock& clock);
+  // The pool is created after the pipeline (it needs the pipeline as its delegate).
+  void set_upstreams(upstream::UpstreamPool* pool) { pool_ = pool; }
+  void set_worker_index(unsigned index) { blocks_.set_worker_index(index); }
+  void set_blocked_log(spdlog::logger* log) { blocks_.set_blocked_log(log); }
+  // dnstap needs each query's wall-clock arrival time, carried in its endpoint so that an
+  // answer sent later still knows it; off, the clock is not read per query.
+  void set_stamp_arrival(bool on) { stamp_arrival_ = on; }
+
+  void on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) override;
+  void on_upstream_answer(upstream::PendingQuery& q, const uint8_t* resp,
+                          const dns::MessageView& m) override;
+  void on_upstream_failure(upstream::PendingQuery& q) override;
+
+  // Questions waiting on an upstream (graceful shutdown waits for 0).
+  size_t in_flight() const { return inflight_.size(); }
+  // Answers every waiting client with SERVFAIL (forced shutdown).
+  void fail_all();
+
+ private:
+  // A `cname` redirect waiting for its target's answer (the client asked for another name).
+  struct Redirect {
+    uint32_t ttl = 0;
+    uint16_t ede_code = dns::kNoEde;
+    uint8_t ede_len = 0;
+    char ede_text[kMaxRedirectEdeText];
+  };
+
+  void handle_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from);
+  Step apply_policy(const dns::QueryView& q, const uint8_t* msg, const dns::ClientQuery& cq,
+                    const net::ClientEndpoint& from);
+  // The blocked answer of `v` for the question in `cq` (deferred for a redirect).
+  Step answer_blocked(const policy::PolicySnapshot& snap, const policy::Verdict& v,
+                      const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to);
+  // A fresh (or, when `stale`, an expired but servable) cached answer for `cq`, responded.
+  Step from_cache(const dns::QuestionKey& key, const dns::ClientQuery& cq,
+                  const net::ClientEndpoint& to, bool stale);
+  // The respond stage: an upstream or cached message for one client.
+  Step respond(const uint8_t* resp, const dns::MessageView& m, const dns::ClientQuery& cq,
+               uint16_t qtype, const net::ClientEndpoint& to);
+  // Queues the client on the in-flight question `key` (starting it upstream if new).
+  void forward(const dns::QuestionKey& key, const dns::ClientQuery& cq,
+               const net::ClientEndpoint& from, uint32_t context);
+  // Sends the reply of an answering Step; true when the query is done with (answered,
+  // dropped or deferred).
+  bool finish(const Step& s, const net::ClientEndpoint& to);
+  // Counts the rcode, then sends: a client that has its answer sees it counted.
+  void reply(const net::ClientEndpoint& to, uint16_t rcode, const uint8_t* data, size_t len);
+  void count_rcode(uint16_t rcode);
+  void done_waiting(const upstream::Waiter& w);
+
+  uint32_t acquire_redirect(const BlockedAnswer& b);
+  void release_redirect(uint32_t context) { free_redirects_.push_back(context); }
+  Redirect& redirect(uint32_t context) { return redirects_[context - 1]; }
+
+  const config::Config& cfg_;
+  metrics::WorkerCounters& counters_;
+  ReplySink& sink_;
+  const upstream::Clock& clock_;
+  PolicyStage policy_;
+  BlockCounter blocks_;
+  upstream::InflightTable inflight_;
+  upstream::UpstreamPool* pool_ = nullptr;
+  cache::PacketCache* cache_ = nullptr;
+  bool stamp_arrival_ = false;
+  // Redirects by Waiter::context - 1; reused through the free list (no steady-state
+  // allocation).
+  std::vector<Redirect> redirects_;
+  std::vector<uint32_t> free_redirects_;
+  std::unique_ptr<uint8_t[]> cache_buf_;  // a cached message is copied here, then patched
+  alignas(64) uint8_t tx_[dns::kMaxMessage + 1024];
+};
+
+}  // namespace sinkhole::pipeline

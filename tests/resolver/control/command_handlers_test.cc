@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+// The server's side of the command table: every row is dispatched to a handler, and each
+// handler answers in text and JSON — status, stats, lists, explain (and its errors), cache
+// flush (all, one name, cache off), reload (done, failed) — over the same request lines
+// sinkholectl sends.
+#include "resolver/control/command_handlers.h"
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "resolver/dns/name.h"
+#include "tests/resolver/observe/server_fixture.h"
+
+namespace {
+
+using namespace sinkhole::control;
+using sinkhole::test::ServerFixture;
+
+constexpr const char* kYaml = R"(upstreams: [127.0.0.1:5300]
+lists:
+  casino: { path: casino.txt, category: gambling }
+policies:
+  - name: subscribers
+    clients: [192.0.2.0/24]
+    block: [casino]
+default_policy: subscribers
+)";
+
+struct Harness {
+  ServerFixture f;
+  CommandContext ctx;
+  std::vector<Reloader::Done> reloads;  // requested, not yet finished
+
+  explicit Harness(bool with_cache = false)
+      : f(kYaml, {{"casino.txt", "casino.example\n"}}, with_cache) {
+    ctx.state = &f.state;
+    ctx.reload = [this](Reloader::Done done) { reloads.push_back(std::move(done)); };
+    ctx.now_unix = [] { return int64_t{1'700'000'060}; };
+  }
+
+  // The reply to one request line, when it came at once.
+  std::optional<Reply> ask(const std::string& line) {
+    std::optional<Reply> out;
+    int calls = 0;
+    dispatch(ctx, line, [&](const Reply& r) {
+      ++calls;
+      out = r;
+    });
+    CHECK(calls <= 1);
+    return out;
+  }
+  std::optional<Reply> ask(CommandId id, std::map<std::string, std::string, std::less<>> args = {},
+                           bool json = false) {
+    Request r;
+    r.id = id;
+    r.args = std::move(args);
+    r.json = json;
+    return ask(to_line(r));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("every command of the table is dispatched by the server, in text and JSON") {
+  for (const Command& c : commands()) {
+    CAPTURE(c.name);
+    CHECK(has_handler(c.id));
+    for (bool json : {false, true}) {
+      Harness h(/*with_cache=*/true);
+      Request r;
+      r.id = c.id;
+      r.json = json;
+      for (const Argument& a : c.arguments)
+        if (a.required) r.args.emplace(std::string(a.key), "casino.example");
+      std::optional<Reply> reply;
+      dispatch(h.ctx, to_line(r), [&](const Reply& x) { reply = x; });
+      if (c.id == CommandId::kReload) {  // answers when the build ends
+        REQUIRE(h.reloads.size() == 1);
+        CHECK_FALSE(reply);
+        h.reloads.front()({true, 2, "1 list(s)", 0.25});
+      }
+      REQUIRE(reply);
+      CHECK(reply->ok);
+      CHECK(reply->error.empty());
+      if (json)
+        CHECK_FALSE(reply->result.is_null());
+      else
+        CHECK_FALSE(reply->text.empty());
+    }
+  }
+}
+
+TEST_CASE("a line that is not a request, or an unknown command, gets a failure reply") {
+  Harness h;
+  auto r = h.ask("status");
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
+  CHECK(r->text.rfind("error: not a request", 0) == 0);
+  r = h.ask(R"({"command":"reboot"})");
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
+  CHECK(r->error ==
+        "unknown command 'reboot' (reload, status, stats, lists, explain NAME [--client IP], "
+        "cache flush [NAME])");
+}
+
+TEST_CASE("reload: the new generation, or why it failed, when the build ends") {
+  Harness h;
+  std::vector<Reply> replies;
+  Request r;
+  r.id = CommandId::kReload;
+  dispatch(h.ctx, to_line(r), [&](const Reply& x) { replies.push_back(x); });
+  r.json = true;
+  dispatch(h.ctx, to_line(r), [&](const Reply& x) { replies.push_back(x); });
+  REQUIRE(h.reloads.size() == 2);
+  CHECK(replies.empty());
+  h.reloads[0]({true, 2, "1 list(s), 1 entries", 0.0125});
+  h.reloads[1]({false, 1, "cfg.yaml:3:1: bad", 0.01});
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0].ok);
+  CHECK(replies[0].text == "ok: generation 2 in service: 1 list(s), 1 entries (0.013 s)\n");
+  CHECK_FALSE(replies[1].ok);
+  CHECK(replies[1].error == "cfg.yaml:3:1: bad (generation 1 still in service)");
+  CHECK(replies[1].text == "failed: cfg.yaml:3:1: bad (generation 1 still in service)\n");
+}
+
+TEST_CASE("status and lists answer from the server state") {
+  Harness h;
+  auto r = h.ask(CommandId::kStatus);
+  REQUIRE(r);
+  CHECK(r->text.rfind("sinkholed running for 60 s, 0 worker(s)\n", 0) == 0);
+  r = h.ask(CommandId::kStatus, {}, true);
+  REQUIRE(r);
+  CHECK(r->result["generation"] == 1);
+  CHECK(r->result["lists"][0]["name"] == "casino");
+  r = h.ask(CommandId::kLists, {}, true);
+  REQUIRE(r);
+  REQUIRE(r->result.is_array());
+  CHECK(r->result[0]["category"] == "gambling");
+}
+
+TEST_CASE("explain: text, JSON with file and line, and its errors") {
+  Harness h;
+  auto r = h.ask(CommandId::kExplain, {{"name", "WWW.Casino.Example."}, {"client", "192.0.2.9"}});
+  REQUIRE(r);
+  CHECK(r->ok);
+  CHECK(r->text.rfind("www.casino.example: BLOCKED by list casino (category gambling) at ", 0) ==
+        0);
+  CHECK(r->text.find("(client 192.0.2.9, policy subscribers)") != std::string::npos);
+  r = h.ask(CommandId::kExplain, {{"name", "casino.example"}}, true);
+  REQUIRE(r);
+  CHECK(r->result["verdict"] == "blocked");
+  CHECK(r->result["file"] == h.f.tmp.path("casino.txt"));
+  CHECK(r->result["line"] == 1);
+  CHECK(r->result["client"] == "");
+
+  r = h.ask(CommandId::kExplain, {{"name", "casino.example"}, {"client", "not-an-ip"}});
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
+  CHECK(r->text == "error: 'not-an-ip' is not an IPv4 or IPv6 address\n");
+  r = h.ask(CommandId::kExplain, {{"name", "bad..name"}}, true);
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
+  CHECK(r->error.rfind("bad..name: not a valid name: ", 0) == 0);
+  CHECK(r->text.rfind("error: bad..name: not a valid name: ", 0) == 0);
+}
+
+TEST_CASE("cache flush: everything, one name, or a failure when the cache is off") {
+  Harness off;
+  auto r = off.ask(CommandId::kCacheFlush);
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
+  CHECK(r->text == "error: the cache is off (cache.max_bytes: 0)\n");
+
+  Harness h(/*with_cache=*/true);
+  r = h.ask(CommandId::kCacheFlush);
+  REQUIRE(r);
+  CHECK(r->ok);
+  CHECK(r->text == "ok: cache flushed (0 entries)\n");
+  r = h.ask(CommandId::kCacheFlush, {{"name", "WWW.Example.test"}});
+  REQUIRE(r);
+  CHECK(r->text == "ok: 0 entries for WWW.Example.test removed\n");
+  r = h.ask(CommandId::kCacheFlush, {{"name", "news.example"}}, true);
+  REQUIRE(r);
+  CHECK(r->result == nlohmann::ordered_json{{"name", "news.example"}, {"removed", 0}});
+  r = h.ask(CommandId::kCacheFlush, {{"name", "bad..name"}});
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
+  CHECK(r->error == "'bad..name' is not a valid name");
+}

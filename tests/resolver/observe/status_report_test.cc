@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+// status, lists and stats reports: the text people read and the JSON scripts parse, from a
+// server state without threads. Names from the config (lists, categories) reach the JSON
+// as they are written, whatever quotes, backslashes or control bytes they hold.
+#include "resolver/observe/status_report.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "resolver/observe/stats_report.h"
+#include "tests/resolver/observe/server_fixture.h"
+
+namespace {
+
+using sinkhole::test::ServerFixture;
+using Json = nlohmann::json;
+
+constexpr int64_t kNow = 1'700'000'100;
+
+// A list name and a category that a hand-written JSON quoter would have to get right.
+const std::string kOddName = "we\"ird\\list";
+const std::string kOddCategory = "ca\"t\\eg\tory";
+
+constexpr const char* kYaml = R"(upstreams: [127.0.0.1:5300]
+lists:
+  "we\"ird\\list": { path: odd.txt, category: "ca\"t\\eg\tory" }
+  casino: { path: casino.txt, category: gambling }
+policies:
+  - name: all
+    clients: [0.0.0.0/0]
+    block: ["we\"ird\\list", { list: casino, action: nodata }]
+)";
+
+ServerFixture fixture() {
+  return ServerFixture(kYaml,
+                       {{"odd.txt", "odd.example\n"}, {"casino.txt", "a.example\nb.example\n"}});
+}
+
+// Parses what a reply would carry, as a client would.
+Json reparsed(const nlohmann::ordered_json& j) {
+  return Json::parse(j.dump());
+}
+
+}  // namespace
+
+TEST_CASE("status --json keeps list names and categories with quotes and backslashes") {
+  auto f = fixture();
+  const Json doc = reparsed(sinkhole::observe::status_json(f.state, kNow));
+  CHECK(doc["status"] == "running");
+  CHECK(doc["uptime_s"] == 100);
+  CHECK(doc["workers"] == 0);
+  CHECK(doc["generation"] == 1);
+  CHECK(doc["entries"] == 3);
+  CHECK(doc["policies"] == 1);
+  REQUIRE(doc["lists"].size() == 2);
+  CHECK(doc["lists"][0] ==
+        Json{{"name", kOddName}, {"category", kOddCategory}, {"entries", 1}, {"rejected", 0}});
+  CHECK(doc["lists"][1]["name"] == "casino");
+  CHECK(doc["last_reload_error"] == "");
+  CHECK(doc["counters"]["queries_udp"] == 0);
+  CHECK(doc["counters"]["snapshot_generation"] == 1);
+}
+
+TEST_CASE("status shows a failed reload in text and JSON, error text escaped") {
+  auto f = fixture();
+  f.reloads.record_failure("cfg.yaml:3:1: bad \"thing\" \\ here");
+  const Json doc = reparsed(sinkhole::observe::status_json(f.state, kNow));
+  CHECK(doc["reload_failures"] == 1);
+  CHECK(doc["last_reload_error"] == "cfg.yaml:3:1: bad \"thing\" \\ here");
+  CHECK(doc["counters"]["reload_failures"] == 1);
+  const std::string text = sinkhole::observe::status_text(f.state, kNow);
+  CHECK(text.find("sinkholed running for 100 s, 0 worker(s)\n") == 0);
+  CHECK(text.find("policy generation 1 (2 list(s), 3 entries, 1 policy)") != std::string::npos);
+  CHECK(text.find("reloads 0 ok, 1 failed") != std::string::npos);
+  CHECK(text.find("last reload FAILED (old policy still serving): cfg.yaml:3:1") !=
+        std::string::npos);
+  CHECK(text.find("  list casino") != std::string::npos);
+}
+
+TEST_CASE("server_counters: the workers' table, then reloads and the generation") {
+  auto f = fixture();
+  f.reloads.record_success(0.5);
+  const auto counters = sinkhole::observe::server_counters(f.state);
+  REQUIRE(counters.size() >= 3);
+  CHECK(counters.front().first == "queries_udp");
+  CHECK(counters[counters.size() - 3] == std::pair<std::string, uint64_t>{"reloads", 1});
+  CHECK(counters.back() == std::pair<std::string, uint64_t>{"snapshot_generation", 1});
+  const auto j = sinkhole::observe::counters_json(counters);
+  CHECK(j.size() == counters.size());
+  CHECK(j.begin().key() == "queries_udp");  // in table order, not sorted
+  CHECK(j.dump().find("\"reloads\":1") != std::string::npos);
+}
+
+TEST_CASE("lists: text and JSON, with odd names intact") {
+  auto f = fixture();
+  const Json doc = reparsed(sinkhole::observe::lists_json(f.state, kNow));
+  REQUIRE(doc.is_array());
+  REQUIRE(doc.size() == 2);
+  CHECK(doc[0]["name"] == kOddName);
+  CHECK(doc[0]["category"] == kOddCategory);
+  CHECK(doc[0]["format"] == "domains");
+  CHECK(doc[0]["path"] == f.tmp.path("odd.txt"));
+  CHECK(doc[1]["entries"] == 2);
+  CHECK(doc[1]["rejected"] == 0);
+  CHECK(doc[1]["generation"] == 1);
+  const std::string text = sinkhole::observe::lists_text(f.state, kNow);
+  CHECK(text.find("casino") != std::string::npos);
+  CHECK(text.find(f.tmp.path("casino.txt")) != std::string::npos);
+}
+
+TEST_CASE("lists without lists say so") {
+  ServerFixture f("upstreams: [127.0.0.1:5300]\n");
+  CHECK(sinkhole::observe::lists_text(f.state, kNow) == "no lists configured\n");
+  CHECK(sinkhole::observe::lists_json(f.state, kNow).dump() == "[]");
+}
+
+TEST_CASE("stats: blocked rows by list, category and action, protected users, cache") {
+  auto f = fixture();
+  const auto& snap = *f.holder.current();
+  snap.block_cell(1, snap.nodata)->inc(0);
+  snap.block_cell(1, snap.nodata)->inc(0);
+  const Json doc = reparsed(sinkhole::observe::stats_json(f.state, kNow));
+  CHECK(doc["counters"]["queries_udp"] == 0);
+  CHECK_FALSE(doc["counters"].contains("reloads"));  // status has those
+  bool odd = false, casino = false;
+  for (const auto& r : doc["blocked"]) {
+    if (r["list"] == kOddName && r["category"] == kOddCategory && r["action"] == "nxdomain")
+      odd = r["blocked"] == 0;
+    if (r["list"] == "casino" && r["action"] == "nodata") casino = r["blocked"] == 2;
+  }
+  CHECK(odd);
+  CHECK(casino);
+  REQUIRE(doc["protected_users"].size() == 2);
+  CHECK(doc["protected_users"][0]["category"] == kOddCategory);
+  CHECK(doc["protected_users"][0]["last_hour"] == 0);
+  CHECK(doc["cache"]["enabled"] == false);
+  const std::string text = sinkhole::observe::stats_text(f.state, kNow);
+  CHECK(text.find("queries 0 (0 udp, 0 tcp); blocked 0 (0.0%)") == 0);
+  CHECK(text.find("cache: off\n") != std::string::npos);
+  CHECK(text.find("blocked by list, category, action:\n") != std::string::npos);
+}
+
+TEST_CASE("stats with the cache on") {
+  ServerFixture f("upstreams: [127.0.0.1:5300]\n", {}, /*with_cache=*/true);
+  const Json doc = reparsed(sinkhole::observe::stats_json(f.state, kNow));
+  CHECK(doc["cache"]["enabled"] == true);
+  CHECK(doc["cache"]["entries"] == 0);
+  CHECK(sinkhole::observe::stats_text(f.state, kNow).find("cache: 0 hits, 0 misses, 0 stale") !=
+        std::string::npos);
+}
