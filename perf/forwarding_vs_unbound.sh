@@ -7,10 +7,10 @@
 #   perf/forwarding_vs_unbound.sh [ROUNDS]        (default 3; about 1 minute per round)
 # Prints the median table; raw rows stay in $BENCH/results.tsv.
 #
-# Readiness: the harness waits for an NXDOMAIN "block probe". sinkholed has no blocklist
-# yet (policies arrive with a later issue), so this script gives the harness a data
-# overlay whose block probe is a name that does not exist under bench1.test: both peers
-# answer it NXDOMAIN by forwarding.
+# Readiness: the harness waits for an NXDOMAIN "block probe". Both peers run here as plain
+# forwarders (no list: the cost measured is forwarding alone), so this script gives the
+# harness a data overlay whose block probe is a name that does not exist under
+# bench1.test: both peers answer it NXDOMAIN by forwarding.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-3}
@@ -35,6 +35,6 @@ for r in $(seq 1 "$rounds"); do
   DATA=$overlay "$bench/run.sh" "${opts[@]}" --rep-label "$r" unbound
   DATA=$overlay "$bench/run.sh" "${opts[@]}" --rep-label "$r" custom --name sinkholed --port 5310 \
     --cmd "$here/perf/peers_sinkholed.sh $bin {ADDR} {PORT} {UPSTREAM} {THREADS} {WORKDIR}" \
-    --style "forwarder (no list yet)"
+    --style "forwarder (no list)"
 done
 "$bench/summarize.py" --campaign "$campaign"

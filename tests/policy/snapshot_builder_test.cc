@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "resolver/config/config.h"
+#include "resolver/config/yaml_reader.h"
 #include "resolver/dns/name.h"
 #include "tests/policy/temp_dir.h"
 
@@ -355,6 +357,23 @@ TEST_CASE("build_snapshot_from_file reads the file and anchors lists beside it")
   REQUIRE(missing.errors.size() == 1);
   CHECK(missing.errors[0].rfind(t.path("etc/absent.yaml") + ": ", 0) == 0);
   CHECK(missing.errors[0].find("No such file") != std::string::npos);
+}
+
+TEST_CASE("one parsed document feeds both the server settings and the policy") {
+  TempDir t;
+  write_good_lists(t);
+  const std::string config = t.write("sinkholed.yaml", kGoodYaml);
+  const auto doc = sinkhole::config::load_document(config);
+  REQUIRE(doc.document.has_value());
+  const auto settings = sinkhole::config::parse_config(*doc.document);
+  REQUIRE(settings.config.has_value());
+  const BuildResult r = build_snapshot(*doc.document, 42);
+  check_good_snapshot(r, t, config);
+  // The tree is read, never changed: a second build from it is the same.
+  const BuildResult again = build_snapshot(*doc.document, 43);
+  REQUIRE(again.snapshot);
+  CHECK(again.snapshot->lists.size() == r.snapshot->lists.size());
+  CHECK(again.summary == r.summary);
 }
 
 TEST_CASE("no policies: a plain forwarder; empty configuration has the built-ins") {

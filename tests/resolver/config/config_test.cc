@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // parse_config: every key, the defaults, durations, the resolv.conf fallback, and each error
-// class with its exact `file:line:column:` prefix (1-based, as editors count).
+// class with its exact `file:line:column:` prefix (1-based, as editors count); the document
+// the file is parsed into once.
 #include "resolver/config/config.h"
 
 #include <doctest/doctest.h>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "resolver/config/yaml_reader.h"
 #include "temp_file.h"
 
 namespace {
@@ -231,6 +233,38 @@ TEST_CASE("load_config reads a file and names it in diagnostics") {
   const auto missing = sinkhole::config::load_config(bad.path() + ".missing", resolv.path());
   REQUIRE(missing.errors.size() == 1);
   CHECK(missing.errors[0].rfind(bad.path() + ".missing: cannot read: ", 0) == 0);
+}
+
+// The file is parsed once: the Document keeps the tree with its positions, and
+// parse_config reads it without the text (policy::build_snapshot reads the same tree).
+TEST_CASE("load_document parses once; parse_config reads the tree with its positions") {
+  sinkhole::test::TempFile resolv("nameserver 192.0.2.53\n");
+  sinkhole::test::TempFile file("server:\n  workers: 3\npolicies: []\nlog:\n  levle: x\n");
+  const auto doc = sinkhole::config::load_document(file.path());
+  REQUIRE(doc.document.has_value());
+  CHECK(doc.errors.empty());
+  CHECK(doc.document->path == file.path());
+  CHECK(doc.document->root["server"]["workers"].as<int>() == 3);
+  const auto r = parse_config(*doc.document, resolv.path());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].rfind(file.path() + ":5:3: unknown key 'levle' in log", 0) == 0);
+  // Reading the tree adds nothing to it (a second reader sees the same document).
+  CHECK(doc.document->root.size() == 3);
+  CHECK(parse_config(*doc.document, resolv.path()).errors == r.errors);
+
+  // Syntax errors and unreadable files: the same messages as parse_config and load_config.
+  const auto bad = sinkhole::config::parse_document("server:\n  listen: [127.0.0.1\n", "cfg.yaml");
+  CHECK_FALSE(bad.document.has_value());
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors == parse_config("server:\n  listen: [127.0.0.1\n", "cfg.yaml").errors);
+  CHECK(bad.errors[0].rfind("cfg.yaml:3:1: ", 0) == 0);
+  const auto missing = sinkhole::config::load_document(file.path() + ".missing");
+  REQUIRE(missing.errors.size() == 1);
+  CHECK(missing.errors[0].rfind(file.path() + ".missing: cannot read: ", 0) == 0);
+  // An empty file is a document too (every default applies).
+  const auto empty = sinkhole::config::parse_document("", "empty.yaml");
+  REQUIRE(empty.document.has_value());
+  CHECK(empty.document->root.IsNull());
 }
 
 // The overflow is a double → long long conversion out of range (undefined behaviour); on
