@@ -33,7 +33,7 @@ QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters&
 // --- receive → parse → meta → policy → cache → upstream ---------------------------------
 
 void QueryPipeline::on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
-  if (!stamp_arrival_) return handle_query(msg, len, from);
+  if (!log_queries_) return handle_query(msg, len, from);
   net::ClientEndpoint stamped = from;
   stamped.received_ns = clock_.wall_ns();
   handle_query(msg, len, stamped);
@@ -43,7 +43,7 @@ void QueryPipeline::handle_query(const uint8_t* msg, size_t len, const net::Clie
   counters_.inc(from.is_tcp() ? Counter::kQueriesTcp : Counter::kQueriesUdp);
   const dns::QueryView q = dns::parse_query(msg, len);
   // Logged when it gets an answer (FORMERR included); dropped garbage is not a query.
-  if (q.outcome != dns::ParseOutcome::kDropShortHeader &&
+  if (log_queries_ && q.outcome != dns::ParseOutcome::kDropShortHeader &&
       q.outcome != dns::ParseOutcome::kDropResponse)
     sink_.received(from, msg, len);
   const size_t limit =
@@ -119,6 +119,8 @@ Step QueryPipeline::from_cache(const dns::QuestionKey& key, const dns::ClientQue
   return respond(cache_buf_.get(), m, cq, key.qtype, to);
 }
 
+// The waiter (and its hold on the client's connection) is in place before the pool starts:
+// start() may fail every upstream at once and call on_upstream_failure before it returns.
 void QueryPipeline::forward(const dns::QuestionKey& key, const dns::ClientQuery& cq,
                             const net::ClientEndpoint& from, uint32_t context) {
   bool created = false;
@@ -140,7 +142,8 @@ void QueryPipeline::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t
     if (w->context == 0) {
       finish(respond(resp, m, w->query, pq.qtype, w->endpoint), w->endpoint);
     } else {
-      const Redirect& r = redirect(w->context);
+      // A copy: answering may start other redirects, which can grow redirects_.
+      const Redirect r = redirect(w->context);
       const dns::Redirect target{pq.qname(), pq.qname_len, r.ttl};
       size_t size = dns::build_redirect_answer(w->query, target, resp, m,
                                                {r.ede_code, {r.ede_text, r.ede_len}}, tx_);

@@ -55,9 +55,10 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   void set_upstreams(upstream::UpstreamPool* pool) { pool_ = pool; }
   void set_worker_index(unsigned index) { blocks_.set_worker_index(index); }
   void set_blocked_log(spdlog::logger* log) { blocks_.set_blocked_log(log); }
-  // dnstap needs each query's wall-clock arrival time, carried in its endpoint so that an
-  // answer sent later still knows it; off, the clock is not read per query.
-  void set_stamp_arrival(bool on) { stamp_arrival_ = on; }
+  // The sink logs queries too (dnstap): each query is reported to ReplySink::received and
+  // its wall-clock arrival time is carried in its endpoint, so that an answer sent later
+  // still knows it. Off, neither costs anything per query.
+  void set_log_queries(bool on) { log_queries_ = on; }
 
   void on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) override;
   void on_upstream_answer(upstream::PendingQuery& q, const uint8_t* resp,
@@ -114,7 +115,7 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   upstream::InflightTable inflight_;
   upstream::UpstreamPool* pool_ = nullptr;
   cache::PacketCache* cache_ = nullptr;
-  bool stamp_arrival_ = false;
+  bool log_queries_ = false;
   // Redirects by Waiter::context - 1; reused through the free list (no steady-state
   // allocation).
   std::vector<Redirect> redirects_;

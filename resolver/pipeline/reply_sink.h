@@ -15,7 +15,8 @@ namespace sinkhole::pipeline {
 class ReplySink {
  public:
   virtual ~ReplySink() = default;
-  // A query that parsed far enough to be answered (dnstap logs it as CLIENT_QUERY).
+  // A query that parsed far enough to be answered (dnstap logs it as CLIENT_QUERY); called
+  // only when the pipeline was told the sink logs queries (set_log_queries).
   virtual void received(const net::ClientEndpoint& from, const uint8_t* msg, size_t len) = 0;
   // One complete DNS message for the client at `to`.
   virtual void send(const net::ClientEndpoint& to, const uint8_t* data, size_t len) = 0;

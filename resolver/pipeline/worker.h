@@ -48,7 +48,7 @@ class Worker {
   // its own counters). The writer must outlive run() and be destroyed before this worker.
   void attach_dnstap(dnstap::DnstapWriter& writer) {
     sink_.set_dnstap(&writer.attach(index_, counters_));
-    pipeline_.set_stamp_arrival(true);
+    pipeline_.set_log_queries(true);
   }
   // Before run(): where blocked queries are logged (log.blocked_queries).
   void set_blocked_log(spdlog::logger* log) { pipeline_.set_blocked_log(log); }

@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,20 +46,36 @@ class FakeClock final : public upstream::Clock {
 struct SentReply {
   net::ClientEndpoint to;
   std::vector<uint8_t> bytes;
+  uint64_t at_ms = 0;  // the fake clock when it was sent
 };
 
 class RecordingSink final : public pipeline::ReplySink {
  public:
+  explicit RecordingSink(const FakeClock& clock) : clock_(clock) {}
   std::vector<SentReply> sent;
   size_t received_count = 0;
-  int held = 0;  // holds minus releases: 0 once every deferred answer is done
+  // Holds minus releases per client endpoint (transport, address, port): every entry is 0
+  // once every deferred answer is done.
+  std::map<std::string, int> held;
 
   void received(const net::ClientEndpoint&, const uint8_t*, size_t) override { ++received_count; }
   void send(const net::ClientEndpoint& to, const uint8_t* data, size_t len) override {
-    sent.push_back({to, std::vector<uint8_t>(data, data + len)});
+    sent.push_back({to, std::vector<uint8_t>(data, data + len), clock_.ms});
   }
-  void hold(const net::ClientEndpoint&) override { ++held; }
-  void release(const net::ClientEndpoint&) override { --held; }
+  void hold(const net::ClientEndpoint& to) override { ++held[key(to)]; }
+  void release(const net::ClientEndpoint& to) override { --held[key(to)]; }
+  bool none_held() const {
+    for (const auto& [k, n] : held)
+      if (n != 0) return false;
+    return true;
+  }
+
+ private:
+  static std::string key(const net::ClientEndpoint& e) {
+    return std::string(e.is_tcp() ? "tcp " : "udp ") +
+           std::string(reinterpret_cast<const char*>(&e.addr), sizeof e.addr);
+  }
+  const FakeClock& clock_;
 };
 
 // One upstream attempt as the pool sent it.
@@ -241,7 +258,7 @@ class PipelineFixture {
                            unsigned upstreams = 2, bool with_cache = true);
   ~PipelineFixture();
 
-  // A query from `client` (an IPv4 or IPv6 address; any port) over UDP, or TCP when `tcp`.
+  // A query from `client` (an IPv4 or IPv6 address; port 40000) over UDP, or TCP when `tcp`.
   void query(const std::vector<uint8_t>& bytes, const std::string& client = "127.0.0.1",
              bool tcp = false);
   // The last reply sent, read; fails the test when there is none.
@@ -253,7 +270,7 @@ class PipelineFixture {
 
   TempDir dir;
   FakeClock clock;
-  RecordingSink sink;
+  RecordingSink sink{clock};
   FakeTransport transport{clock};
   metrics::WorkerCounters counters;
   policy::SnapshotHolder holder;
