@@ -37,6 +37,10 @@ jobs=$(nproc 2>/dev/null || echo 2)
 if command -v ccache >/dev/null 2>&1; then
   # Each build runs in a new temp dir: hash paths relative to it so the cache still hits.
   export CCACHE_BASEDIR="$src" CCACHE_NOHASHDIR=1
+  # debhelper (compat 13) points HOME at a fresh directory inside the build tree, which
+  # would give ccache an empty cache every time: name the real one.
+  CCACHE_DIR=${CCACHE_DIR:-$(ccache -k cache_dir)}
+  export CCACHE_DIR
 fi
 echo "build-deb: building in $src"
 (cd "$src" && dpkg-buildpackage -b -us -uc -j"$jobs")

@@ -120,6 +120,9 @@ class DebTest(unittest.TestCase):
             "/usr/share/man/man8/sinkholectl.8.gz": "-rw-r--r--",
             "/usr/share/doc/sinkholed/copyright": "-rw-r--r--",
             "/usr/share/doc/sinkholed/examples/policy.yaml": "-rw-r--r--",
+            # README command (1)'s config and its demo list, beside it (relative path).
+            "/usr/share/doc/sinkholed/examples/sinkholed.yaml": "-rw-r--r--",
+            "/usr/share/doc/sinkholed/examples/lists/demo-gambling.txt": "-rw-r--r--",
         }
         for path, mode in want.items():
             self.assertIn(path, self.contents, f"{path} missing from {sorted(self.contents)}")
@@ -239,6 +242,17 @@ class DebTest(unittest.TestCase):
         out = run(binary, "--check", "--config",
                   os.path.join(self.root, "etc/sinkholed/sinkholed.yaml"))
         self.assertIn(": OK: 2 listen address(es)", out)
+
+    def test_packaged_examples_pass_check(self):
+        # Each example reads its lists relative to itself, so the copies under
+        # /usr/share/doc must still load (dh_compress leaves examples/ alone at compat 13).
+        binary = os.path.join(self.root, "usr/sbin/sinkholed")
+        examples = os.path.join(self.root, "usr/share/doc/sinkholed/examples")
+        for name in ("sinkholed.yaml", "policy.yaml"):
+            with self.subTest(example=name):
+                out = run(binary, "--check", "--config", os.path.join(examples, name))
+                self.assertIn(": OK:", out)
+                self.assertIn("0 rejected lines", out)
 
 
 if __name__ == "__main__":
