@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/metrics/worker_counters.h"
 
-#include <fmt/format.h>
-
 namespace sinkhole::metrics {
 
 namespace {
@@ -120,15 +118,6 @@ std::vector<std::pair<std::string, uint64_t>> sum(const std::vector<const Worker
     out.emplace_back(row.info.name, total);
   }
   return out;
-}
-
-std::string to_json(const std::vector<std::pair<std::string, uint64_t>>& values) {
-  std::string s = "{";
-  for (const auto& [name, v] : values) {
-    if (s.size() > 1) s += ',';
-    s += fmt::format("\"{}\":{}", name, v);
-  }
-  return s + "}";
 }
 
 }  // namespace sinkhole::metrics

@@ -116,7 +116,5 @@ class WorkerCounters {
 
 // Sum over workers, as a name → value list in table order.
 std::vector<std::pair<std::string, uint64_t>> sum(const std::vector<const WorkerCounters*>& all);
-// One line of JSON: {"queries_udp":1,...}
-std::string to_json(const std::vector<std::pair<std::string, uint64_t>>& values);
 
 }  // namespace sinkhole::metrics

@@ -139,10 +139,14 @@ class PolicySinkholed(Sinkholed):
             f.write(text)
         os.replace(tmp, self.config_path)
 
-    def reload(self, timeout=10.0):
-        """SIGHUP, then waits for the outcome in the log. Returns (ok, new log text):
+    def reload(self, timeout=30.0):
+        """SIGHUP, then waits for the outcome in the log. Returns (ok, new log text).
+        The wait is generous: a build of the real lists at nice 10 under ThreadSanitizer,
+        beside queries that keep both cores busy, took over 10 s once. Speed is measured in
+        perf/, not here.
         ok True for `reload: generation N in service`, False for `reload failed: keeping
-        generation N in service`."""
+        generation N in service`.
+        """
         assert self.running(), f"sinkholed is not running:\n{self.log_text()[-3000:]}"
         before = self.log_size()
         self.proc.send_signal(signal.SIGHUP)

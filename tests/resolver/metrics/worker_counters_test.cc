@@ -52,22 +52,6 @@ TEST_CASE("WorkerCounters counts per worker and sum adds the workers up") {
   for (const auto& [name, v] : none) CHECK(v == 0);
 }
 
-TEST_CASE("to_json writes one object with every counter") {
-  CHECK(sinkhole::metrics::to_json({}) == "{}");
-  CHECK(sinkhole::metrics::to_json({{"queries_udp", 3}}) == "{\"queries_udp\":3}");
-  CHECK(sinkhole::metrics::to_json({{"a", 1}, {"b", 18446744073709551615ull}}) ==
-        "{\"a\":1,\"b\":18446744073709551615}");
-
-  WorkerCounters w;
-  w.inc(Counter::kUpstreamSpoofed, 42);
-  const std::string json = sinkhole::metrics::to_json(sinkhole::metrics::sum({&w}));
-  CHECK(json.front() == '{');
-  CHECK(json.back() == '}');
-  CHECK(json.find("\"upstream_spoofed\":42") != std::string::npos);
-  CHECK(json.find("\"queries_udp\":0,\"queries_tcp\":0,") == 1);
-  CHECK(json.find('\n') == std::string::npos);
-}
-
 TEST_CASE("every counter has a unique, non-empty snake_case name and help text") {
   std::set<std::string> names;
   for (size_t i = 0; i < kCounterCount; ++i) {

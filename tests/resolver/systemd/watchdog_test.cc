@@ -5,8 +5,6 @@
 #include "resolver/systemd/watchdog.h"
 
 #include <doctest/doctest.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -14,48 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "notify_socket.h"
+
 namespace {
 
 using sinkhole::systemd::SystemdNotify;
 using sinkhole::systemd::Watchdog;
 using namespace std::chrono_literals;
 
-// A notify socket the test reads (NOTIFY_SOCKET names it while alive).
-class NotifySocket {
- public:
-  NotifySocket() {
-    char tmpl[] = "/tmp/sinkhole-watchdog-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/notify";
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::memcpy(a.sun_path, path_.c_str(), path_.size() + 1);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    ::setenv("NOTIFY_SOCKET", path_.c_str(), 1);
-  }
-  ~NotifySocket() {
-    ::unsetenv("NOTIFY_SOCKET");
-    ::unsetenv("WATCHDOG_USEC");
-    ::close(fd_);
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  // How many WATCHDOG=1 datagrams are queued (and drains them).
-  int pings() {
-    int n = 0;
-    char buf[512];
-    for (ssize_t r; (r = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0;)
-      n += std::string(buf, static_cast<size_t>(r)) == "WATCHDOG=1";
-    return n;
-  }
-
- private:
-  std::string dir_, path_;
-  int fd_ = -1;
-};
+using sinkhole::test::NotifySocket;
 
 struct Loop {
   uv_loop_t loop{};
