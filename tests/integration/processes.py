@@ -642,31 +642,30 @@ class SinkholedTestCase(unittest.TestCase):
         self.addCleanup(fake.stop)
         return fake.start()
 
-    def assertCounters(self, server, before, timeout=3.0, **expected):
-        """Polls stats until every named counter moved by exactly the expected amount (a
-        counter may be bumped just after the reply left), then asserts it."""
+    def _counter_deltas(self, server, before, timeout, expected, settled):
+        """Polls stats until `settled(deltas)` or the timeout (a counter may be bumped just
+        after the reply left); returns (stats, deltas of the expected counters)."""
         deadline = time.monotonic() + timeout
         while True:
             after = server.stats()
             missing = [k for k in expected if k not in after]
             self.assertEqual(missing, [], f"counters missing from stats: {sorted(after)}")
             got = {k: after[k] - before.get(k, 0) for k in expected}
-            if got == expected or time.monotonic() > deadline:
-                break
+            if settled(got) or time.monotonic() > deadline:
+                return after, got
             time.sleep(0.1)
+
+    def assertCounters(self, server, before, timeout=3.0, **expected):
+        """Every named counter moved by exactly the expected amount."""
+        after, got = self._counter_deltas(server, before, timeout, expected,
+                                          lambda got: got == expected)
         self.assertEqual(got, expected, "counter deltas")
         return after
 
     def assertCountersAtLeast(self, server, before, timeout=3.0, **expected):
-        deadline = time.monotonic() + timeout
-        while True:
-            after = server.stats()
-            missing = [k for k in expected if k not in after]
-            self.assertEqual(missing, [], f"counters missing from stats: {sorted(after)}")
-            got = {k: after[k] - before.get(k, 0) for k in expected}
-            if all(got[k] >= v for k, v in expected.items()) or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
+        after, got = self._counter_deltas(
+            server, before, timeout, expected,
+            lambda got: all(got[k] >= v for k, v in expected.items()))
         for k, v in expected.items():
             self.assertGreaterEqual(got[k], v, f"counter {k} moved by {got[k]}, want >= {v}")
         return after
