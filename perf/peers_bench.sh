@@ -36,13 +36,8 @@ src=${PEERS_BENCH:-$here/../shared/peers-bench}
 bench=${BENCH:-/tmp/sinkholed-peers-bench}
 bin=${SINKHOLED:-$here/build/resolver/programs/sinkholed}
 [ -x "$bin" ] || { echo "build sinkholed first ($bin)" >&2; exit 1; }
-need=()
-for tool in dnsperf:dnsperf unbound:unbound dnsdist:dnsdist bc:bc kdig:knot-dnsutils knotd:knot; do
-  command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"; fi
-if [ ! -d "$bench" ]; then cp -r "$src" "$bench"; fi
-if [ ! -f "$bench/data/list_1m.txt" ]; then (cd "$bench" && python3 ./gen_data.py); fi
+. "$here/perf/bench_setup.sh"
+bench_setup dnsperf:dnsperf unbound:unbound dnsdist:dnsdist bc:bc kdig:knot-dnsutils knotd:knot
 
 cpu_opts=()
 if [ "$threads" -gt 1 ]; then cpu_opts=(--srv-cpus 0-1 --cli-cpus 0-1); fi
