@@ -124,7 +124,7 @@ ParsedList parse_list(std::string_view text, Format format, std::string source, 
 
 ParsedList read_list_file(const std::string& path, Format format, DomainSink* sink) {
   std::string error;
-  const auto text = util::read_file(path, &error);
+  const auto text = util::read_regular_file(path, &error);
   if (!text) {
     ParsedList list;
     list.source = path;

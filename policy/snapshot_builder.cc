@@ -21,6 +21,8 @@
 #include "resolver/config/config.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/dns/name.h"
+#include "util/log_escape.h"
+#include "util/read_file.h"
 
 namespace sinkhole::policy {
 
@@ -30,23 +32,38 @@ using config::YamlReader;
 
 // Streams a list's entries into its matcher builder, keeping aside what the snapshot needs
 // besides the matcher (RPZ local data, by entry index).
+// A list over `max_entries` stops growing the table at that bound (the rest of the file is
+// still read, to count its lines, but indexes nothing), so a giant list costs its bound in
+// memory, not its size, before it fails.
 class MatcherFeed : public blocklist::DomainSink {
  public:
   using LocalData = absl::flat_hash_map<uint32_t, std::vector<blocklist::LocalRecord>>;
-  MatcherFeed(blocklist::MatcherBuilder& mb, uint16_t list, LocalData& local)
-      : mb_(mb), list_(list), local_(local) {}
-  void expect(size_t lines, size_t bytes) override { mb_.reserve(lines, bytes); }
+  MatcherFeed(blocklist::MatcherBuilder& mb, uint16_t list, LocalData& local, size_t max_entries)
+      : mb_(mb), list_(list), local_(local), max_entries_(max_entries) {}
+  void expect(size_t lines, size_t bytes) override {
+    if (lines > max_entries_) {
+      bytes = static_cast<size_t>(static_cast<double>(bytes) * max_entries_ / lines);
+      lines = max_entries_;
+    }
+    mb_.reserve(lines, bytes);
+  }
   void on_domains(std::span<blocklist::DomainEntry> entries, uint32_t first) override {
+    fed_ += entries.size();
+    if (fed_ > max_entries_) return;
     mb_.add_domains(list_, entries, first);
     for (size_t i = 0; i < entries.size(); ++i)
       if (!entries[i].local.empty())
         local_.emplace(first + static_cast<uint32_t>(i), std::move(entries[i].local));
   }
+  size_t fed() const { return fed_; }
+  bool over() const { return fed_ > max_entries_; }
 
  private:
   blocklist::MatcherBuilder& mb_;
   uint16_t list_;
   LocalData& local_;
+  size_t max_entries_;
+  size_t fed_ = 0;  // domain rules handed over (before merging)
 };
 
 struct Builtin {
@@ -80,7 +97,8 @@ std::vector<YAML::Node> items(const YAML::Node& n) {
 
 class Builder {
  public:
-  Builder(const std::string& path, uint64_t generation) : r_(path), path_(path) {
+  Builder(const std::string& path, uint64_t generation, const BuildOptions& options)
+      : r_(path), path_(path), options_(options) {
     snap_ = std::make_shared<PolicySnapshot>();
     snap_->generation = generation;
     snap_->config_path = path;
@@ -98,6 +116,14 @@ class Builder {
     if (!root.IsMap()) return r_.error_at(root, "the configuration must be a mapping");
     if (root["actions"]) read_actions(root["actions"]);
     finish_builtins();
+    if (const auto d = root["list_defaults"]) {
+      if (!d.IsMap())
+        r_.error_at(d,
+                    "list_defaults must be a mapping (max_reject_ratio, max_shrink, "
+                    "max_entries)");
+      else if (r_.check_keys(d, {"max_reject_ratio", "max_shrink", "max_entries"}, "list_defaults"))
+        read_list_limits(r_, d, "list_defaults", /*per_list=*/false, list_defaults_);
+    }
     if (root["lists"]) read_lists(root["lists"]);
     if (root["policies"]) read_policies(root["policies"]);
     if (const auto d = root["default_policy"]) {
@@ -121,6 +147,7 @@ class Builder {
     BuildResult out;
     out.errors = std::move(r_.errors());
     out.warnings = std::move(warnings_);
+    out.refusals = std::move(refusals_);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!out.errors.empty()) return out;
     if (stats) {
@@ -325,7 +352,13 @@ class Builder {
         r_.error_at(kv.first, fmt::format("{} defined twice", where));
         continue;
       }
-      if (!r_.check_keys(l, {"path", "format", "category", "action"}, where)) continue;
+      if (!r_.check_keys(l,
+                         {"path", "format", "category", "action", "max_reject_ratio", "max_shrink",
+                          "allow_shrink", "max_entries"},
+                         where))
+        continue;
+      ListLimits limits = list_defaults_;
+      read_list_limits(r_, l, where, /*per_list=*/true, limits);
       ListData data;
       data.name = name;
       if (!l["path"]) {
@@ -365,24 +398,53 @@ class Builder {
       if (added) snap_->categories.push_back(data.category);
       data.category_id = cat->second;
 
-      // Read and compile now: an unreadable file is an error at the list's path. Entries
-      // stream into the matcher builder as they are read, so a 1M-name list never exists
-      // as a million DomainEntry objects beside the table (load time and reload memory).
+      if (!load_list(l["path"], data, limits)) continue;
+      list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
+      snap_->lists.push_back(std::move(data));
+    }
+  }
+
+  // Reads and compiles one list into `data`, then puts it through the list guard. An
+  // unreadable or refused list is an error at the list's path node; false when it failed.
+  bool load_list(const YAML::Node& at, ListData& data, const ListLimits& limits) {
+    const std::string label = list_label(data.name, data.path);
+    auto fail = [&](const char* reason, std::string message) {
+      message += " — refusing to publish";
+      refusals_.push_back(ListRefusal{data.name, reason, message});
+      r_.error_at(at, message);
+      return false;
+    };
+    // Refused before opening: a FIFO, device or directory is never read (a FIFO would
+    // block the build, and every later reload and the shutdown with it).
+    struct stat st {};
+    if (::stat(data.path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      return fail(refusal::kNotRegular,
+                  fmt::format("{}: not a regular file ({})", label, util::file_kind(st.st_mode)));
+    try {
+      // Read and compile now. Entries stream into the matcher builder as they are read,
+      // so a 1M-name list never exists as a million DomainEntry objects beside the table
+      // (load time and reload memory).
       blocklist::MatcherBuilder mb;
       const uint16_t id = mb.begin_list(data.path, data.format);
-      MatcherFeed feed(mb, id, data.local);
+      MatcherFeed feed(mb, id, data.local, limits.max_entries);
       blocklist::ParsedList parsed = blocklist::read_list_file(data.path, data.format, &feed);
       data.loaded_unix = static_cast<int64_t>(std::time(nullptr));
-      if (struct stat st{}; ::stat(data.path.c_str(), &st) == 0)
+      if (::stat(data.path.c_str(), &st) == 0)
         data.file_mtime_unix = static_cast<int64_t>(st.st_mtime);
       if (!parsed.stats.rejects.empty() && parsed.stats.rejects.front().line == 0) {
-        r_.error_at(l["path"], fmt::format("{}: {}: {}", where, data.path,
-                                           parsed.stats.rejects.front().reason));
-        continue;
+        const std::string& why = parsed.stats.rejects.front().reason;
+        return fail(why.find("not a regular file") != std::string::npos ? refusal::kNotRegular
+                                                                        : refusal::kUnreadable,
+                    fmt::format("{}: {}", label, why));
       }
+      if (feed.over() || feed.fed() + parsed.patterns.size() > limits.max_entries)
+        return fail(refusal::kMaxEntries,
+                    fmt::format("{}: more than max_entries {} entries ({} read)", label,
+                                limits.max_entries, feed.fed() + parsed.patterns.size()));
       for (const auto& rej : parsed.stats.rejects)
-        warnings_.push_back(
-            fmt::format("{}:{}: {} (line skipped)", data.path, rej.line, rej.reason));
+        warnings_.push_back(fmt::format("{}:{}: {} (line skipped)",
+                                        util::escape_for_log(data.path, 240), rej.line,
+                                        rej.reason));
       mb.add_patterns(id, parsed.patterns);
       const auto& counts = mb.domain_counts(id);
       parsed.stats.entries += counts.names;
@@ -390,11 +452,34 @@ class Builder {
       parsed.stats.duplicates += counts.duplicates;
       auto built = mb.build();
       for (const auto& e : built.pattern_errors)
-        warnings_.push_back(e.to_string() + " (rule skipped)");
+        warnings_.push_back(util::escape_for_log(e.to_string(), 240) + " (rule skipped)");
       data.matcher = std::move(built.matcher);
       data.stats = std::move(parsed.stats);
-      list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
-      snap_->lists.push_back(std::move(data));
+      const ListFigures figures{data.name,
+                                data.path,
+                                data.stats.lines,
+                                data.stats.entries,
+                                data.stats.rules + data.stats.duplicates,
+                                data.stats.rejects.size() + built.pattern_errors.size()};
+      const auto it = options_.serving_entries.find(data.name);
+      const auto serving =
+          it == options_.serving_entries.end() ? std::nullopt : std::optional<size_t>(it->second);
+      if (auto refused = check_list(figures, limits, serving)) {
+        if (!options_.force) {
+          refused->message +=
+              " — refusing to publish (sinkholectl reload --force publishes it anyway)";
+          r_.error_at(at, refused->message);
+          refusals_.push_back(std::move(*refused));
+          return false;
+        }
+        warnings_.push_back(refused->message + " — published anyway (--force)");
+      }
+      return true;
+    } catch (const std::bad_alloc&) {
+      return fail(refusal::kOutOfMemory, fmt::format("{}: out of memory while loading", label));
+    } catch (const std::exception& e) {
+      return fail(refusal::kError,
+                  fmt::format("{}: {}", label, util::escape_for_log(e.what(), 240)));
     }
   }
 
@@ -507,6 +592,9 @@ class Builder {
 
   YamlReader r_;
   std::string path_;
+  const BuildOptions& options_;
+  ListLimits list_defaults_;
+  std::vector<ListRefusal> refusals_;
   std::shared_ptr<PolicySnapshot> snap_;
   std::map<std::string, uint16_t> action_index_;
   std::map<std::string, uint16_t> list_index_;
@@ -517,19 +605,30 @@ class Builder {
 
 }  // namespace
 
+std::map<std::string, size_t> entries_by_list(const PolicySnapshot& snap) {
+  std::map<std::string, size_t> out;
+  for (const auto& l : snap.lists) out[l.name] = l.stats.entries;
+  return out;
+}
+
 BuildResult build_snapshot(const config::Document& doc, uint64_t generation,
-                           metrics::BlockStats* stats) {
+                           metrics::BlockStats* stats, const BuildOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  Builder b(doc.path, generation);
+  BuildResult r;
   try {
+    Builder b(doc.path, generation, options);
     b.read(doc.root);
+    return b.result(t0, stats);
   } catch (const YAML::Exception& e) {
-    BuildResult r;
     r.errors.push_back(
         fmt::format("{}:{}:{}: {}", doc.path, e.mark.line + 1, e.mark.column + 1, e.msg));
-    return r;
+  } catch (const std::bad_alloc&) {
+    r.errors.push_back(fmt::format("{}: out of memory while building the policy", doc.path));
+  } catch (const std::exception& e) {
+    r.errors.push_back(fmt::format("{}: building the policy failed: {}", doc.path,
+                                   util::escape_for_log(e.what(), 240)));
   }
-  return b.result(t0, stats);
+  return r;
 }
 
 namespace {
@@ -537,7 +636,7 @@ namespace {
 // The whole file is validated before the policy part is built, not only that part: a typo
 // in a top-level key (`polices:`) must fail the build, not silently drop every policy.
 BuildResult validate_and_build(const config::DocumentResult& doc, uint64_t generation,
-                               metrics::BlockStats* stats) {
+                               metrics::BlockStats* stats, const BuildOptions& options) {
   BuildResult r;
   if (!doc.document) {
     r.errors = doc.errors;
@@ -548,19 +647,19 @@ BuildResult validate_and_build(const config::DocumentResult& doc, uint64_t gener
     r.errors = base.errors;
     return r;
   }
-  return build_snapshot(*doc.document, generation, stats);
+  return build_snapshot(*doc.document, generation, stats, options);
 }
 
 }  // namespace
 
 BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation,
-                           metrics::BlockStats* stats) {
-  return validate_and_build(config::parse_document(yaml, path), generation, stats);
+                           metrics::BlockStats* stats, const BuildOptions& options) {
+  return validate_and_build(config::parse_document(yaml, path), generation, stats, options);
 }
 
 BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,
-                                     metrics::BlockStats* stats) {
-  return validate_and_build(config::load_document(path), generation, stats);
+                                     metrics::BlockStats* stats, const BuildOptions& options) {
+  return validate_and_build(config::load_document(path), generation, stats, options);
 }
 
 }  // namespace sinkhole::policy

@@ -5,15 +5,20 @@
 // parsed into once (config::Document), the same tree config::parse_config reads the
 // server settings from. Runs at start and on the reload work thread; never on a worker.
 // All-or-nothing: any error → no snapshot, and the caller keeps serving the previous one.
-// Rejected list lines are warnings, not errors.
+// Rejected list lines are warnings, not errors — until a list guard trips (list_guard.h:
+// no entry, too many rejects, a shrink against the version serving, max_entries, not a
+// regular file, out of memory), which is an error naming the list. std::bad_alloc and any
+// other exception while building are errors too, never a crash.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "policy/list_guard.h"
 #include "policy/snapshot.h"
 #include "resolver/metrics/block_stats.h"
 
@@ -29,7 +34,20 @@ struct BuildResult {
   std::vector<std::string> warnings;               // rejected list lines, bad patterns
   std::string summary;                             // "3 lists, 120,345 entries, 2 policies"
   double seconds = 0;
+  std::vector<ListRefusal> refusals;  // the lists that failed their guard (also in errors)
 };
+
+struct BuildOptions {
+  // `sinkholectl reload --force`: publish lists that fail the content checks (empty,
+  // reject ratio, shrink), with a warning. max_entries and unreadable files still fail.
+  bool force = false;
+  // Entries of each list of the snapshot serving now, by list name: the shrink check's
+  // baseline. Empty at start (nothing serves yet).
+  std::map<std::string, size_t> serving_entries;
+};
+
+// The baseline for BuildOptions::serving_entries.
+std::map<std::string, size_t> entries_by_list(const PolicySnapshot& snap);
 
 // The policy part of `doc`, whose other sections the caller has validated with
 // config::parse_config (sinkholed's main does, for its Config). doc.path names the file in
@@ -37,12 +55,13 @@ struct BuildResult {
 // `stats`, when given, receives a counter cell per (list, action) of the snapshot, so that
 // workers count blocked queries by list, category and action (see metrics/block_stats.h).
 BuildResult build_snapshot(const config::Document& doc, uint64_t generation,
-                           metrics::BlockStats* stats = nullptr);
+                           metrics::BlockStats* stats = nullptr, const BuildOptions& options = {});
 // Parse once, validate the whole document with config::parse_config, then build: from
 // YAML text (`path` as above), or from the file at `path` (each reload).
 BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation,
-                           metrics::BlockStats* stats = nullptr);
+                           metrics::BlockStats* stats = nullptr, const BuildOptions& options = {});
 BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,
-                                     metrics::BlockStats* stats = nullptr);
+                                     metrics::BlockStats* stats = nullptr,
+                                     const BuildOptions& options = {});
 
 }  // namespace sinkhole::policy

@@ -3,11 +3,17 @@
 // read loop into a string reserved from the file's size, so a million-line list costs no
 // per-line iostream work. A directory is an error, though fopen accepts one.
 //
+// read_regular_file is for files an operator's tools replace while we run (block lists):
+// it refuses anything but a regular file without blocking (a FIFO opened for reading would
+// wait for a writer forever, holding the reload and the shutdown behind it).
+//
 // Header-only and below every box (it needs only libc), so that blocklist can use it
 // without depending on resolver/config. Load path only; any thread.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -17,6 +23,34 @@
 #include <string>
 
 namespace sinkhole::util {
+
+// "a FIFO", "a directory", ...: what a file that is not regular is, for messages.
+inline const char* file_kind(mode_t mode) {
+  if (S_ISREG(mode)) return "a regular file";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+namespace read_file_detail {
+
+inline std::optional<std::string> read_all(FILE* f, const struct stat& st, std::string* error) {
+  std::string out;
+  if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  if (std::ferror(f)) {
+    if (error) *error = std::strerror(errno);
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace read_file_detail
 
 // The file's bytes, or nullopt and the reason (strerror text, without the path) in *error.
 inline std::optional<std::string> read_file(const std::string& path, std::string* error) {
@@ -29,13 +63,36 @@ inline std::optional<std::string> read_file(const std::string& path, std::string
   struct stat st {};
   if (fstat(fileno(f.get()), &st) != 0) return fail(errno);
   if (S_ISDIR(st.st_mode)) return fail(EISDIR);
-  std::string out;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) out.append(buf, n);
-  if (std::ferror(f.get())) return fail(errno);
-  return out;
+  return read_file_detail::read_all(f.get(), st, error);
+}
+
+// Like read_file, but only a regular file: anything else (FIFO, device, directory, socket)
+// fails at once with "not a regular file (a FIFO)". Opened with O_NONBLOCK, then checked
+// with fstat, so a FIFO swapped in after a stat() cannot block us either.
+inline std::optional<std::string> read_regular_file(const std::string& path, std::string* error) {
+  auto fail = [error](std::string reason) {
+    if (error) *error = std::move(reason);
+    return std::nullopt;
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return fail(std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return fail(std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(std::string("not a regular file (") + file_kind(st.st_mode) + ")");
+  }
+  std::unique_ptr<FILE, int (*)(FILE*)> f(::fdopen(fd, "rb"), &std::fclose);
+  if (!f) {
+    const int err = errno;
+    ::close(fd);
+    return fail(std::strerror(err));
+  }
+  return read_file_detail::read_all(f.get(), st, error);
 }
 
 }  // namespace sinkhole::util

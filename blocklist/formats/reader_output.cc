@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "blocklist/formats/reader_output.h"
 
-#include <cstdio>
-
 #include "blocklist/normalize.h"
+#include "util/log_escape.h"
 
 namespace sinkhole::blocklist {
 namespace {
@@ -14,20 +13,7 @@ constexpr size_t kMaxQuoted = 80;
 
 std::string quote_for_message(std::string_view text) {
   std::string out = "'";
-  size_t n = 0;
-  for (unsigned char c : text) {
-    if (n++ == kMaxQuoted) {
-      out += "...";
-      break;
-    }
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += char(c);  // UTF-8 passes through: IDN names stay readable
-    }
-  }
+  util::append_escaped_for_log(out, text, kMaxQuoted);
   out += "'";
   return out;
 }

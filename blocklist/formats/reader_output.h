@@ -25,8 +25,8 @@ DomainEntry* add_domain(ParsedList& out, std::string_view raw, uint32_t line, Sc
 // Hands every entry still in out.domains to out.sink (no-op without a sink).
 void flush_domains(ParsedList& out);
 
-// Appends "reason: 'text'" at `line`; `text` is clipped and control bytes escaped so that a
-// binary file cannot flood or garble the report.
+// Appends "reason: 'text'" at `line`; `text` is clipped to 80 bytes and escaped
+// (util::escape_for_log) so that a binary file cannot flood or garble the report or the log.
 void add_reject(ParsedList& out, uint32_t line, std::string_view reason, std::string_view text);
 
 // Counts one skipped rule under `reason` (a short, stable key such as "cosmetic").

@@ -50,6 +50,19 @@ std::optional<Millis> parse_duration(std::string_view text) {
   return Millis{static_cast<long long>(ms + 0.5)};
 }
 
+std::optional<double> parse_fraction(std::string_view text) {
+  const bool percent = !text.empty() && text.back() == '%';
+  if (percent) text.remove_suffix(1);
+  if (text.empty() || !(std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '.'))
+    return std::nullopt;
+  double value = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  if (percent) value /= 100;
+  if (!(value >= 0 && value <= 1)) return std::nullopt;
+  return value;
+}
+
 std::optional<size_t> parse_size(std::string_view text) {
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
@@ -258,11 +271,12 @@ LoadResult parse_config(const Document& doc, const std::string& resolv_conf) {
   try {
     if (root.IsNull()) {
       // An empty file is a valid config: every default applies.
-    } else if (r.check_keys(root,
-                            {"server", "upstreams", "upstream", "log", "control", "cache",
-                             "metrics", "dnstap", "lists", "actions", "policies", "default_policy"},
-                            "the top level")) {
-      // lists, actions, policies and default_policy belong to the policy model
+    } else if (r.check_keys(
+                   root,
+                   {"server", "upstreams", "upstream", "log", "control", "cache", "metrics",
+                    "dnstap", "lists", "list_defaults", "actions", "policies", "default_policy"},
+                   "the top level")) {
+      // lists, list_defaults, actions, policies and default_policy belong to the policy model
       // (policy/snapshot_builder), which reads them from the same document.
       if (root["server"]) read_server(r, root["server"], c.server);
       if (root["upstreams"]) {

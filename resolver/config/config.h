@@ -100,5 +100,7 @@ LoadResult load_config(const std::string& path,
 
 // "1500ms", "1.5s", "2s", "1m" → milliseconds.
 std::optional<Millis> parse_duration(std::string_view text);
+// "1%", "0.5%", "0.01", "1" → a fraction from 0 to 1 (list guard ratios).
+std::optional<double> parse_fraction(std::string_view text);
 
 }  // namespace sinkhole::config

@@ -110,6 +110,18 @@ class YamlReader {
     return d;
   }
 
+  // A fraction from 0 to 1, written "1%" or "0.01".
+  std::optional<double> fraction(const YAML::Node& n, const std::string& what) {
+    auto s = scalar(n, what);
+    if (!s) return std::nullopt;
+    auto v = parse_fraction(*s);
+    if (!v)
+      error_at(n, fmt::format("{} must be a fraction from 0 to 1 or a percentage (e.g. 0.01 "
+                              "or 1%), not '{}'",
+                              what, *s));
+    return v;
+  }
+
   std::vector<SocketAddress> addresses(const YAML::Node& n, const std::string& what,
                                        uint16_t default_port) {
     std::vector<SocketAddress> out;

@@ -25,8 +25,9 @@ Reply report(const Request& r, Text text, Json json) {
 }
 
 void reload(const CommandContext& ctx, const Request& r, const Respond& respond) {
-  spdlog::info("control: reload requested");
-  ctx.reload([json = r.json, respond](const Reloader::Outcome& o) {
+  const bool force = r.arg("force") == "true";
+  spdlog::info("control: reload{} requested", force ? " --force" : "");
+  ctx.reload(force, [json = r.json, respond](const Reloader::Outcome& o) {
     if (!o.ok) {
       const std::string error =
           fmt::format("{} (generation {} still in service)", o.message, o.generation);

@@ -21,8 +21,9 @@ using Respond = std::function<void(const Reply&)>;
 // What the handlers act on.
 struct CommandContext {
   const observe::ServerState* state = nullptr;
-  // Starts a policy reload (or joins the next one); `done` runs when it ends.
-  std::function<void(Reloader::Done done)> reload;
+  // Starts a policy reload (or joins the next one); `done` runs when it ends. `force`:
+  // sinkholectl reload --force (Reloader::request).
+  std::function<void(bool force, Reloader::Done done)> reload;
   // Wall clock, seconds since the epoch: uptimes and list ages (tests fix it).
   std::function<int64_t()> now_unix;
 };

@@ -11,18 +11,20 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr Argument kExplainArgs[] = {
-    {"name", "", "NAME", true, "Domain name"},
+    {"name", "", "NAME", true, "Domain name", false},
     {"client", "-c,--client", "IP", false,
-     "Client address whose policy applies (default: the default policy)"},
+     "Client address whose policy applies (default: the default policy)", false},
 };
 constexpr Argument kFlushArgs[] = {
-    {"name", "", "NAME", false, "Only this name (all types)"},
+    {"name", "", "NAME", false, "Only this name (all types)", false},
+};
+constexpr Argument kReloadArgs[] = {
+    {"force", "-f,--force", "", false,
+     "Publish lists the list guard refuses (empty, rejects, shrink)", true},
 };
 
 constexpr std::array<Command, kCommandCount> kCommands = {{
-    {CommandId::kReload,
-     "reload",
-     {},
+    {CommandId::kReload, "reload", kReloadArgs,
      "Rebuild lists and policies from the configuration; the old policy keeps serving if the "
      "new one fails"},
     {CommandId::kStatus, "status", {}, "Policy generation, lists, reloads, counters"},
@@ -79,9 +81,9 @@ const Command* find_command(std::string_view name) {
 std::string synopsis(const Command& c) {
   std::string out(c.name);
   for (const auto& a : c.arguments) {
-    std::string word = a.option.empty()
-                           ? std::string(a.value)
-                           : std::string(long_option(a.option)) + " " + std::string(a.value);
+    std::string word = a.option.empty() ? std::string(a.value)
+                       : a.flag         ? std::string(long_option(a.option))
+                                : std::string(long_option(a.option)) + " " + std::string(a.value);
     out += a.required ? " " + word : " [" + word + "]";
   }
   return out;
@@ -160,8 +162,9 @@ ParsedRequest parse_request(std::string_view line) {
       return out;
     }
     for (const auto& [key, value] : j["args"].items()) {
-      bool known = false;
-      for (const auto& a : c->arguments) known = known || a.key == key;
+      const Argument* known = nullptr;
+      for (const auto& a : c->arguments)
+        if (a.key == key) known = &a;
       if (!known) {
         out.error =
             std::string(c->name) + ": unknown argument '" + key + "' (usage: " + synopsis(*c) + ")";
@@ -169,6 +172,10 @@ ParsedRequest parse_request(std::string_view line) {
       }
       if (!value.is_string()) {
         out.error = std::string(c->name) + ": " + key + " must be a string";
+        return out;
+      }
+      if (known->flag && value != "true" && value != "false") {
+        out.error = std::string(c->name) + ": " + key + " must be \"true\" or \"false\"";
         return out;
       }
       req.args.emplace(key, value.get<std::string>());

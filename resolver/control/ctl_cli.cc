@@ -32,8 +32,14 @@ CtlCli::CtlCli(CLI::App& app) {
       parent = g.app;
     }
     CLI::App* sub = parent->add_subcommand(std::string(leaf), std::string(c.help));
-    Leaf entry{c.id, sub, {}};
+    Leaf entry{c.id, sub, {}, {}};
     for (const Argument& a : c.arguments) {
+      if (a.flag) {
+        bool& set = flags_.emplace_back(false);
+        sub->add_flag(std::string(a.option), set, std::string(a.help));
+        entry.flags.emplace_back(a.key, &set);
+        continue;
+      }
       std::string& value = storage_.emplace_back();
       CLI::Option* o =
           sub->add_option(a.option.empty() ? std::string(a.key) : std::string(a.option), value,
@@ -56,6 +62,8 @@ Request CtlCli::request() const {
     r.id = leaf.id;
     for (const auto& [key, value] : leaf.values)
       if (!value->empty()) r.args.emplace(std::string(key), *value);
+    for (const auto& [key, set] : leaf.flags)
+      if (*set) r.args.emplace(std::string(key), "true");
   }
   return r;
 }

@@ -41,9 +41,11 @@ class CtlCli {
     CommandId id;
     CLI::App* app;
     std::vector<std::pair<std::string_view, const std::string*>> values;  // key → value
+    std::vector<std::pair<std::string_view, const bool*>> flags;          // key → set
   };
   std::vector<Leaf> leaves_;
   std::deque<std::string> storage_;  // argument values; a deque keeps their addresses
+  std::deque<bool> flags_;           // flag values, sent as "true" when set
   std::string socket_ = "/run/sinkholed/control.sock";
   bool json_ = false;
 };

@@ -3,6 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace sinkhole::control {
@@ -59,15 +64,41 @@ void FileWatcher::on_event(uv_fs_event_t* h, const char* filename, int, int stat
   if (status < 0 || !filename || self->closed_) return;
   const std::string full = (fs::path(dir->path) / filename).lexically_normal().string();
   if (!self->files_.count(full)) return;
-  // Debounce: a list being written fires many events; reload once writes have settled.
-  uv_timer_start(
-      &self->timer_,
-      [](uv_timer_t* t) {
-        auto* w = static_cast<FileWatcher*>(t->data);
-        spdlog::info("watch: configuration or list changed, reloading");
-        w->changed_();
-      },
-      self->debounce_ms_, 0);
+  // Debounce: a list being written fires many events; look again once they have settled.
+  self->pending_ = true;
+  self->candidate_.clear();
+  uv_timer_start(&self->timer_, on_timer, self->debounce_ms_, 0);
+}
+
+void FileWatcher::on_timer(uv_timer_t* t) {
+  auto* w = static_cast<FileWatcher*>(t->data);
+  if (w->closed_ || !w->pending_) return;
+  std::string now = w->fingerprint();
+  if (now != w->candidate_) {
+    // First look, or the files moved since the last one: still being written.
+    w->candidate_ = std::move(now);
+    uv_timer_start(&w->timer_, on_timer, w->debounce_ms_, 0);
+    return;
+  }
+  w->pending_ = false;
+  w->candidate_.clear();
+  spdlog::info("watch: configuration or list changed, reloading");
+  w->changed_();
+}
+
+std::string FileWatcher::fingerprint() const {
+  std::string out;
+  for (const auto& f : files_) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0) {
+      out += fmt::format("{}:{};", f, std::strerror(errno));
+      continue;
+    }
+    out +=
+        fmt::format("{}:{}:{}:{}:{}.{}:{}.{};", f, st.st_ino, st.st_mode, st.st_size,
+                    st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+  }
+  return out;
 }
 
 void FileWatcher::close() {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/control/reloader.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
@@ -18,6 +19,7 @@ struct Reloader::Job {
   uv_work_t req;
   Reloader* self;
   uint64_t generation;
+  policy::BuildOptions options;
   policy::BuildResult result;
   std::vector<Done> done;
 };
@@ -30,8 +32,9 @@ Reloader::Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHol
       next_generation_(holder.generation() + 1),
       stats_(stats) {}
 
-void Reloader::request(Done done) {
+void Reloader::request(Done done, bool force) {
   if (done) waiting_.push_back(std::move(done));
+  if (force) waiting_force_ = true;
   if (!running_)
     start();
   else if (waiting_.empty())
@@ -45,6 +48,9 @@ void Reloader::start() {
   job->generation = next_generation_++;
   job->done = std::move(waiting_);
   waiting_.clear();
+  job->options.force = waiting_force_;
+  waiting_force_ = false;
+  job->options.serving_entries = policy::entries_by_list(*holder_.current());
   job->req.data = job;
   if (on_started) on_started();
   uv_queue_work(
@@ -57,8 +63,14 @@ void Reloader::start() {
         // during 20 reloads (perf/RESULTS.md), but a busy machine starved it (a 1M-name
         // reload took 35 s, and test reloads timed out under a parallel test run).
         setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
-        j->result =
-            policy::build_snapshot_from_file(j->self->path_, j->generation, j->self->stats_);
+        try {
+          j->result = policy::build_snapshot_from_file(j->self->path_, j->generation,
+                                                       j->self->stats_, j->options);
+        } catch (const std::exception& e) {  // bad_alloc outside a list, say
+          j->result = policy::BuildResult{};
+          j->result.errors.push_back(
+              fmt::format("{}: building the policy failed: {}", j->self->path_, e.what()));
+        }
         malloc_trim(0);  // hand the build's scratch memory back before the next one
       },
       [](uv_work_t* req, int) {
@@ -77,10 +89,13 @@ void Reloader::finished(Job& job) {
   if (r.warnings.size() > 20) spdlog::warn("reload: {} more warnings", r.warnings.size() - 20);
   if (!r.snapshot) {
     out.message = r.errors.empty() ? "unknown error" : r.errors.front();
-    status_.record_failure(out.message);
+    std::vector<observe::ReloadStatus::ListFailure> lists;
+    for (const auto& f : r.refusals) lists.push_back({f.list, f.reason, f.message});
+    status_.record_failure(out.message, lists);
     for (const auto& e : r.errors) spdlog::error("reload failed: {}", e);
     spdlog::error("reload failed: keeping generation {} in service", holder_.generation());
   } else if (!stopped_) {
+    if (job.options.force) spdlog::warn("reload: forced (sinkholectl reload --force)");
     holder_.publish(std::move(r.snapshot));
     status_.record_success(r.seconds);
     out.ok = true;

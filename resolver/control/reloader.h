@@ -6,7 +6,9 @@
 // the configuration file once (policy::build_snapshot_from_file: one YAML parse, the whole
 // file validated, then the policy built from the same tree). Control thread only; the
 // build itself runs on a libuv work thread, with its own Job and the BlockStats registry
-// (which locks).
+// (which locks). The list guard compares each list with the snapshot serving when the
+// build starts (entries by list name, taken on the control thread). Any exception in a
+// build (std::bad_alloc included) is a failed reload, never the end of the daemon.
 #pragma once
 
 #include <uv.h>
@@ -38,7 +40,9 @@ class Reloader {
   // `stats` (optional) gets the blocked-query counter cells of every snapshot built.
   Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHolder& holder,
            metrics::BlockStats* stats = nullptr);
-  void request(Done done = nullptr);
+  // `force` (sinkholectl reload --force): publish lists that fail the list guard's content
+  // checks (policy/list_guard.h). A forced request that joins a queued build forces it.
+  void request(Done done = nullptr, bool force = false);
   // Shutting down: builds still running finish, but publish nothing.
   void stop() { stopped_ = true; }
 
@@ -64,7 +68,8 @@ class Reloader {
   policy::SnapshotHolder& holder_;
   bool running_ = false;
   bool stopped_ = false;
-  std::vector<Done> waiting_;  // for the next build
+  std::vector<Done> waiting_;   // for the next build
+  bool waiting_force_ = false;  // the next build is forced
   uint64_t next_generation_;
   metrics::BlockStats* stats_;
   observe::ReloadStatus status_;

@@ -156,7 +156,9 @@ std::vector<std::string> Server::watched_files() const {
 
 void Server::start_control_socket() {
   commands_.state = &state_;
-  commands_.reload = [this](Reloader::Done done) { reloader_->request(std::move(done)); };
+  commands_.reload = [this](bool force, Reloader::Done done) {
+    reloader_->request(std::move(done), force);
+  };
   commands_.now_unix = now_unix;
   if (cfg_.control.socket.empty()) return;
   std::string error;

@@ -21,13 +21,15 @@ std::string counter_family_name(std::string_view name) {
 
 std::span<const Family* const> families() {
   static const Family* const kAll[] = {
-      &kQueriesByType,    &kBlocked,          &kProtectedUsers,   &kCacheEntries,
-      &kCacheBytes,       &kCacheMaxBytes,    &kCacheInserts,     &kCacheEvictions,
-      &kUpstreamAttempts, &kUpstreamTimeouts, &kUpstreamFailures, &kUpstreamLatency,
-      &kReloads,          &kReloadFailures,   &kReloadDuration,   &kLastReload,
-      &kLastReloadOk,     &kGeneration,       &kListEntries,      &kListRejected,
-      &kListAge,          &kListLoaded,       &kWorkers,          &kStartTime,
-      &kBuildInfo,
+      &kQueriesByType,    &kBlocked,          &kProtectedUsers,
+      &kCacheEntries,     &kCacheBytes,       &kCacheMaxBytes,
+      &kCacheInserts,     &kCacheEvictions,   &kUpstreamAttempts,
+      &kUpstreamTimeouts, &kUpstreamFailures, &kUpstreamLatency,
+      &kReloads,          &kReloadFailures,   &kReloadDuration,
+      &kLastReload,       &kLastReloadOk,     &kListReloadFailures,
+      &kGeneration,       &kListEntries,      &kListRejected,
+      &kListAge,          &kListLoaded,       &kWorkers,
+      &kStartTime,        &kBuildInfo,
   };
   return kAll;
 }

@@ -99,6 +99,10 @@ inline constexpr Family kLastReload{"sinkholed_last_reload_success_timestamp_sec
                                     "included)"};
 inline constexpr Family kLastReloadOk{"sinkholed_last_reload_ok", T::kGauge,
                                       "1 when the last reload succeeded (or none failed yet)"};
+inline constexpr Family kListReloadFailures{
+    "sinkholed_list_reload_failures_total", T::kCounter,
+    "Reloads (and the start) a list failed, by list and reason (empty, reject_ratio, shrink, "
+    "max_entries, not_regular_file, unreadable, out_of_memory, error)"};
 inline constexpr Family kGeneration{"sinkholed_snapshot_generation", T::kGauge,
                                     "Generation of the policy snapshot in service"};
 inline constexpr Family kListEntries{"sinkholed_list_entries", T::kGauge,

@@ -11,7 +11,6 @@
 #include "resolver/metrics/qtype_slots.h"
 #include "sinkhole/version.h"
 
-
 namespace sinkhole::observe {
 
 namespace cat = metrics::catalogue;
@@ -146,6 +145,10 @@ void reloads_and_lists(PrometheusText& out, const ServerState& s) {
   out.sample(cat::kLastReload, static_cast<double>(r.last_success_unix()));
   out.family(cat::kLastReloadOk);
   out.sample(cat::kLastReloadOk, r.last_error().empty() ? 1 : 0);
+  out.family(cat::kListReloadFailures);
+  for (const auto& [key, n] : r.list_failure_counts())
+    out.sample(cat::kListReloadFailures, {{"list", key.first}, {"reason", key.second}},
+               static_cast<double>(n));
   out.family(cat::kGeneration);
   out.sample(cat::kGeneration, static_cast<double>(snap->generation));
 

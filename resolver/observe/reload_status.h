@@ -8,13 +8,23 @@
 #include <atomic>
 #include <cstdint>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sinkhole::observe {
 
 class ReloadStatus {
  public:
+  // One list a failed reload refused: its name, the reason key, the message.
+  struct ListFailure {
+    std::string list;
+    std::string reason;
+    std::string message;
+  };
+
   // Control thread: the build at start-up counts as the last successful load.
   void record_initial(double seconds) {
     last_seconds_.store(seconds, std::memory_order_relaxed);
@@ -26,12 +36,16 @@ class ReloadStatus {
     record_initial(seconds);
     std::lock_guard lock(error_mu_);
     last_error_.clear();
+    last_lists_.clear();
   }
-  // Control thread: a reload failed; the previous snapshot keeps serving.
-  void record_failure(const std::string& error) {
+  // Control thread: a reload failed; the previous snapshot keeps serving. `lists`: the
+  // lists whose guard refused them (policy/list_guard.h), each counted under its reason.
+  void record_failure(const std::string& error, const std::vector<ListFailure>& lists = {}) {
     failures_.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(error_mu_);
     last_error_ = error;
+    last_lists_ = lists;
+    for (const auto& l : lists) ++list_failures_[{l.list, l.reason}];
   }
 
   // Any thread.
@@ -43,6 +57,16 @@ class ReloadStatus {
     std::lock_guard lock(error_mu_);
     return last_error_;
   }
+  // The lists the last reload refused (empty after a success).
+  std::vector<ListFailure> last_list_failures() const {
+    std::lock_guard lock(error_mu_);
+    return last_lists_;
+  }
+  // Refusals since start, by (list, reason).
+  std::map<std::pair<std::string, std::string>, uint64_t> list_failure_counts() const {
+    std::lock_guard lock(error_mu_);
+    return list_failures_;
+  }
 
  private:
   std::atomic<uint64_t> reloads_{0};
@@ -51,6 +75,8 @@ class ReloadStatus {
   std::atomic<int64_t> last_success_unix_{0};
   mutable std::mutex error_mu_;
   std::string last_error_;
+  std::vector<ListFailure> last_lists_;
+  std::map<std::pair<std::string, std::string>, uint64_t> list_failures_;
 };
 
 }  // namespace sinkhole::observe

@@ -26,6 +26,13 @@ size_t total_entries(const policy::PolicySnapshot& snap) {
 
 }  // namespace
 
+nlohmann::ordered_json refused_lists_json(const ReloadStatus& r) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& f : r.last_list_failures())
+    out.push_back({{"list", f.list}, {"reason", f.reason}, {"message", f.message}});
+  return out;
+}
+
 Counters server_counters(const ServerState& s) {
   std::vector<const metrics::WorkerCounters*> all;
   for (const auto& w : *s.workers) all.push_back(&w->counters());
@@ -53,8 +60,11 @@ std::string status_text(const ServerState& s, int64_t now_unix) {
       now_unix - s.started_unix, s.workers->size(), snap->generation, snap->lists.size(),
       total_entries(*snap), snap->policies.size(), snap->policies.size() == 1 ? "y" : "ies",
       r.reloads(), r.failures(), r.last_seconds());
-  if (const std::string error = r.last_error(); !error.empty())
+  if (const std::string error = r.last_error(); !error.empty()) {
     out += "last reload FAILED (old policy still serving): " + error + "\n";
+    for (const auto& f : r.last_list_failures())
+      out += fmt::format("  refused {} ({}): {}\n", f.list, f.reason, f.message);
+  }
   for (const auto& l : snap->lists)
     out += fmt::format("  list {:<20} {:<12} {:>9} entries {:>5} rejected lines\n", l.name,
                        l.category, l.stats.entries, l.stats.rejects.size());
@@ -83,6 +93,7 @@ nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix) {
           {"last_reload_s", std::round(r.last_seconds() * 1000) / 1000},
           {"last_reload_unix", r.last_success_unix()},
           {"last_reload_error", r.last_error()},
+          {"last_reload_refused_lists", refused_lists_json(r)},
           {"lists", std::move(lists)},
           {"entries", total_entries(*snap)},
           {"policies", snap->policies.size()},

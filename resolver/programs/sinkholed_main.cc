@@ -143,7 +143,13 @@ int main(int argc, char** argv) {
   metrics::BlockStats block_stats(std::max<size_t>(startup.fds.size(), 1));
   // Lists, actions and policies: read and compiled now, so a bad list fails the start.
   auto policies = policy::build_snapshot(*document.document, 1, &block_stats);
-  for (const auto& w : policies.warnings) std::cerr << "warning: " << w << "\n";
+  // --check shows every warning; a start shows the first ones (a list of garbage would
+  // otherwise flood the journal with a line per rejected line).
+  const size_t shown =
+      options.check ? policies.warnings.size() : std::min<size_t>(policies.warnings.size(), 20);
+  for (size_t i = 0; i < shown; ++i) std::cerr << "warning: " << policies.warnings[i] << "\n";
+  if (shown < policies.warnings.size())
+    std::cerr << "warning: " << policies.warnings.size() - shown << " more warnings\n";
   if (!policies.snapshot) {
     close_sockets(startup);
     return rejected(policies.errors);

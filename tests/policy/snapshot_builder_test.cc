@@ -418,7 +418,9 @@ TEST_CASE("a rejected list line is a warning with file:line, not an error") {
   Env env;
   const std::string list =
       env.tmp.write("mixed.txt", "good.example\nnot a name\nalso-good.example\nbad%char.example\n");
-  const BuildResult r = env.build("lists:\n  mixed:\n    path: mixed.txt\n");
+  // Half the lines rejected: past the default max_reject_ratio (1%), so allowed here.
+  const BuildResult r =
+      env.build("lists:\n  mixed:\n    path: mixed.txt\n    max_reject_ratio: 50%\n");
   INFO("errors:", all(r.errors), "\nwarnings:", all(r.warnings));
   CHECK(r.errors.empty());
   REQUIRE(r.snapshot != nullptr);
@@ -448,7 +450,7 @@ TEST_CASE("the order of the sections in the file does not matter") {
   CHECK(r.snapshot->default_policy == 0);
 }
 
-TEST_CASE("empty list files of every format are readable and build with no entries") {
+TEST_CASE("empty list files of every format are refused by the guard, unless forced") {
   Env env;
   std::string yaml = "lists:\n";
   for (const char* format : {"domains", "hosts", "adblock", "rpz", "patterns"}) {
@@ -456,11 +458,23 @@ TEST_CASE("empty list files of every format are readable and build with no entri
     yaml += std::string("  ") + format + ":\n    path: empty." + format +
             "\n    format: " + format + "\n";
   }
-  const BuildResult r = env.build(yaml);
+  const BuildResult refused = env.build(yaml);
+  INFO("errors:", all(refused.errors));
+  CHECK(refused.snapshot == nullptr);
+  CHECK(refused.errors.size() == 5);
+  REQUIRE(refused.refusals.size() == 5);
+  for (const auto& f : refused.refusals) {
+    CHECK(f.reason == std::string("empty"));
+    CHECK(f.message.find("0 valid entries of 0 lines") != std::string::npos);
+  }
+  sinkhole::policy::BuildOptions force;
+  force.force = true;
+  const BuildResult r = build_snapshot(yaml, env.config, 1, nullptr, force);
   INFO("errors:", all(r.errors), "\nwarnings:", all(r.warnings));
   CHECK(r.errors.empty());
   REQUIRE(r.snapshot != nullptr);
   CHECK(r.snapshot->lists.size() == 5);
+  CHECK(r.warnings.size() == 5);  // each one published anyway, said so
   CHECK(r.summary == "5 list(s), 0 entries, 7 action(s), 0 policies");
 }
 
@@ -688,10 +702,10 @@ TEST_CASE("duplicate list name") {
 TEST_CASE("unreadable list file: the error is at the path value") {
   Env env;
   env.one_error("lists:\n  a:\n    path: a.txt\n  gone:\n    path: missing.txt\n", "missing.txt",
-                {"list 'gone'", env.tmp.path("missing.txt"), "No such file or directory"});
+                {"list gone (", env.tmp.path("missing.txt"), "No such file or directory"});
   fs::create_directories(env.tmp.dir() / "adir");
   env.one_error("lists:\n  d:\n    format: domains\n    path: adir\n", "adir",
-                {"list 'd'", "Is a directory"});
+                {"list d (", "not a regular file (a directory)", "refusing to publish"});
 }
 
 TEST_CASE("bad format name") {

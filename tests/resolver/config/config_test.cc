@@ -126,6 +126,31 @@ TEST_CASE("parse_duration reads ms, s and m, with fractions") {
   }
 }
 
+TEST_CASE("parse_fraction reads 1% and 0.01 alike, from 0 to 1") {
+  struct Case {
+    const char* text;
+    double value;
+  } good[] = {{"1%", 0.01}, {"0.01", 0.01}, {"50%", 0.5}, {"0.5", 0.5},  {"0", 0},
+              {"0%", 0},    {"100%", 1},    {"1", 1},     {".25", 0.25}, {"0.5%", 0.005}};
+  for (const auto& c : good) {
+    INFO(c.text);
+    const auto v = sinkhole::config::parse_fraction(c.text);
+    REQUIRE(v.has_value());
+    CHECK(*v == doctest::Approx(c.value));
+  }
+  for (const char* text : {"", "%", "101%", "1.5", "-1%", "-0.1", "1 %", "ten", "5%%", "0x1"}) {
+    INFO(text);
+    CHECK_FALSE(sinkhole::config::parse_fraction(text).has_value());
+  }
+}
+
+TEST_CASE("list_defaults is a known top-level key (the policy builder reads it)") {
+  const auto r = sinkhole::config::parse_config(
+      "upstreams: [127.0.0.1:53]\nlist_defaults:\n  max_shrink: 20%\n", "cfg.yaml");
+  INFO(r.errors.size());
+  CHECK(r.config.has_value());
+}
+
 TEST_CASE("parse_config reports each error at its file:line:column") {
   struct Case {
     std::string name;

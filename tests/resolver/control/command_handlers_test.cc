@@ -33,11 +33,15 @@ struct Harness {
   ServerFixture f;
   CommandContext ctx;
   std::vector<Reloader::Done> reloads;  // requested, not yet finished
+  std::vector<bool> forced;             // each request's --force
 
   explicit Harness(bool with_cache = false)
       : f(kYaml, {{"casino.txt", "casino.example\n"}}, with_cache) {
     ctx.state = &f.state;
-    ctx.reload = [this](Reloader::Done done) { reloads.push_back(std::move(done)); };
+    ctx.reload = [this](bool force, Reloader::Done done) {
+      reloads.push_back(std::move(done));
+      forced.push_back(force);
+    };
     ctx.now_unix = [] { return int64_t{1'700'000'060}; };
   }
 
@@ -103,8 +107,8 @@ TEST_CASE("a line that is not a request, or an unknown command, gets a failure r
   REQUIRE(r);
   CHECK_FALSE(r->ok);
   CHECK(r->error ==
-        "unknown command 'reboot' (reload, status, stats, lists, explain NAME [--client IP], "
-        "cache flush [NAME])");
+        "unknown command 'reboot' (reload [--force], status, stats, lists, explain NAME "
+        "[--client IP], cache flush [NAME])");
 }
 
 TEST_CASE("reload: the new generation, or why it failed, when the build ends") {
@@ -116,6 +120,7 @@ TEST_CASE("reload: the new generation, or why it failed, when the build ends") {
   r.json = true;
   dispatch(h.ctx, to_line(r), [&](const Reply& x) { replies.push_back(x); });
   REQUIRE(h.reloads.size() == 2);
+  CHECK(h.forced == std::vector<bool>{false, false});
   CHECK(replies.empty());
   h.reloads[0]({true, 2, "1 list(s), 1 entries", 0.0125});
   h.reloads[1]({false, 1, "cfg.yaml:3:1: bad", 0.01});
@@ -125,6 +130,17 @@ TEST_CASE("reload: the new generation, or why it failed, when the build ends") {
   CHECK_FALSE(replies[1].ok);
   CHECK(replies[1].error == "cfg.yaml:3:1: bad (generation 1 still in service)");
   CHECK(replies[1].text == "failed: cfg.yaml:3:1: bad (generation 1 still in service)\n");
+}
+
+TEST_CASE("reload --force reaches the reloader; a flag is true or false") {
+  Harness h;
+  CHECK_FALSE(h.ask(R"({"command":"reload","args":{"force":"true"}})"));  // answers later
+  CHECK_FALSE(h.ask(R"({"command":"reload","args":{"force":"false"}})"));
+  CHECK(h.forced == std::vector<bool>{true, false});
+  const auto bad = h.ask(R"({"command":"reload","args":{"force":"yes"}})");
+  REQUIRE(bad);
+  CHECK_FALSE(bad->ok);
+  CHECK(bad->error == "reload: force must be \"true\" or \"false\"");
 }
 
 TEST_CASE("status and lists answer from the server state") {

@@ -32,7 +32,7 @@ TEST_CASE("the table: one row per id, unique names, one-line help") {
     CHECK(c.help.find('\n') == std::string_view::npos);
     for (const Argument& a : c.arguments) {
       CHECK_FALSE(a.key.empty());
-      CHECK_FALSE(a.value.empty());
+      CHECK(a.value.empty() == a.flag);  // a flag takes no value
       CHECK_FALSE(a.help.empty());
     }
   }
@@ -47,8 +47,9 @@ TEST_CASE("synopsis: positionals, options, optional ones in brackets") {
   CHECK(synopsis(command(CommandId::kStatus)) == "status");
   CHECK(synopsis(command(CommandId::kExplain)) == "explain NAME [--client IP]");
   CHECK(synopsis(command(CommandId::kCacheFlush)) == "cache flush [NAME]");
+  CHECK(synopsis(command(CommandId::kReload)) == "reload [--force]");
   CHECK(all_synopses() ==
-        "reload, status, stats, lists, explain NAME [--client IP], cache flush [NAME]");
+        "reload [--force], status, stats, lists, explain NAME [--client IP], cache flush [NAME]");
 }
 
 TEST_CASE("a request goes over the wire and back unchanged") {
@@ -89,7 +90,8 @@ TEST_CASE("requests are checked against the table") {
       {"[\"status\"]", "not a request"},
       {R"({"args":{}})", "not a request"},
       {R"({"command":7})", "not a request"},
-      {R"({"command":"reboot"})", "unknown command 'reboot' (reload, status,"},
+      {R"({"command":"reboot"})", "unknown command 'reboot' (reload [--force], status,"},
+      {R"({"command":"reload","args":{"force":"yes"}})", "reload: force must be"},
       {R"({"command":"cache"})", "unknown command 'cache'"},
       {R"({"command":"explain"})", "explain: NAME is required (usage: explain NAME [--client IP])"},
       {R"({"command":"explain","args":{"name":""}})", "NAME is required"},

@@ -114,9 +114,20 @@ TEST_CASE("typed commands become requests") {
   REQUIRE(p.request);
   CHECK(p.request->arg("name") == "news.example");
 
+  p = parse({"reload"});
+  REQUIRE(p.request);
+  CHECK(p.request->args.empty());
+  p = parse({"reload", "--force"});
+  REQUIRE(p.request);
+  CHECK(p.request->id == CommandId::kReload);
+  CHECK(p.request->arg("force") == "true");
+
   // What every request line must pass on the server.
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"reload"}, {"lists", "--json"}, {"explain", "x.example"}, {"cache", "flush"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"reload"},
+                                                                {"reload", "--force"},
+                                                                {"lists", "--json"},
+                                                                {"explain", "x.example"},
+                                                                {"cache", "flush"}}) {
     const auto q = parse(args);
     REQUIRE(q.request);
     CHECK(parse_request(to_line(*q.request)).request);
