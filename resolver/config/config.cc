@@ -79,10 +79,41 @@ std::optional<size_t> parse_size(std::string_view text) {
 
 namespace {
 
+// A size ("256KiB", "4096") within [lo, hi] bytes.
+std::optional<size_t> size_in(YamlReader& r, const YAML::Node& n, const std::string& what,
+                              size_t lo, size_t hi) {
+  auto v = r.scalar(n, what);
+  if (!v) return std::nullopt;
+  const auto bytes = parse_size(*v);
+  if (!bytes || *bytes < lo || *bytes > hi) {
+    r.error_at(n, fmt::format("{} must be a size from {} to {} bytes (e.g. 64KiB), not '{}'", what,
+                              lo, hi, *v));
+    return std::nullopt;
+  }
+  return bytes;
+}
+
+void read_server_tcp_limits(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
+  if (const auto c = n["tcp_max_connections_per_client"])
+    if (auto v = r.unsigned_in(c, "server.tcp_max_connections_per_client", 1, 1'000'000))
+      s.tcp_max_connections_per_client = static_cast<unsigned>(*v);
+  if (const auto t = n["tcp_query_timeout"])
+    if (auto d = r.duration(t, "server.tcp_query_timeout")) s.tcp_query_timeout = *d;
+  if (const auto t = n["tcp_write_timeout"])
+    if (auto d = r.duration(t, "server.tcp_write_timeout")) s.tcp_write_timeout = *d;
+  // At least one maximal answer (64 KiB + its length prefix) must fit.
+  if (const auto b = n["tcp_max_queued_bytes"])
+    if (auto v = size_in(r, b, "server.tcp_max_queued_bytes", 65'537, size_t{1} << 30))
+      s.tcp_max_queued_bytes = *v;
+  if (const auto q = n["tcp_max_query_size"])
+    if (auto v = size_in(r, q, "server.tcp_max_query_size", 512, 65'535)) s.tcp_max_query_size = *v;
+}
+
 void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
   if (!r.check_keys(n,
                     {"listen", "workers", "udp_payload", "tcp_idle_timeout", "tcp_max_connections",
-                     "identity", "version"},
+                     "tcp_max_connections_per_client", "tcp_query_timeout", "tcp_write_timeout",
+                     "tcp_max_queued_bytes", "tcp_max_query_size", "identity", "version"},
                     "server"))
     return;
   if (n["listen"]) {
@@ -104,6 +135,7 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
   if (const auto c = n["tcp_max_connections"])
     if (auto v = r.unsigned_in(c, "server.tcp_max_connections", 1, 1'000'000))
       s.tcp_max_connections = static_cast<unsigned>(*v);
+  read_server_tcp_limits(r, n, s);
   if (const auto i = n["identity"])
     if (auto v = r.scalar(i, "server.identity")) s.identity = *v;
   if (const auto v = n["version"])
@@ -222,7 +254,24 @@ void read_control(YamlReader& r, const YAML::Node& n, ControlConfig& c) {
 }
 
 void read_metrics(YamlReader& r, const YAML::Node& n, MetricsConfig& m) {
-  if (!r.check_keys(n, {"listen"}, "metrics")) return;
+  if (!r.check_keys(n, {"listen", "max_connections", "max_connections_per_client", "timeout"},
+                    "metrics"))
+    return;
+  if (const auto c = n["max_connections"])
+    if (auto v = r.unsigned_in(c, "metrics.max_connections", 1, 65'536))
+      m.max_connections = static_cast<unsigned>(*v);
+  if (const auto c = n["max_connections_per_client"])
+    if (auto v = r.unsigned_in(c, "metrics.max_connections_per_client", 1, 65'536))
+      m.max_connections_per_client = static_cast<unsigned>(*v);
+  if (const auto t = n["timeout"]) {
+    // libmicrohttpd counts whole seconds.
+    if (auto d = r.duration(t, "metrics.timeout")) {
+      if (d->count() % 1000 != 0)
+        r.error_at(t, "metrics.timeout must be whole seconds (e.g. 5s)");
+      else
+        m.timeout = *d;
+    }
+  }
   if (const auto l = n["listen"]) {
     auto v = r.scalar(l, "metrics.listen");
     if (!v) return;

@@ -21,12 +21,18 @@ using Millis = std::chrono::milliseconds;
 
 struct ServerConfig {
   std::vector<SocketAddress> listen;
-  unsigned workers = 0;                 // 0 = one per core ("auto")
-  uint16_t udp_payload = 1232;          // our EDNS payload size, and the UDP reply cap
-  Millis tcp_idle_timeout{10'000};      // RFC 7766 §6.2.3 suggests seconds, not minutes
-  unsigned tcp_max_connections = 1000;  // per worker
-  std::optional<std::string> identity;  // answers id.server / hostname.bind when set
-  std::optional<std::string> version;   // answers version.bind / version.server when set
+  unsigned workers = 0;         // 0 = one per core ("auto")
+  uint16_t udp_payload = 1232;  // our EDNS payload size, and the UDP reply cap
+  // TCP clients (resolver/net/tcp_listener.h says how each limit is enforced).
+  Millis tcp_idle_timeout{10'000};               // RFC 7766 §6.2.3 suggests seconds, not minutes
+  unsigned tcp_max_connections = 1000;           // per worker; at the limit the idlest gives way
+  unsigned tcp_max_connections_per_client = 64;  // per client address, per worker
+  Millis tcp_query_timeout{5'000};   // first byte of a frame → whole frame, else close
+  Millis tcp_write_timeout{10'000};  // queued answers that make no progress → close
+  size_t tcp_max_queued_bytes = size_t{256} << 10;  // answer bytes waiting per connection
+  size_t tcp_max_query_size = 4096;                 // as the UDP path: larger frames close
+  std::optional<std::string> identity;              // answers id.server / hostname.bind when set
+  std::optional<std::string> version;  // answers version.bind / version.server when set
 };
 
 struct UpstreamConfig {
@@ -49,6 +55,10 @@ struct LogConfig {
 struct MetricsConfig {
   // Prometheus /metrics and the warning page's /explain; unset = no HTTP listener.
   std::optional<SocketAddress> listen;
+  // libmicrohttpd's limits: half-open connections must not lock the scraper out.
+  unsigned max_connections = 256;
+  unsigned max_connections_per_client = 16;  // per source address
+  Millis timeout{5'000};                     // no bytes for this long → connection closed
 };
 
 struct CacheConfig {

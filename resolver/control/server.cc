@@ -133,7 +133,7 @@ void Server::handle_reloads() {
 void Server::start_metrics() {
   if (startup_.metrics_fd < 0) return;
   std::string error;
-  if (http_.start(std::exchange(startup_.metrics_fd, -1), state_, &error))
+  if (http_.start(std::exchange(startup_.metrics_fd, -1), cfg_.metrics, state_, &error))
     spdlog::info("metrics: http://{}/metrics", cfg_.metrics.listen->to_string());
   else
     spdlog::error("metrics listener {}: {}", cfg_.metrics.listen->to_string(), error);

@@ -21,28 +21,41 @@ struct WriteReq {
 };
 }  // namespace
 
-TcpConnection::TcpConnection(TcpListener& owner, uv_loop_t* loop) : owner_(owner) {
+TcpConnection::TcpConnection(TcpConnectionTable& table, QuerySink& sink, uv_loop_t* loop)
+    : table_(table), sink_(sink) {
   uv_tcp_init(loop, &handle_);
-  uv_timer_init(loop, &idle_);
+  uv_timer_init(loop, &timer_);
   handle_.data = this;
-  idle_.data = this;
+  timer_.data = this;
   handles_open_ = 2;
   self_.transport = ClientEndpoint::Transport::kTcp;
   self_.tcp = this;
 }
 
 bool TcpConnection::accept(uv_stream_t* server) {
-  return uv_accept(server, reinterpret_cast<uv_stream_t*>(&handle_)) == 0;
-}
-
-void TcpConnection::start() {
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&handle_)) != 0) return false;
+  // A client that already reset has no peer name, but its query may still be readable
+  // (and answered into the void, as before the reset): it goes on as address family 0.
   sockaddr_storage peer{};
   int len = sizeof peer;
   if (uv_tcp_getpeername(&handle_, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
     self_.set_addr(reinterpret_cast<sockaddr*>(&peer));
+  return true;
+}
+
+void TcpConnection::start() {
   uv_tcp_nodelay(&handle_, 1);
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), on_alloc, on_read);
-  restart_idle_timer();
+  idle_since_ = now();
+  reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), on_alloc, on_read) == 0;
+  arm_timer();
+}
+
+uint64_t TcpConnection::now() const {
+  return uv_now(handle_.loop);
+}
+
+size_t TcpConnection::queued_bytes() const {
+  return uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&handle_));
 }
 
 const sockaddr* TcpConnection::local_address() {
@@ -54,16 +67,14 @@ const sockaddr* TcpConnection::local_address() {
   return local_state_ > 0 ? reinterpret_cast<const sockaddr*>(&local_) : nullptr;
 }
 
-void TcpConnection::restart_idle_timer() {
-  uv_timer_start(&idle_, on_idle, static_cast<uint64_t>(owner_.opts_.idle_timeout.count()), 0);
-}
-
 void TcpConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<TcpConnection*>(h->data);
-  // Keep room for at least one maximal frame tail; the buffer only ever grows to 64 KiB+2.
+  // Room for at least one chunk; the buffer only ever grows to one maximal frame plus a
+  // chunk, because complete frames are consumed after every read.
   constexpr size_t kChunk = 4096;
   if (self->rbuf_.size() - self->rlen_ < kChunk)
-    self->rbuf_.resize(std::min(self->rlen_ + kChunk * 2, dns::kMaxMessage + 2 + kChunk));
+    self->rbuf_.resize(
+        std::min(self->rlen_ + kChunk * 2, self->table_.limits().max_query_size + 2 + kChunk));
   *buf = uv_buf_init(reinterpret_cast<char*>(self->rbuf_.data() + self->rlen_),
                      static_cast<unsigned>(self->rbuf_.size() - self->rlen_));
 }
@@ -74,33 +85,80 @@ void TcpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     self->close();
     return;
   }
+  if (nread == 0) return;
   self->rlen_ += static_cast<size_t>(nread);
-  self->restart_idle_timer();
   self->process_frames();
+  self->arm_timer();
+}
+
+bool TcpConnection::over_pause_mark() const {
+  return in_flight() >= kMaxPipelined || queued_bytes() > table_.limits().max_queued_bytes / 2;
 }
 
 void TcpConnection::process_frames() {
+  const auto& limits = table_.limits();
   size_t pos = 0;
+  bool completed = false;
   while (!closing_ && rlen_ - pos >= 2) {
+    if (over_pause_mark()) {
+      pause();
+      break;
+    }
     const size_t len = dns::read_u16(rbuf_.data() + pos);
     if (len < dns::kHeaderSize) {
       // A frame that cannot hold a header means the stream is out of step: give up on it.
-      owner_.counters_.inc(Counter::kTcpBadLength);
-      close();
+      close(Counter::kTcpBadLength);
+      return;
+    }
+    if (len > limits.max_query_size) {  // never buffered: the prefix alone decides
+      close(Counter::kTcpClosedOversize);
       return;
     }
     if (rlen_ - pos - 2 < len) break;  // wait for the rest of this frame
-    owner_.sink_.on_query(rbuf_.data() + pos + 2, len, self_);
+    completed = true;
+    sink_.on_query(rbuf_.data() + pos + 2, len, self_);
     pos += 2 + len;
   }
+  if (closing_) return;
   if (pos > 0) {
     std::memmove(rbuf_.data(), rbuf_.data() + pos, rlen_ - pos);
     rlen_ -= pos;
   }
+  if (completed) {
+    idle_since_ = now();
+    table_.touch(this);
+    frame_started_ = 0;
+  }
+  // The query timeout runs from the first byte of a frame not yet whole.
+  if (rlen_ == 0)
+    frame_started_ = 0;
+  else if (frame_started_ == 0)
+    frame_started_ = now();
+}
+
+void TcpConnection::pause() {
+  if (!paused_) table_.counters().inc(Counter::kTcpPaused);
+  paused_ = true;
+  if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
+  reading_ = false;
+}
+
+void TcpConnection::resume() {
+  paused_ = false;
+  process_frames();  // the frames that waited in the buffer
+  if (closing_) return;
+  if (!paused_ && !draining_ && !reading_)
+    reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), on_alloc, on_read) == 0;
+  arm_timer();
 }
 
 void TcpConnection::send(const uint8_t* data, size_t len) {
   if (closing_) return;
+  // Counted as if none of it went to the kernel: a conservative bound, one check.
+  if (queued_bytes() + 2 + len > table_.limits().max_queued_bytes) {
+    close(Counter::kTcpClosedWriteBound);
+    return;
+  }
   auto* w = static_cast<WriteReq*>(std::malloc(sizeof(WriteReq) + 2 + len));
   if (!w) return;
   w->conn = this;
@@ -109,51 +167,111 @@ void TcpConnection::send(const uint8_t* data, size_t len) {
   std::memcpy(w->data + 2, data, len);
   uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(w->data), static_cast<unsigned>(2 + len));
   ++refs_;
+  if (writes_++ == 0) write_progress_ = now();
   if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&handle_), &b, 1, on_write) != 0) {
     std::free(w);
-    owner_.counters_.inc(Counter::kSendErrors);
+    table_.counters().inc(Counter::kSendErrors);
+    --writes_;
     release();
+    return;
   }
+  if (over_pause_mark()) pause();
+  arm_timer();
 }
 
 void TcpConnection::on_write(uv_write_t* req, int status) {
   auto* w = reinterpret_cast<WriteReq*>(req);
   TcpConnection* self = w->conn;
   std::free(w);
-  if (status < 0 && status != UV_ECANCELED) self->owner_.counters_.inc(Counter::kSendErrors);
+  if (status < 0 && status != UV_ECANCELED) self->table_.counters().inc(Counter::kSendErrors);
+  if (self->writes_ > 0) --self->writes_;
+  if (!self->closing_) self->write_progress_ = self->now();
   self->release();
 }
 
 void TcpConnection::release() {
   if (refs_ > 0) --refs_;
-  if (refs_ == 0 && draining_) close();
+  if (!closing_) {
+    if (refs_ == 0) idle_since_ = now();
+    if (refs_ == 0 && draining_) {
+      close();
+    } else if (paused_ && !resume_pending_ && in_flight() < kMaxPipelined &&
+               queued_bytes() <= table_.limits().max_queued_bytes / 4) {
+      // Not from here: release() runs inside the pipeline's answer path, and resuming
+      // feeds the pipeline new queries. The timer resumes on the next loop turn.
+      resume_pending_ = true;
+      armed_for_ = 0;
+      uv_timer_start(&timer_, on_timer, 0, 0);
+    } else {
+      arm_timer();
+    }
+  }
   maybe_free();
 }
 
-void TcpConnection::on_idle(uv_timer_t* t) {
-  auto* self = static_cast<TcpConnection*>(t->data);
-  if (self->refs_ > 0) {  // still answering: idleness counts from the last reply
-    self->restart_idle_timer();
+void TcpConnection::arm_timer() {
+  if (closing_ || resume_pending_) return;
+  const auto& limits = table_.limits();
+  uint64_t deadline = 0;
+  auto consider = [&](uint64_t from, std::chrono::milliseconds after) {
+    const uint64_t t = from + static_cast<uint64_t>(after.count());
+    if (deadline == 0 || t < deadline) deadline = t;
+  };
+  if (writes_ > 0) consider(write_progress_, limits.write_timeout);
+  if (!paused_ && frame_started_ != 0)
+    consider(frame_started_, limits.query_timeout);
+  else if (refs_ == 0 && rlen_ == 0)
+    consider(idle_since_, limits.idle_timeout);
+  if (deadline == armed_for_) return;
+  armed_for_ = deadline;
+  if (deadline == 0) {
+    uv_timer_stop(&timer_);
     return;
   }
-  self->owner_.counters_.inc(Counter::kTcpIdleClosed);
-  self->close();
+  const uint64_t t = now();
+  uv_timer_start(&timer_, on_timer, deadline > t ? deadline - t : 0, 0);
+}
+
+void TcpConnection::on_timer(uv_timer_t* t) {
+  auto* self = static_cast<TcpConnection*>(t->data);
+  self->armed_for_ = 0;
+  if (self->resume_pending_) {
+    self->resume_pending_ = false;
+    self->resume();
+    return;
+  }
+  // Which deadline passed, in the order arm_timer considered them.
+  const auto& limits = self->table_.limits();
+  const uint64_t now = self->now();
+  auto passed = [&](uint64_t from, std::chrono::milliseconds after) {
+    return from + static_cast<uint64_t>(after.count()) <= now;
+  };
+  if (self->writes_ > 0 && passed(self->write_progress_, limits.write_timeout))
+    self->close(Counter::kTcpClosedWriteTimeout);
+  else if (!self->paused_ && self->frame_started_ != 0 &&
+           passed(self->frame_started_, limits.query_timeout))
+    self->close(Counter::kTcpClosedQueryTimeout);
+  else if (!self->paused_ && self->frame_started_ == 0 && self->refs_ == 0 && self->rlen_ == 0 &&
+           passed(self->idle_since_, limits.idle_timeout))
+    self->close(Counter::kTcpIdleClosed);
+  else
+    self->arm_timer();
 }
 
 void TcpConnection::drain() {
   draining_ = true;
-  uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
+  if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
+  reading_ = false;
   if (refs_ == 0) close();
 }
 
-void TcpConnection::close() {
+void TcpConnection::close(Counter why) {
   if (closing_) return;
   closing_ = true;
-  auto& live = owner_.live_;
-  live.erase(std::remove(live.begin(), live.end(), this), live.end());
-  --owner_.open_;
-  uv_timer_stop(&idle_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), on_closed);
+  if (why != Counter::kCount) table_.counters().inc(why);
+  table_.remove(this);
+  uv_timer_stop(&timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&handle_), on_closed);
 }
 
@@ -167,9 +285,8 @@ void TcpConnection::maybe_free() {
   if (closing_ && handles_open_ == 0 && refs_ == 0) delete this;
 }
 
-TcpListener::TcpListener(uv_loop_t* loop, int fd, QuerySink& sink, Options opts,
-                         metrics::WorkerCounters& counters)
-    : loop_(loop), sink_(sink), opts_(opts), counters_(counters) {
+TcpListener::TcpListener(uv_loop_t* loop, int fd, QuerySink& sink, TcpConnectionTable& table)
+    : loop_(loop), sink_(sink), table_(table) {
   uv_tcp_init(loop, &handle_);
   uv_tcp_open(&handle_, fd);
   handle_.data = this;
@@ -183,21 +300,24 @@ bool TcpListener::start() {
 
 void TcpListener::on_connection(uv_stream_t* server, int status) {
   auto* self = static_cast<TcpListener*>(server->data);
-  if (status < 0 || self->closed_) return;
-  auto* conn = new TcpConnection(*self, self->loop_);
-  ++self->open_;
-  self->live_.push_back(conn);
+  if (self->closed_) return;
+  if (status < 0) {  // EMFILE and the like: libuv has already shed the connection
+    self->table_.counters().inc(Counter::kTcpAcceptErrors);
+    return;
+  }
+  auto* conn = new TcpConnection(self->table_, self->sink_, self->loop_);
   if (!conn->accept(server)) {
+    self->table_.counters().inc(Counter::kTcpAcceptErrors);
     conn->close();
     return;
   }
-  if (self->open_ > self->opts_.max_connections) {
-    // Accept-and-close tells the client at once, instead of leaving it in the backlog.
-    self->counters_.inc(Counter::kTcpRejectedLimit);
+  // Refused: accept-and-close tells the client at once, instead of leaving it in the
+  // backlog.
+  if (!self->table_.admit(conn, ClientKey::of(conn->self_.sa()))) {
     conn->close();
     return;
   }
-  self->counters_.inc(Counter::kTcpConnections);
+  self->table_.counters().inc(Counter::kTcpConnections);
   conn->start();
 }
 
@@ -205,16 +325,6 @@ void TcpListener::close() {
   if (closed_) return;
   closed_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&handle_), nullptr);
-  // drain() may close (and erase) the connection, so iterate over a copy.
-  const auto live = live_;
-  for (auto* c : live) c->drain();
 }
 
-}  // namespace sinkhole::net
-
-namespace sinkhole::net {
-void TcpListener::force_close_all() {
-  const auto live = live_;
-  for (auto* c : live) c->close();
-}
 }  // namespace sinkhole::net

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -102,12 +103,17 @@ HandlerResult on_request(void* cls, MHD_Connection* c, const char* url, const ch
 
 }  // namespace
 
-bool MetricsHttp::start(int listen_fd, const ServerState& state, std::string* error) {
+bool MetricsHttp::start(int listen_fd, const config::MetricsConfig& cfg, const ServerState& state,
+                        std::string* error) {
   state_ = &state;
-  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, nullptr,
-                             nullptr, &on_request, const_cast<ServerState*>(state_),
-                             MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT, 64u,
-                             MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+  const auto timeout_s = static_cast<unsigned>(std::max<long long>(cfg.timeout.count() / 1000, 1));
+  // MHD_USE_AUTO picks epoll here: the default select() breaks on descriptors past 1024,
+  // which a busy server (its fd limit raised) hands out.
+  daemon_ = MHD_start_daemon(
+      MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, &on_request,
+      const_cast<ServerState*>(state_), MHD_OPTION_LISTEN_SOCKET, listen_fd,
+      MHD_OPTION_CONNECTION_LIMIT, cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      cfg.max_connections_per_client, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_END);
   if (!daemon_) {
     ::close(listen_fd);
     if (error) *error = "libmicrohttpd could not start";

@@ -10,11 +10,17 @@
 // Anything else is 404; methods other than GET/HEAD are 405. Bind it to a private
 // address: it tells whoever asks which names are listed.
 // start() and stop() on the control thread; requests are answered on libmicrohttpd's own
-// thread, which reads ServerState only (atomics and locks workers never take).
+// thread (one, polling with epoll: file descriptors above FD_SETSIZE are fine), which
+// reads ServerState only (atomics and locks workers never take).
+// Bounded (metrics.*): connections in total and per source address, and a connection
+// that sends nothing for `timeout` is closed — so half-open connections from elsewhere
+// cannot lock the scraper out: they hit the per-address limit, and any that fill the total
+// are gone after the timeout.
 #pragma once
 
 #include <string>
 
+#include "resolver/config/config.h"
 #include "resolver/observe/server_state.h"
 
 struct MHD_Daemon;
@@ -30,7 +36,8 @@ class MetricsHttp {
 
   // Serves on `listen_fd` (bound and listening: bind_metrics_listener in listeners.h);
   // false with `error` set when libmicrohttpd cannot start. Takes the fd either way.
-  bool start(int listen_fd, const ServerState& state, std::string* error);
+  bool start(int listen_fd, const config::MetricsConfig& cfg, const ServerState& state,
+             std::string* error);
   // Stops the thread and closes the socket; safe to call twice.
   void stop();
 

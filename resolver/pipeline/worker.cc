@@ -13,6 +13,18 @@ namespace {
 constexpr uint64_t kDrainTickMs = 20;
 // After the upstream deadline plus this grace, whatever is still waiting gets SERVFAIL.
 constexpr uint64_t kDrainGraceMs = 500;
+
+net::TcpLimits tcp_limits(const config::ServerConfig& s) {
+  net::TcpLimits l;
+  l.idle_timeout = s.tcp_idle_timeout;
+  l.query_timeout = s.tcp_query_timeout;
+  l.write_timeout = s.tcp_write_timeout;
+  l.max_queued_bytes = s.tcp_max_queued_bytes;
+  l.max_query_size = s.tcp_max_query_size;
+  l.max_connections = s.tcp_max_connections;
+  l.max_connections_per_client = s.tcp_max_connections_per_client;
+  return l;
+}
 }  // namespace
 
 Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
@@ -21,7 +33,8 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
       index_(index),
       clock_(&loop_),
       pipeline_(cfg, counters_, policies, cache, sink_, clock_),
-      transport_(&loop_, counters_) {
+      transport_(&loop_, counters_),
+      tcp_connections_(tcp_limits(cfg.server), counters_) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &stop_async_, on_stop);
   stop_async_.data = this;
@@ -41,11 +54,8 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
 
   for (int fd : fds.udp)
     udp_.push_back(std::make_unique<net::UdpListener>(&loop_, fd, pipeline_, counters_));
-  net::TcpListener::Options to;
-  to.idle_timeout = cfg.server.tcp_idle_timeout;
-  to.max_connections = cfg.server.tcp_max_connections;
   for (int fd : fds.tcp)
-    tcp_.push_back(std::make_unique<net::TcpListener>(&loop_, fd, pipeline_, to, counters_));
+    tcp_.push_back(std::make_unique<net::TcpListener>(&loop_, fd, pipeline_, tcp_connections_));
 }
 
 Worker::~Worker() = default;
@@ -86,14 +96,13 @@ void Worker::begin_drain() {
   // through them.
   for (auto& u : udp_) u->stop_receiving();
   for (auto& t : tcp_) t->close();
+  tcp_connections_.drain_all();
   uv_timer_start(&drain_timer_, on_drain_tick, 0, kDrainTickMs);
 }
 
 bool Worker::drained() const {
   if (pipeline_.in_flight() > 0) return false;
-  for (const auto& t : tcp_)
-    if (t->connections() > 0) return false;
-  return true;
+  return tcp_connections_.size() == 0;
 }
 
 void Worker::on_drain_tick(uv_timer_t* t) {
@@ -111,7 +120,7 @@ void Worker::on_drain_tick(uv_timer_t* t) {
                  self->index_, self->pipeline_.in_flight());
     self->pipeline_.fail_all();
   } else if (waited > limit + kDrainGraceMs * 4) {
-    for (auto& tcp : self->tcp_) tcp->force_close_all();
+    self->tcp_connections_.close_all();
   }
 }
 

@@ -86,6 +86,7 @@ class Worker {
   upstream::SocketTransport transport_;
   std::unique_ptr<upstream::UpstreamPool> pool_;
   std::vector<std::unique_ptr<net::UdpListener>> udp_;
+  net::TcpConnectionTable tcp_connections_;  // every listener's clients, one set of limits
   std::vector<std::unique_ptr<net::TcpListener>> tcp_;
 };
 

@@ -21,6 +21,7 @@
 #include "policy/snapshot_builder.h"
 #include "resolver/config/config.h"
 #include "resolver/config/yaml_reader.h"
+#include "resolver/control/fd_limit.h"
 #include "resolver/control/listeners.h"
 #include "resolver/control/server.h"
 #include "sinkhole/version.h"
@@ -138,6 +139,7 @@ int main(int argc, char** argv) {
   const config::Config& cfg = *loaded.config;
 
   control::Startup startup;
+  if (!options.check) control::raise_and_log_fd_limit(cfg);
   if (!options.check && !bind_sockets(cfg, startup)) return 1;
   // Blocked-query counters by list/category/action, kept across reloads (block_stats.h).
   metrics::BlockStats block_stats(std::max<size_t>(startup.fds.size(), 1));

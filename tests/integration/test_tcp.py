@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 """TCP per RFC 7766: the length prefix and the message may arrive split across any
 number of reads; pipelined queries are all answered (any order); an idle connection is
-closed after tcp_idle_timeout; connections beyond tcp_max_connections are refused."""
+closed after tcp_idle_timeout; at tcp_max_connections the idlest connection gives way to a
+new one, and a new one is refused only when every connection is busy. (The other bounds:
+test_tcp_limits.py and test_fault_tcp.py.)"""
 
 import os
 import socket
@@ -218,17 +220,25 @@ class TcpIdleTimeoutTest(SinkholedTestCase):
 
 
 class TcpConnectionLimitTest(SinkholedTestCase):
+    """At tcp_max_connections a new client is not locked out: the connection that has gone
+    longest without a query, with nothing pending, is closed to make room. Only when every
+    connection is busy (queries in flight) is the new one refused."""
+
     @classmethod
     def setUpClass(cls):
-        cls.knot = cls.class_knot()
-        cls.server = cls.class_sinkholed([cls.knot.upstream], workers=1,
-                                         server={"tcp_max_connections": 2})
+        def handler(q, t):
+            name = parse(q).questions[0][0]
+            return [(1.0 if name.startswith("slow") else 0.0, answer_for(q))]
+        cls.fake = cls.class_fake(FakeUpstream(handler))
+        cls.server = cls.class_sinkholed([cls.fake.upstream], workers=1,
+                                         server={"tcp_max_connections": 2},
+                                         upstream={"timeout": "1500ms", "deadline": "2s"})
 
-    def query_on(self, s, qid):
-        s.sendall(tcp_frame(build_query("www.example.test.", "A", id=qid)))
+    def query_on(self, s, qid, name="www.example.test."):
+        s.sendall(tcp_frame(build_query(name, "A", id=qid)))
         s.settimeout(3)
         r = parse(tcp_read_message(s))
-        self.assertEqual((r.id, r.values("A")), (qid, ["192.0.2.1"]))
+        self.assertEqual((r.id, r.values("A")), (qid, ["192.0.2.123"]))
 
     def extra_is_refused(self):
         """True when a connection beyond the limit gets no answer: refused at connect,
@@ -246,29 +256,41 @@ class TcpConnectionLimitTest(SinkholedTestCase):
             except (OSError, EOFError):
                 return True
 
-    def test_limit(self):
+    def test_idlest_connection_gives_way(self):
         time.sleep(0.2)  # let the readiness probe's connection be closed and forgotten
         before = self.server.stats()
         c1 = tcp_connect(self.server.addr, self.server.port)
         c2 = tcp_connect(self.server.addr, self.server.port)
         try:
             self.query_on(c1, 1)
-            self.query_on(c2, 2)
-            self.assertTrue(self.extra_is_refused(), "a third connection was served (limit 2)")
-            # The two admitted connections still work.
-            self.query_on(c1, 3)
-            self.query_on(c2, 4)
+            self.query_on(c2, 2)  # c1 is now the idlest
+            with tcp_connect(self.server.addr, self.server.port) as c3:
+                self.query_on(c3, 3)
+            self.assertTrue(wait_closed(c1, 2.0), "the idlest connection was kept")
+            self.query_on(c2, 4)  # the other admitted connection still works
         finally:
             c1.close()
-        try:
-            time.sleep(0.3)  # the server notices c1's FIN
-            # A slot is free again once c1 is gone.
-            with tcp_connect(self.server.addr, self.server.port) as c3:
-                self.query_on(c3, 5)
-            self.query_on(c2, 6)
-        finally:
             c2.close()
-        self.assertCounters(self.server, before, tcp_rejected_limit=1)
+        self.assertCounters(self.server, before, tcp_closed_evicted=1, tcp_connections=3)
+
+    def test_busy_connections_are_not_evicted(self):
+        time.sleep(0.2)
+        before = self.server.stats()
+        c1 = tcp_connect(self.server.addr, self.server.port, timeout=4)
+        c2 = tcp_connect(self.server.addr, self.server.port, timeout=4)
+        try:
+            # Both wait 1 s for their upstream answer: neither may be closed for a third.
+            c1.sendall(tcp_frame(build_query("slow-b1.example.test.", "A", id=11)))
+            c2.sendall(tcp_frame(build_query("slow-b2.example.test.", "A", id=12)))
+            time.sleep(0.2)
+            self.assertTrue(self.extra_is_refused(), "a third connection was served (limit 2)")
+            self.assertEqual(parse(tcp_read_message(c1)).id, 11)
+            self.assertEqual(parse(tcp_read_message(c2)).id, 12)
+        finally:
+            c1.close()
+            c2.close()
+        self.assertCountersAtLeast(self.server, before, tcp_rejected_limit=1)
+        self.assertCounters(self.server, before, tcp_closed_evicted=0)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -357,7 +358,9 @@ TEST_CASE("parse_config reports bad metrics, control and log values at their pos
   } cases[] = {
       {"metrics:\n  listen: nowhere\n",
        "cfg.yaml:2:11: metrics.listen must be an address like 127.0.0.1:9153, not 'nowhere'"},
-      {"metrics:\n  port: 1\n", "cfg.yaml:2:3: unknown key 'port' in metrics (known: listen)"},
+      {"metrics:\n  port: 1\n",
+       "cfg.yaml:2:3: unknown key 'port' in metrics (known: listen, max_connections, "
+       "max_connections_per_client, timeout)"},
       {"control:\n  mode: \"0999\"\n",
        "cfg.yaml:2:9: control.mode must be octal permissions like 0660, not '0999'"},
       {"log:\n  blocked_queries: yes\n",
@@ -371,5 +374,90 @@ TEST_CASE("parse_config reports bad metrics, control and log values at their pos
     CHECK_FALSE(r.config);
     REQUIRE(!r.errors.empty());
     CHECK(r.errors[0] == c.want);
+  }
+}
+
+TEST_CASE("parse_config reads the TCP client limits, with their defaults") {
+  const char* yaml =
+      "upstreams: [192.0.2.1]\n"
+      "server:\n"
+      "  tcp_max_connections_per_client: 8\n"
+      "  tcp_query_timeout: 1500ms\n"
+      "  tcp_write_timeout: 3s\n"
+      "  tcp_max_queued_bytes: 1MiB\n"
+      "  tcp_max_query_size: 1024\n";
+  const auto r = parse_config(yaml, "cfg.yaml", "/nonexistent");
+  INFO(joined(r.errors));
+  REQUIRE(r.config);
+  const auto& s = r.config->server;
+  CHECK(s.tcp_max_connections_per_client == 8);
+  CHECK(s.tcp_query_timeout == Millis{1500});
+  CHECK(s.tcp_write_timeout == Millis{3000});
+  CHECK(s.tcp_max_queued_bytes == size_t{1} << 20);
+  CHECK(s.tcp_max_query_size == 1024);
+  const auto d = parse_config("upstreams: [192.0.2.1]\n", "cfg.yaml", "/nonexistent");
+  REQUIRE(d.config);
+  const auto& def = d.config->server;
+  CHECK(def.tcp_max_connections_per_client == 64);
+  CHECK(def.tcp_query_timeout == Millis{5000});
+  CHECK(def.tcp_write_timeout == Millis{10000});
+  CHECK(def.tcp_max_queued_bytes == size_t{256} << 10);
+  CHECK(def.tcp_max_query_size == 4096);
+}
+
+TEST_CASE("parse_config reads the metrics endpoint's limits, with their defaults") {
+  const auto r = parse_config(
+      "upstreams: [192.0.2.1]\n"
+      "metrics:\n  listen: 127.0.0.1:9200\n  max_connections: 32\n"
+      "  max_connections_per_client: 4\n  timeout: 2s\n",
+      "cfg.yaml", "/nonexistent");
+  INFO(joined(r.errors));
+  REQUIRE(r.config);
+  CHECK(r.config->metrics.max_connections == 32);
+  CHECK(r.config->metrics.max_connections_per_client == 4);
+  CHECK(r.config->metrics.timeout == Millis{2000});
+  const auto d = parse_config("upstreams: [192.0.2.1]\n", "cfg.yaml", "/nonexistent");
+  REQUIRE(d.config);
+  CHECK(d.config->metrics.max_connections == 256);
+  CHECK(d.config->metrics.max_connections_per_client == 16);
+  CHECK(d.config->metrics.timeout == Millis{5000});
+}
+
+TEST_CASE("parse_config reports bad TCP and metrics limits at their position") {
+  struct Case {
+    const char* yaml;
+    const char* want;
+  } cases[] = {
+      {"server:\n  tcp_max_queued_bytes: 1KiB\n",
+       "cfg.yaml:2:25: server.tcp_max_queued_bytes must be a size from 65537 to 1073741824 "
+       "bytes (e.g. 64KiB), not '1KiB'"},
+      {"server:\n  tcp_max_queued_bytes: lots\n",
+       "cfg.yaml:2:25: server.tcp_max_queued_bytes must be a size from 65537"},
+      {"server:\n  tcp_max_query_size: 100\n",
+       "cfg.yaml:2:23: server.tcp_max_query_size must be a size from 512 to 65535 bytes (e.g. "
+       "64KiB), not '100'"},
+      {"server:\n  tcp_max_query_size: 64KiB\n",
+       "cfg.yaml:2:23: server.tcp_max_query_size must be a size from 512 to 65535"},
+      {"server:\n  tcp_max_connections_per_client: 0\n",
+       "cfg.yaml:2:35: server.tcp_max_connections_per_client must be an integer from 1 to "
+       "1000000, not '0'"},
+      {"server:\n  tcp_query_timeout: 0s\n",
+       "cfg.yaml:2:22: server.tcp_query_timeout must be a positive duration"},
+      {"server:\n  tcp_write_timeout: soon\n",
+       "cfg.yaml:2:22: server.tcp_write_timeout must be a positive duration"},
+      {"metrics:\n  max_connections: 0\n",
+       "cfg.yaml:2:20: metrics.max_connections must be an integer from 1 to 65536, not '0'"},
+      {"metrics:\n  max_connections_per_client: many\n",
+       "cfg.yaml:2:31: metrics.max_connections_per_client must be an integer from 1 to 65536"},
+      {"metrics:\n  timeout: 1500ms\n",
+       "cfg.yaml:2:12: metrics.timeout must be whole seconds (e.g. 5s)"},
+  };
+  sinkhole::test::TempFile resolv("nameserver 192.0.2.53\n");
+  for (const auto& c : cases) {
+    INFO(c.yaml);
+    const auto r = parse_config(c.yaml, "cfg.yaml", resolv.path());
+    CHECK_FALSE(r.config);
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].substr(0, std::strlen(c.want)) == c.want);
   }
 }
