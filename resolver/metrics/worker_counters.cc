@@ -72,6 +72,13 @@ constexpr Row kTable[] = {
      {"upstream_rcode_failures", "Upstream SERVFAIL/REFUSED replies"}},
     {Counter::kUpstreamAllFailed,
      {"upstream_all_failed", "Client queries answered SERVFAIL because every upstream failed"}},
+    {Counter::kCnameChased,
+     {"cname_chased",
+      "CNAME/DNAME targets asked for to finish an answer the upstream left unfinished (also "
+      "for cname redirects and RPZ CNAME rules)"}},
+    {Counter::kCnameChaseFailed,
+     {"cname_chase_failed",
+      "Chains answered SERVFAIL: a loop, more than 8 questions, too big, or out of time"}},
     {Counter::kTcpConnections, {"tcp_connections", "TCP client connections accepted"}},
     {Counter::kTcpRejectedLimit,
      {"tcp_rejected_limit", "TCP connections closed at once: connection limit reached"}},

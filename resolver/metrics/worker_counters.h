@@ -63,6 +63,8 @@ enum class Counter : uint16_t {
   kUpstreamBadResponses,
   kUpstreamRcodeFailures,
   kUpstreamAllFailed,
+  kCnameChased,
+  kCnameChaseFailed,
   // TCP clients
   kTcpConnections,
   kTcpRejectedLimit,

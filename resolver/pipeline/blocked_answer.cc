@@ -24,6 +24,13 @@ BlockedAnswer build_blocked_answer(const policy::PolicySnapshot& snap, const pol
   // was found in a CNAME chain (depth 0: the question's own name).
   const dns::SynthSoa soa{dns::suffix_offset(cq.question, qname_len, v.depth), a.soa_ttl,
                           static_cast<uint32_t>(snap.generation)};
+  auto redirect = [&](const dns::Redirect& target) {
+    result.redirect = true;
+    result.target = target;
+    result.ede_code = a.ede ? a.ede_code : dns::kNoEde;
+    result.ede_len = static_cast<uint8_t>(std::min(text_len, kMaxRedirectEdeText));
+    std::memcpy(result.ede_text, text, result.ede_len);
+  };
   constexpr size_t kMaxRecords = 16;
   dns::SynthRecord recs[kMaxRecords];
   size_t n = 0;
@@ -64,19 +71,27 @@ BlockedAnswer build_blocked_answer(const policy::PolicySnapshot& snap, const pol
                      static_cast<uint16_t>(a.target.size())};
         break;
       }
-      result.redirect = true;
-      result.target = {a.target.data(), a.target.size(), a.ttl};
-      result.ede_code = a.ede ? a.ede_code : dns::kNoEde;
-      result.ede_len = static_cast<uint8_t>(std::min(text_len, kMaxRedirectEdeText));
-      std::memcpy(result.ede_text, text, result.ede_len);
+      redirect({a.target.data(), a.target.size(), a.ttl});
       return result;
     case policy::ActionKind::kLocalData: {
+      const blocklist::LocalRecord* cname = nullptr;
+      size_t of_type = 0;
       const auto it = list.local.find(v.entry);
       if (it != list.local.end())
-        for (const auto& rec : it->second)
+        for (const auto& rec : it->second) {
+          if (rec.type == rrtype::kCname) cname = &rec;
+          of_type += rec.type == qtype;
           if ((rec.type == qtype || rec.type == rrtype::kCname) && n < kMaxRecords)
             recs[n++] = {rec.type, rec.ttl, rec.rdata.data(),
                          static_cast<uint16_t>(rec.rdata.size())};
+        }
+      if (cname && of_type == 0) {
+        // `name CNAME other.name.`: the answer is the CNAME plus other.name's records, as
+        // BIND, PowerDNS and Unbound give it; the pipeline resolves (and checks) the target.
+        redirect({cname->rdata.data(), cname->rdata.size(), cname->ttl});
+        result.local_data = true;
+        return result;
+      }
       negative = n == 0;
       break;
     }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The answer to a blocked question, chosen by the verdict's action: sinkhole A/AAAA,
 // NXDOMAIN or NODATA with a synthesized SOA (negative caching, RFC 2308), REFUSED, no
-// answer (drop), TC=1 (tcp-only over UDP), RPZ local data, or — the `cname` action — a
-// redirect that the pipeline must resolve first. Every answer carries the action's
-// Extended DNS Error (RFC 8914) with its rendered text when the client sent EDNS.
-// Pure: writes into `out` (kMaxMessage bytes), no I/O, no counters. Worker thread only.
+// answer (drop), TC=1 (tcp-only over UDP), RPZ local data, or — the `cname` action and
+// RPZ `CNAME other.name.` data — a redirect that the pipeline must resolve first. Every answer
+// carries the action's Extended DNS Error (RFC 8914) with its rendered text when the client sent
+// EDNS. Pure: writes into `out` (kMaxMessage bytes), no I/O, no counters. Worker thread only.
 #pragma once
 
 #include <cstddef>
@@ -23,9 +23,11 @@ inline constexpr size_t kMaxRedirectEdeText = 255;
 struct BlockedAnswer {
   Step step;               // kReply (bytes in `out`) or kDrop; unused when `redirect`
   bool truncated = false;  // did not fit the client's limit (or tcp-only): a TC=1 stub
-  // The `cname` action: resolve `target` for the client's qtype, then answer with
-  // dns::build_redirect_answer and this EDE. The text is in BlockedAnswer::ede_text.
+  // The `cname` action, or an RPZ rule `name CNAME other.name.` (`local_data`): resolve
+  // `target` for the client's qtype, then answer with our CNAME, the target's records and
+  // this EDE. The text is in BlockedAnswer::ede_text.
   bool redirect = false;
+  bool local_data = false;  // the target is checked by policy like any CNAME target
   dns::Redirect target;
   uint16_t ede_code = dns::kNoEde;
   uint8_t ede_len = 0;

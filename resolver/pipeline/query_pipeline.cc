@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "resolver/dns/answer_builder.h"
-#include "resolver/dns/redirect_answer.h"
 #include "resolver/dns/response_rewriter.h"
 #include "resolver/pipeline/meta_stage.h"
 
@@ -59,7 +58,10 @@ void QueryPipeline::handle_query(const uint8_t* msg, size_t len, const net::Clie
   // Policy runs before the cache, so a reload that blocks a cached name blocks it at once.
   const dns::QuestionKey key{q.qname(msg), q.qname_len, q.qtype, q.qclass, q.do_bit, q.cd()};
   if (cache_) {
-    if (finish(from_cache(key, cq, from, /*stale=*/false), from)) return;
+    uint32_t chase = 0;
+    const Step s = from_cache(key, cq, from, /*stale=*/false, chase, client_deadline());
+    if (chase) chases_.release(chase);
+    if (finish(s, from)) return;
     counters_.inc(Counter::kCacheMisses);
   }
   forward(key, cq, from, /*context=*/0);
@@ -93,22 +95,16 @@ Step QueryPipeline::apply_policy(const dns::QueryView& q, const uint8_t* msg,
 
 Step QueryPipeline::answer_blocked(const policy::PolicySnapshot& snap, const policy::Verdict& v,
                                    const dns::ClientQuery& cq, uint16_t qtype,
-                                   const net::ClientEndpoint& to) {
+                                   const net::ClientEndpoint& to, unsigned hops) {
   const BlockedAnswer b = build_blocked_answer(snap, v, cq, qtype, tx_);
   if (b.truncated) counters_.inc(Counter::kTruncatedUdp);
   if (!b.redirect) return b.step;
-  // The `cname` action: the client's answer is our CNAME plus the target's records, so the
-  // target is resolved like any allowed question (coalesced with other clients asking it).
-  const uint16_t qclass = dns::read_u16(cq.question + cq.question_len - 2);
-  const dns::QuestionKey target{b.target.target, b.target.target_len,
-                                qtype,           qclass,
-                                cq.do_bit,       (cq.flags & dns::flags::kCd) != 0};
-  forward(target, cq, to, acquire_redirect(b));
-  return Step::deferred();
+  return start_redirect(snap, b, cq, qtype, to, hops);
 }
 
 Step QueryPipeline::from_cache(const dns::QuestionKey& key, const dns::ClientQuery& cq,
-                               const net::ClientEndpoint& to, bool stale) {
+                               const net::ClientEndpoint& to, bool stale, uint32_t& chase,
+                               uint64_t deadline_ms) {
   const uint64_t now = clock_.now_ms();
   const cache::Lookup hit = stale ? cache_->get_stale(key, now, cache_buf_.get(), dns::kMaxMessage)
                                   : cache_->get(key, now, cache_buf_.get(), dns::kMaxMessage);
@@ -116,19 +112,20 @@ Step QueryPipeline::from_cache(const dns::QuestionKey& key, const dns::ClientQue
   const dns::MessageView m = dns::parse_message(cache_buf_.get(), hit.size);
   if (!m.ok) return Step::next();
   counters_.inc(stale ? Counter::kCacheStale : Counter::kCacheHits);
-  return respond(cache_buf_.get(), m, cq, key.qtype, to);
+  return respond(cache_buf_.get(), m, cq, key.qtype, to, chase, deadline_ms);
 }
 
 // The waiter (and its hold on the client's connection) is in place before the pool starts:
 // start() may fail every upstream at once and call on_upstream_failure before it returns.
 void QueryPipeline::forward(const dns::QuestionKey& key, const dns::ClientQuery& cq,
-                            const net::ClientEndpoint& from, uint32_t context) {
+                            const net::ClientEndpoint& from, uint32_t context,
+                            uint64_t deadline_ms) {
   bool created = false;
   upstream::PendingQuery* pq = inflight_.find_or_create(key, created);
   inflight_.add_waiter(*pq, cq, from, context);
   sink_.hold(from);
   if (created)
-    pool_->start(*pq);
+    pool_->start(*pq, deadline_ms);
   else
     counters_.inc(Counter::kUpstreamCoalesced);
 }
@@ -137,22 +134,16 @@ void QueryPipeline::forward(const dns::QuestionKey& key, const dns::ClientQuery&
 
 void QueryPipeline::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t* resp,
                                        const dns::MessageView& m) {
-  if (cache_) cache_->insert(pq.question(), resp, m, clock_.now_ms());
+  // An unfinished chain is cached once finished, under the question that started it.
+  if (cache_ && dns::find_chain_end(resp, m).kind == dns::ChainEnd::Kind::kComplete)
+    cache_->insert(pq.question(), resp, m, clock_.now_ms());
   for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
-    if (w->context == 0) {
-      finish(respond(resp, m, w->query, pq.qtype, w->endpoint), w->endpoint);
-    } else {
-      // A copy: answering may start other redirects, which can grow redirects_.
-      const Redirect r = redirect(w->context);
-      const dns::Redirect target{pq.qname(), pq.qname_len, r.ttl};
-      size_t size = dns::build_redirect_answer(w->query, target, resp, m,
-                                               {r.ede_code, {r.ede_text, r.ede_len}}, tx_);
-      if (size > w->query.reply_limit) {
-        counters_.inc(Counter::kTruncatedUdp);
-        size = dns::build_truncated(w->query, m.rcode() & 0xF, tx_);
-      }
-      reply(w->endpoint, m.rcode(), tx_, size);
-    }
+    // The waiter's chase (if any) goes with the answer: respond passes it on to the next
+    // link's waiter, or hands it back here to release.
+    uint32_t chase = w->context;
+    w->context = 0;
+    finish(respond(resp, m, w->query, pq.qtype, w->endpoint, chase, pq.deadline_ms), w->endpoint);
+    if (chase) chases_.release(chase);
     done_waiting(*w);
   }
   inflight_.finish(&pq);
@@ -161,9 +152,14 @@ void QueryPipeline::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t
 void QueryPipeline::on_upstream_failure(upstream::PendingQuery& pq) {
   for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
     // RFC 8767: every upstream failed, so a recently expired answer beats SERVFAIL.
-    const bool served =
-        cache_ && w->context == 0 &&
-        finish(from_cache(pq.question(), w->query, w->endpoint, /*stale=*/true), w->endpoint);
+    bool served = false;
+    if (cache_ && w->context == 0) {
+      uint32_t chase = 0;
+      const Step s = from_cache(pq.question(), w->query, w->endpoint, /*stale=*/true, chase,
+                                client_deadline());
+      if (chase) chases_.release(chase);
+      served = finish(s, w->endpoint);
+    }
     if (!served)
       reply(w->endpoint, kServFail, tx_,
             dns::build_rcode_reply(w->query, kServFail, tx_,
@@ -175,16 +171,23 @@ void QueryPipeline::on_upstream_failure(upstream::PendingQuery& pq) {
 
 Step QueryPipeline::respond(const uint8_t* resp, const dns::MessageView& m,
                             const dns::ClientQuery& cq, uint16_t qtype,
-                            const net::ClientEndpoint& to) {
+                            const net::ClientEndpoint& to, uint32_t& chase, uint64_t deadline_ms) {
+  Chase* c = chase ? &chases_.at(chase) : nullptr;
   // Re-decided against the snapshot in service now: a reload between the query and its
-  // answer applies to the answer.
+  // answer applies to the answer. The `cname` action's own target is the operator's.
   const policy::PolicySnapshot& snap = policy_.snapshot();
-  if (auto v = policy_.blocked_in_chain(snap, to.sa(), resp, m)) {
-    v->depth = 0;  // the listed name is a CNAME target: the SOA is owned by the question
-    counters_.inc(Counter::kBlockedCnameChain);
-    blocks_.count(snap, *v, cq, qtype, to);
-    return answer_blocked(snap, *v, cq, qtype, to);
+  if (!c || c->kind != Chase::Kind::kRedirect) {
+    if (auto v = policy_.blocked_in_chain(snap, to.sa(), resp, m)) {
+      v->depth = 0;  // the listed name is a CNAME target: the SOA is owned by the question
+      counters_.inc(Counter::kBlockedCnameChain);
+      blocks_.count(snap, *v, cq, qtype, to);
+      return answer_blocked(snap, *v, cq, qtype, to, c ? c->queries : 0);
+    }
   }
+  const dns::ChainEnd end = dns::find_chain_end(resp, m);
+  if (end.kind != dns::ChainEnd::Kind::kComplete)
+    return follow_chain(end, resp, m, cq, qtype, to, chase, deadline_ms);
+  if (c) return finish_chain(*c, resp, m, cq, qtype);
   const dns::Rewritten r = dns::rewrite_response(cq, resp, m, tx_);
   if (r.result == dns::RewriteResult::kUnusable)
     return Step::reply(kServFail, dns::build_rcode_reply(cq, kServFail, tx_));
@@ -193,29 +196,12 @@ Step QueryPipeline::respond(const uint8_t* resp, const dns::MessageView& m,
 }
 
 void QueryPipeline::done_waiting(const upstream::Waiter& w) {
-  if (w.context) release_redirect(w.context);
+  if (w.context) chases_.release(w.context);
   sink_.release(w.endpoint);
 }
 
 void QueryPipeline::fail_all() {
   inflight_.for_each([this](upstream::PendingQuery* pq) { pool_->cancel(*pq); });
-}
-
-uint32_t QueryPipeline::acquire_redirect(const BlockedAnswer& b) {
-  uint32_t context;
-  if (free_redirects_.empty()) {
-    redirects_.emplace_back();
-    context = static_cast<uint32_t>(redirects_.size());
-  } else {
-    context = free_redirects_.back();
-    free_redirects_.pop_back();
-  }
-  Redirect& r = redirect(context);
-  r.ttl = b.target.ttl;
-  r.ede_code = b.ede_code;
-  r.ede_len = b.ede_len;
-  std::memcpy(r.ede_text, b.ede_text, b.ede_len);
-  return context;
 }
 
 // --- reply ---------------------------------------------------------------------------------

@@ -7,11 +7,13 @@
 //   meta      AXFR/IXFR, CHAOS, other classes, ANY → answer_meta (meta_stage)
 //   classify  client → policy group; decide → PolicyStage (policy_stage)
 //   blocked   build_blocked_answer (blocked_answer), counted by BlockCounter (block_counter);
-//             the `cname` action resolves its target first (a redirect, below)
+//             the `cname` action and RPZ `CNAME other.name.` resolve their target first
 //   cache     PacketCache hit → respond
 //   upstream  InflightTable (coalescing) + UpstreamPool → on_upstream_answer / _failure
-//   respond   a CNAME/DNAME chain into a blocked name gets that block's answer; otherwise
-//             the message is rewritten for the client (ID, 0x20 case, our OPT, truncation)
+//   respond   a CNAME/DNAME chain into a blocked name gets that block's answer; a chain the
+//             upstream left unfinished is followed (chase_stage.cc, state in chase.h);
+//             otherwise the message is rewritten for the client (ID, 0x20 case, our OPT,
+//             truncation)
 //   reply     reply(): the rcode is counted, then the ReplySink sends — the one place
 //
 // Seams (for tests/resolver/pipeline): the ReplySink (where answers go), the Clock (every
@@ -29,12 +31,14 @@
 #include "policy/snapshot_holder.h"
 #include "resolver/cache/packet_cache.h"
 #include "resolver/config/config.h"
+#include "resolver/dns/chain_answer.h"
 #include "resolver/dns/query_view.h"
 #include "resolver/dns/question_key.h"
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/net/client_endpoint.h"
 #include "resolver/pipeline/block_counter.h"
 #include "resolver/pipeline/blocked_answer.h"
+#include "resolver/pipeline/chase.h"
 #include "resolver/pipeline/policy_stage.h"
 #include "resolver/pipeline/reply_sink.h"
 #include "resolver/pipeline/step.h"
@@ -67,44 +71,64 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
 
   // Questions waiting on an upstream (graceful shutdown waits for 0).
   size_t in_flight() const { return inflight_.size(); }
+  // Answers being assembled from several questions (chases) right now.
+  size_t chases_in_use() const { return chases_.in_use(); }
   // Answers every waiting client with SERVFAIL (forced shutdown).
   void fail_all();
 
  private:
-  // A `cname` redirect waiting for its target's answer (the client asked for another name).
-  struct Redirect {
-    uint32_t ttl = 0;
-    uint16_t ede_code = dns::kNoEde;
-    uint8_t ede_len = 0;
-    char ede_text[kMaxRedirectEdeText];
-  };
-
   void handle_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from);
   Step apply_policy(const dns::QueryView& q, const uint8_t* msg, const dns::ClientQuery& cq,
                     const net::ClientEndpoint& from);
-  // The blocked answer of `v` for the question in `cq` (deferred for a redirect).
+  // The blocked answer of `v` for the question in `cq` (deferred for a redirect). `hops`:
+  // questions already asked for this client's answer (a chain that led here).
   Step answer_blocked(const policy::PolicySnapshot& snap, const policy::Verdict& v,
-                      const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to);
+                      const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to,
+                      unsigned hops = 0);
   // A fresh (or, when `stale`, an expired but servable) cached answer for `cq`, responded.
+  // `chase` and `deadline_ms` as for respond().
   Step from_cache(const dns::QuestionKey& key, const dns::ClientQuery& cq,
-                  const net::ClientEndpoint& to, bool stale);
-  // The respond stage: an upstream or cached message for one client.
+                  const net::ClientEndpoint& to, bool stale, uint32_t& chase, uint64_t deadline_ms);
+  // The respond stage: an upstream or cached message for one client. `chase`: the client's
+  // Chase handle when the message answers a link of a chain, else 0; respond may create
+  // one. On return a non-zero `chase` is the caller's to release; 0 means a waiter owns
+  // it. `deadline_ms`: the client's deadline, should a chain have to be followed.
   Step respond(const uint8_t* resp, const dns::MessageView& m, const dns::ClientQuery& cq,
-               uint16_t qtype, const net::ClientEndpoint& to);
-  // Queues the client on the in-flight question `key` (starting it upstream if new).
+               uint16_t qtype, const net::ClientEndpoint& to, uint32_t& chase,
+               uint64_t deadline_ms);
+  // Queues the client on the in-flight question `key` (starting it upstream if new, with a
+  // deadline no later than `deadline_ms`).
   void forward(const dns::QuestionKey& key, const dns::ClientQuery& cq,
-               const net::ClientEndpoint& from, uint32_t context);
+               const net::ClientEndpoint& from, uint32_t context,
+               uint64_t deadline_ms = UINT64_MAX);
+  // --- chase_stage.cc: answers assembled from several questions (chase.h) ---
+  // A redirect (`b.redirect`): our CNAME, then the target's records.
+  Step start_redirect(const policy::PolicySnapshot& snap, const BlockedAnswer& b,
+                      const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to,
+                      unsigned hops);
+  // `resp` ends in a chain to follow (`end`): keep its records, ask for the chain's end.
+  Step follow_chain(const dns::ChainEnd& end, const uint8_t* resp, const dns::MessageView& m,
+                    const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to,
+                    uint32_t& chase, uint64_t deadline_ms);
+  // Asks for the next link `target` (cache, then in flight, then upstream) within the limits.
+  Step ask_link(uint32_t& chase, const uint8_t* target, size_t target_len,
+                const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to);
+  // The last link answered: the client's answer is the chain's records, then `resp`'s.
+  Step finish_chain(Chase& c, const uint8_t* resp, const dns::MessageView& m,
+                    const dns::ClientQuery& cq, uint16_t qtype);
+  // A chain that cannot be finished (loop, too long, out of time): SERVFAIL with an EDE.
+  Step chain_failed(const dns::ClientQuery& cq, uint16_t ede_code, const char* why);
   // Sends the reply of an answering Step; true when the query is done with (answered,
   // dropped or deferred).
   bool finish(const Step& s, const net::ClientEndpoint& to);
   // Counts the rcode, then sends: a client that has its answer sees it counted.
   void reply(const net::ClientEndpoint& to, uint16_t rcode, const uint8_t* data, size_t len);
   void count_rcode(uint16_t rcode);
+  // The deadline of a client whose question starts now (upstream.deadline from now).
+  uint64_t client_deadline() const {
+    return clock_.now_ms() + static_cast<uint64_t>(cfg_.upstream.deadline.count());
+  }
   void done_waiting(const upstream::Waiter& w);
-
-  uint32_t acquire_redirect(const BlockedAnswer& b);
-  void release_redirect(uint32_t context) { free_redirects_.push_back(context); }
-  Redirect& redirect(uint32_t context) { return redirects_[context - 1]; }
 
   const config::Config& cfg_;
   metrics::WorkerCounters& counters_;
@@ -116,10 +140,8 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   upstream::UpstreamPool* pool_ = nullptr;
   cache::PacketCache* cache_ = nullptr;
   bool log_queries_ = false;
-  // Redirects by Waiter::context - 1; reused through the free list (no steady-state
-  // allocation).
-  std::vector<Redirect> redirects_;
-  std::vector<uint32_t> free_redirects_;
+  // Chases by Waiter::context (redirects and unfinished chains).
+  ChaseTable chases_;
   std::unique_ptr<uint8_t[]> cache_buf_;  // a cached message is copied here, then patched
   alignas(64) uint8_t tx_[dns::kMaxMessage + 1024];
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/upstream/upstream_pool.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "resolver/dns/name.h"
@@ -60,8 +61,9 @@ UpstreamPool::UpstreamPool(Options opts, Transport& transport, const Clock& cloc
 
 UpstreamPool::~UpstreamPool() = default;
 
-void UpstreamPool::start(PendingQuery& q) {
-  q.deadline_ms = clock_.now_ms() + static_cast<uint64_t>(opts_.deadline.count());
+void UpstreamPool::start(PendingQuery& q, uint64_t deadline_cap_ms) {
+  q.deadline_ms =
+      std::min(clock_.now_ms() + static_cast<uint64_t>(opts_.deadline.count()), deadline_cap_ms);
   attempt(q);
 }
 

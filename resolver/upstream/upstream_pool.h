@@ -63,8 +63,10 @@ class UpstreamPool final : private TransportEvents {
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
-  // Starts resolving a newly created PendingQuery.
-  void start(PendingQuery& q);
+  // Starts resolving a newly created PendingQuery; its deadline is the configured one or
+  // `deadline_cap_ms` (loop time), whichever comes first (a CNAME target asked for a client
+  // that is already waiting gets what is left of that client's time).
+  void start(PendingQuery& q, uint64_t deadline_cap_ms = UINT64_MAX);
   // Gives up on `q` now: the delegate is told every upstream failed (forced shutdown).
   void cancel(PendingQuery& q) { fail(q); }
   // Releases the transport's sockets and timers; call once nothing is in flight.
