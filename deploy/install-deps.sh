@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang-format ccache
+  # the libFuzzer build (tests/fuzz): clang and its fuzzer/sanitizer runtimes
+  clang libclang-rt-14-dev
   # core libraries
   libuv1-dev libldns-dev libhyperscan-dev libyaml-cpp-dev libidn2-dev
   libcli11-dev libspdlog-dev libfmt-dev libabsl-dev libsystemd-dev libssl-dev nlohmann-json3-dev

@@ -7,7 +7,9 @@
 #   4. ThreadSanitizer (build-tsan/): every test but packaging (reloads and file watching
 #      under load, metrics scraped under load, dnstap's I/O thread, the shared cache,
 #      shutdown with queries in flight, watchdog heartbeats). Reports go to
-#      build-tsan/tsan/; any report fails the run.
+#      build-tsan/tsan/; any report fails the run;
+#   5. libFuzzer (build-fuzz/, clang, ASan+UBSan): every fuzz target of tests/fuzz/ for
+#      FUZZ_SECONDS (default 20) each over its seed corpus; any crash, leak or timeout fails.
 # Every phase runs even when an earlier one failed (a variant's tests are skipped when its
 # build failed), so one run shows every failure. Prints the wall time of each phase and
 # exits non-zero if any phase failed.
@@ -110,6 +112,16 @@ if phase "build TSan" build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSINKH
   phase "test TSan" tsan_test
 else
   skipped "test TSan"
+fi
+
+# 5. libFuzzer: the parsers of untrusted input (queries, upstream answers, lists, the
+# configuration, control requests, /explain) for a short bounded time each; the long run
+# is local (tests/fuzz/README.md). Not tests nor benchmarks: a fuzz build has neither.
+if phase "build fuzz" build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSINKHOLE_FUZZ=ON; then
+  phase "fuzz (short)" bash tests/fuzz/run_fuzz.sh build-fuzz "${FUZZ_SECONDS:-20}"
+else
+  skipped "fuzz (short)"
 fi
 
 if [ ${#failed[@]} -ne 0 ]; then

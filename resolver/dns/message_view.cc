@@ -39,6 +39,18 @@ MessageView parse_message(const uint8_t* msg, size_t len) noexcept {
     pos = r.end;
   }
   m.end = pos;
+  // A reply is rebuilt from the bytes before the OPT (which is replaced) and before what
+  // follows the last record (ignored): an owner name whose compression pointer reads them
+  // would not survive the rewrite, so such a message is malformed here (found by
+  // tests/fuzz/fuzz_upstream_response).
+  const size_t body_end = m.has_opt ? m.opt_off : m.end;
+  if (body_end < len) {
+    for (pos = m.question_end; pos < body_end;) {
+      const RecordSpan r = skip_record(msg, body_end, pos);
+      if (r.end == 0) return m;
+      pos = r.end;
+    }
+  }
   m.ok = true;
   return m;
 }

@@ -9,9 +9,9 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "policy/explain.h"
-#include "resolver/observe/explain_report.h"
+#include "resolver/observe/explain_request.h"
 #include "resolver/observe/metrics_exposition.h"
 
 namespace sinkhole::observe {
@@ -35,52 +35,17 @@ HandlerResult reply(MHD_Connection* c, unsigned status, const std::string& body,
   return ret;
 }
 
-// Counts the query arguments called `key`.
-unsigned count_args(MHD_Connection* c, const char* key) {
-  struct Ctx {
-    const char* key;
-    unsigned n = 0;
-  } ctx{key};
+// The query arguments as libmicrohttpd decoded them, in order; they live as long as `c`.
+std::vector<QueryArg> query_args(MHD_Connection* c) {
+  std::vector<QueryArg> args;
   MHD_get_connection_values(
       c, MHD_GET_ARGUMENT_KIND,
-      [](void* cls, MHD_ValueKind, const char* k, const char*) -> HandlerResult {
-        auto* x = static_cast<Ctx*>(cls);
-        if (std::strcmp(k, x->key) == 0) ++x->n;
+      [](void* cls, MHD_ValueKind, const char* k, const char* v) -> HandlerResult {
+        static_cast<std::vector<QueryArg>*>(cls)->push_back({k, v ? v : ""});
         return MHD_YES;
       },
-      &ctx);
-  return ctx.n;
-}
-
-// One JSON document and a line end. Names and list texts come from files and requests:
-// bytes that are not UTF-8 are replaced, never a reason to fail the reply.
-std::string json_body(const nlohmann::ordered_json& j) {
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-}
-
-// The public JSON answer, or an error message in `error` (400). Exactly one name and at
-// most one client, both valid: a proxy that pastes a Host header into the URL must not let
-// a subscriber smuggle in a second `client=` and read another client's verdict.
-std::string explain_body(const ServerState& s, MHD_Connection* c, std::string& error) {
-  const char* name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
-  const char* client = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "client");
-  if (!name || !*name || count_args(c, "name") != 1 || count_args(c, "client") > 1) {
-    error = "exactly one name (and at most one client) is required: /explain?name=HOST";
-    return {};
-  }
-  sockaddr_storage addr{};
-  if (client && *client && !policy::parse_client_address(client, addr)) {
-    error = "client is not an IPv4 or IPv6 address";
-    return {};
-  }
-  const auto snap = s.holder->current();
-  const auto e = policy::explain(*snap, name,
-                                 client && *client ? reinterpret_cast<sockaddr*>(&addr) : nullptr);
-  if (e.outcome == policy::Explanation::Outcome::kInvalidName) {
-    error = "name is not a valid domain name";
-    return {};
-  }
-  return json_body(explain_json(e, Audience::kPublic));
+      &args);
+  return args;
 }
 
 HandlerResult on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
@@ -92,10 +57,9 @@ HandlerResult on_request(void* cls, MHD_Connection* c, const char* url, const ch
   if (path == "/metrics")
     return reply(c, 200, render_metrics(s), "text/plain; version=0.0.4; charset=utf-8");
   if (path == "/explain") {
-    std::string error;
-    const std::string body = explain_body(s, c, error);
-    if (body.empty()) return reply(c, 400, json_body({{"error", error}}), "application/json");
-    return reply(c, 200, body, "application/json");
+    const auto snap = s.holder->current();
+    const auto answer = answer_explain(*snap, query_args(c));
+    return reply(c, answer.status, answer.body, "application/json");
   }
   if (path == "/healthz") return reply(c, 200, "ok\n", "text/plain");
   return reply(c, 404, "not found: /metrics, /explain?name=HOST, /healthz\n", "text/plain");

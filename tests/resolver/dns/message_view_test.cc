@@ -142,10 +142,40 @@ TEST_CASE("parse_message rejects malformed responses") {
                                                     .question("a.", 1)
                                                     .name("x.")
                                                     .rr_tail(41, 1232, 0, {})});
+  // Found by tests/fuzz/fuzz_upstream_response: qtype 0x1400 read as a 20-byte label from a
+  // pointer to offset 15 runs from 16 to 35, then reads its next length byte at 36: past
+  // the last record (31), in bytes a rewrite drops.
+  cases.push_back(
+      {"owner name reading the bytes after the last record", PacketWriter{}
+                                                                 .header(1, 0x8180, 1, 0, 1, 0)
+                                                                 .question("a.", 0x1400)
+                                                                 .pointer(15)
+                                                                 .rr_tail(1, 1, 1, {})
+                                                                 .raw({1, 2, 3, 4, 5, 0})});
+  cases.push_back({"owner name reading the OPT record", PacketWriter{}
+                                                            .header(1, 0x8180, 1, 0, 1, 1)
+                                                            .question("a.", 0x1400)
+                                                            .pointer(15)
+                                                            .rr_tail(1, 1, 1, {})
+                                                            .opt(1232)});
   for (const auto& c : cases) {
     INFO(c.name);
     CHECK_FALSE(parse(c.packet).ok);
   }
+}
+
+TEST_CASE("parse_message ignores bytes after the last record that no name reads") {
+  PacketWriter p;
+  p.header(1, 0x8180, 1, 1, 0, 1)
+      .question("a.", 1)
+      .pointer(12)
+      .rr_tail(1, 1, 1, {1, 2, 3, 4})
+      .opt(1232)
+      .raw({0xC0, 0x0C, 0xFF});
+  const MessageView m = parse(p);
+  REQUIRE(m.ok);
+  CHECK(m.has_opt);
+  CHECK(m.end == p.size() - 3);
 }
 
 TEST_CASE("parse_message treats OPT outside the additional section as an ordinary record") {

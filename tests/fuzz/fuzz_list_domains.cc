@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: MIT
+// Fuzz target: a domains list file (blocklist/formats/domains.h), as a reload reads it.
+#include "tests/fuzz/list_target.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return sinkhole::fuzz::fuzz_list(data, size, sinkhole::blocklist::Format::kDomains);
+}
