@@ -24,6 +24,10 @@
 
 namespace sinkhole::policy {
 
+// A list file longer than max_entries × this is refused unread (a comment-heavy AdBlock
+// list runs to ~100 bytes an entry, a domain list ~20).
+inline constexpr size_t kMaxBytesPerEntry = 1024;
+
 struct ListLimits {
   double max_reject_ratio = 0.01;  // rejected lines / entry lines (entries + rejects)
   double max_shrink = 0.5;         // fraction of the serving version's entries that may go

@@ -420,6 +420,14 @@ class Builder {
     if (::stat(data.path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
       return fail(refusal::kNotRegular,
                   fmt::format("{}: not a regular file ({})", label, util::file_kind(st.st_mode)));
+    // The whole file is read into memory first: one far larger than max_entries could
+    // fill (kMaxBytesPerEntry each) is refused before a byte of it is read.
+    if (const double bound = static_cast<double>(limits.max_entries) * kMaxBytesPerEntry;
+        static_cast<double>(st.st_size) > bound)
+      return fail(refusal::kMaxEntries,
+                  fmt::format("{}: a file of {} bytes is more than max_entries {} entries could "
+                              "fill ({} bytes each)",
+                              label, st.st_size, limits.max_entries, kMaxBytesPerEntry));
     try {
       // Read and compile now. Entries stream into the matcher builder as they are read,
       // so a 1M-name list never exists as a million DomainEntry objects beside the table

@@ -28,7 +28,7 @@ metrics:
   listen: "{addr}:{port}"
 lists:
   casinos: {{ path: casinos.txt, category: gambling }}
-  games: {{ path: games.txt, category: illegal-games }}
+  games: {{ path: games.txt, category: illegal-games, max_reject_ratio: 50% }}
 actions:
   warning: {{ type: sinkhole, a: 203.0.113.10, ede_text: "Blocked ({{category}})" }}
 policies:

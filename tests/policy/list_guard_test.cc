@@ -8,10 +8,34 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <string>
 
 #include "policy/snapshot_builder.h"
 #include "tests/policy/temp_dir.h"
+
+// This binary's operator new fails every allocation above a threshold while a test sets
+// one: std::bad_alloc on demand, in any build (a real out-of-memory cannot be provoked
+// under ASan, which aborts instead of throwing).
+// GCC cannot see that the delete below pairs with this new (both malloc/free).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<size_t> g_fail_above{static_cast<size_t>(-1)};
+}  // namespace
+
+void* operator new(size_t n) {
+  if (n > g_fail_above.load(std::memory_order_relaxed)) throw std::bad_alloc();
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -171,6 +195,36 @@ TEST_CASE("max_entries fails the list even when forced; list_defaults sets it fo
   CHECK(r.refusals[0].reason == std::string("max_entries"));
   r = build_snapshot(std::string("list_defaults:\n  max_entries: 20000\n") + kOneList, config, 1);
   CHECK(r.snapshot != nullptr);
+}
+
+TEST_CASE("std::bad_alloc while a list loads fails that list, not the process") {
+  TempDir tmp;
+  const std::string config = tmp.path("sinkholed.yaml");
+  tmp.write("gambling.txt", lines(20000));  // ~400 KB: its read buffer is one allocation
+  g_fail_above = 256 * 1024;
+  const BuildResult r = build_snapshot(kOneList, config, 1);
+  g_fail_above = static_cast<size_t>(-1);
+  INFO("errors:", all(r.errors));
+  CHECK(r.snapshot == nullptr);
+  REQUIRE(r.refusals.size() == 1);
+  CHECK(r.refusals[0].reason == std::string("out_of_memory"));
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].find("list gambling (" + tmp.path("gambling.txt") +
+                         "): out of memory while loading — refusing to publish") !=
+        std::string::npos);
+  // And with memory back, the same list loads.
+  CHECK(build_snapshot(kOneList, config, 1).snapshot != nullptr);
+}
+
+TEST_CASE("a file longer than max_entries could fill is refused unread") {
+  TempDir tmp;
+  const std::string config = tmp.path("sinkholed.yaml");
+  tmp.write("gambling.txt", lines(10) + std::string(4096, '#') + "\n");
+  const BuildResult r = build_snapshot(std::string(kOneList) + "    max_entries: 4\n", config, 1);
+  REQUIRE(r.refusals.size() == 1);
+  CHECK(r.refusals[0].reason == std::string("max_entries"));
+  CHECK(r.errors[0].find("more than max_entries 4 entries could fill (1024 bytes each)") !=
+        std::string::npos);
 }
 
 TEST_CASE("a FIFO is refused at once, never opened for a blocking read") {
