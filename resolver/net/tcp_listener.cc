@@ -45,6 +45,11 @@ bool TcpConnection::accept(uv_stream_t* server) {
 
 void TcpConnection::start() {
   uv_tcp_nodelay(&handle_, 1);
+  // The kernel's send buffer is bounded too (autotuning lets it reach megabytes per
+  // socket): half the bound, which Linux doubles, so that a client that does not read
+  // holds at most the bound in the kernel and the bound again here.
+  int sndbuf = static_cast<int>(table_.limits().max_queued_bytes / 2);
+  uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(&handle_), &sndbuf);
   idle_since_ = now();
   reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), on_alloc, on_read) == 0;
   arm_timer();
@@ -145,7 +150,7 @@ void TcpConnection::pause() {
 
 void TcpConnection::resume() {
   paused_ = false;
-  process_frames();  // the frames that waited in the buffer
+  if (!draining_) process_frames();  // the frames that waited in the buffer
   if (closing_) return;
   if (!paused_ && !draining_ && !reading_)
     reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), on_alloc, on_read) == 0;

@@ -13,7 +13,8 @@
 //   - answers queued in user space (bytes the kernel did not take: the client does not
 //     read) over half of max_queued_bytes → the connection is paused: no reading, no
 //     further buffered frames answered, until the queue falls under a quarter; answers
-//     still arriving for queries in flight past max_queued_bytes → closed;
+//     still arriving for queries in flight past max_queued_bytes → closed; the kernel's
+//     send buffer is set to match, so the kernel holds no more than that either;
 //   - queued answers making no progress (no write completes) for write_timeout → closed;
 //   - at most kMaxPipelined queries in flight per connection: more pause reading;
 //   - total and per-address connection counts (TcpConnectionTable).

@@ -3,9 +3,12 @@
 begun must be whole within tcp_query_timeout, however the bytes trickle in; bytes that
 trickle in do not extend the idle timeout; a length prefix over tcp_max_query_size closes
 the connection at once; tcp_max_connections_per_client per address. Each is counted.
+And the fd limit: raised to the hard limit at start and logged, with a warning when it
+is too low for the connection limits.
 (Many connections at once and a client that never reads: test_fault_tcp.py.)"""
 
 import os
+import resource
 import struct
 import sys
 import time
@@ -118,6 +121,32 @@ class TcpLimitsTest(SinkholedTestCase):
             self.ask_on(c, 30)
         self.assertCounters(self.server, before, tcp_rejected_client_limit=1,
                             tcp_connections=5)
+
+
+class FdLimitTest(SinkholedTestCase):
+    """At start the soft RLIMIT_NOFILE is raised to the hard limit, and logged; a limit
+    below what the connection limits may need is warned about."""
+
+    def test_soft_limit_raised_to_the_hard_limit(self):
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        self.assertGreater(hard, 256, "this test needs a hard fd limit above 256")
+        knot = self.start_knot()
+        s = self.start_sinkholed([knot.upstream], workers=1,
+                                 exec_prefix=["prlimit", f"--nofile=256:{hard}", "--"])
+        self.assertIn(f"info fd limit raised from 256 to {hard}", s.log_text())
+        with open(f"/proc/{s.proc.pid}/limits") as f:
+            line = next(l for l in f if l.startswith("Max open files"))
+        self.assertEqual(line.split()[3:5], [str(hard), str(hard)])
+        self.assertEqual(s.udp(build_query("www.example.test.", "A")).values("A"),
+                         ["192.0.2.1"])
+
+    def test_a_limit_too_low_is_warned_about(self):
+        knot = self.start_knot()
+        s = self.start_sinkholed([knot.upstream], workers=2,
+                                 server={"tcp_max_connections": 1000},
+                                 exec_prefix=["prlimit", "--nofile=512:512", "--"])
+        self.assertIn("warning fd limit 512 is below the 3024 the connection limits may need "
+                      "(2 workers x server.tcp_max_connections 1000", s.log_text())
 
 
 if __name__ == "__main__":
