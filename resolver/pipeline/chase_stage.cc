@@ -27,21 +27,8 @@ dns::QuestionKey link_key(const dns::ClientQuery& cq, const uint8_t* name, size_
 }
 }  // namespace
 
-Step QueryPipeline::start_redirect(const policy::PolicySnapshot& snap, const BlockedAnswer& b,
-                                   const dns::ClientQuery& cq, uint16_t qtype,
-                                   const net::ClientEndpoint& to, unsigned hops) {
-  if (b.local_data) {
-    // The rule's target is a CNAME target like any other: a listed one gets its block.
-    const PolicyDecision d = policy_.decide(snap, to.sa(), b.target.target, b.target.target_len);
-    if (d.kind == PolicyDecision::Kind::kBlock) {
-      if (hops + 1 >= kMaxChaseQueries) return chain_failed(cq, kEdeOther, "CNAME loop");
-      policy::Verdict v = d.verdict;
-      v.depth = 0;
-      counters_.inc(Counter::kBlockedCnameChain);
-      blocks_.count(snap, v, cq, qtype, to);
-      return answer_blocked(snap, v, cq, qtype, to, hops + 1);
-    }
-  }
+Step QueryPipeline::start_redirect(const BlockedAnswer& b, const dns::ClientQuery& cq,
+                                   uint16_t qtype, const net::ClientEndpoint& to, unsigned hops) {
   uint32_t chase = chases_.acquire(b.local_data ? Chase::Kind::kLocalData : Chase::Kind::kRedirect,
                                    client_deadline());
   Chase& c = chases_.at(chase);
@@ -75,6 +62,19 @@ Step QueryPipeline::ask_link(uint32_t& chase, const uint8_t* target, size_t targ
   if (++c.queries > kMaxChaseQueries) return chain_failed(cq, kEdeOther, "CNAME chain too long");
   if (clock_.now_ms() >= c.deadline_ms)
     return chain_failed(cq, dns::ede::kNoReachableAuthority, "CNAME target not resolved in time");
+  if (c.kind != Chase::Kind::kRedirect) {
+    // The name asked for is a CNAME target like any other (an RPZ rule's, or one we made
+    // from a DNAME): a listed one gets its block.
+    const policy::PolicySnapshot& snap = policy_.snapshot();
+    const PolicyDecision d = policy_.decide(snap, to.sa(), target, target_len);
+    if (d.kind == PolicyDecision::Kind::kBlock) {
+      policy::Verdict v = d.verdict;
+      v.depth = 0;
+      counters_.inc(Counter::kBlockedCnameChain);
+      blocks_.count(snap, v, cq, qtype, to);
+      return answer_blocked(snap, v, cq, qtype, to, c.queries);
+    }
+  }
   counters_.inc(Counter::kCnameChased);
   const dns::QuestionKey key = link_key(cq, target, target_len, qtype);
   // The `cname` action's target always goes upstream: a stale warning host is never served.

@@ -99,7 +99,7 @@ Step QueryPipeline::answer_blocked(const policy::PolicySnapshot& snap, const pol
   const BlockedAnswer b = build_blocked_answer(snap, v, cq, qtype, tx_);
   if (b.truncated) counters_.inc(Counter::kTruncatedUdp);
   if (!b.redirect) return b.step;
-  return start_redirect(snap, b, cq, qtype, to, hops);
+  return start_redirect(b, cq, qtype, to, hops);
 }
 
 Step QueryPipeline::from_cache(const dns::QuestionKey& key, const dns::ClientQuery& cq,

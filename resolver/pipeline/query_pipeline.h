@@ -103,14 +103,14 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
                uint64_t deadline_ms = UINT64_MAX);
   // --- chase_stage.cc: answers assembled from several questions (chase.h) ---
   // A redirect (`b.redirect`): our CNAME, then the target's records.
-  Step start_redirect(const policy::PolicySnapshot& snap, const BlockedAnswer& b,
-                      const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to,
-                      unsigned hops);
+  Step start_redirect(const BlockedAnswer& b, const dns::ClientQuery& cq, uint16_t qtype,
+                      const net::ClientEndpoint& to, unsigned hops);
   // `resp` ends in a chain to follow (`end`): keep its records, ask for the chain's end.
   Step follow_chain(const dns::ChainEnd& end, const uint8_t* resp, const dns::MessageView& m,
                     const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to,
                     uint32_t& chase, uint64_t deadline_ms);
-  // Asks for the next link `target` (cache, then in flight, then upstream) within the limits.
+  // Asks for the next link `target` (cache, then in flight, then upstream) within the
+  // limits; a listed target (not the `cname` action's own) gets its block's answer.
   Step ask_link(uint32_t& chase, const uint8_t* target, size_t target_len,
                 const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to);
   // The last link answered: the client's answer is the chain's records, then `resp`'s.

@@ -261,12 +261,19 @@ TEST_CASE("chase: a link into a listed name gets that block's answer") {
   REQUIRE(a.authority.size() == 1);
   CHECK(a.authority[0].owner == "www.a.test.");
   CHECK(f.counter(Counter::kBlockedCnameChain) == 1);
+  // A name we make from a DNAME alone is checked too (the DNAME's own target is not listed).
+  f.query(make_query("casino.old.test.", kA, {.id = 9}));
+  reply(f, 2, {Rr{"old.test.", kDname, 300, wire_name("example.")}});
+  CHECK(f.transport.attempts.size() == 3);
+  CHECK(f.last().id == 9);
+  CHECK(f.last().rcode == 3);
+  CHECK(f.counter(Counter::kBlockedCnameChain) == 2);
   // The same chain for a group that redirects: the warning host's records.
   f.query(make_query("www2.a.test.", kA, {.id = 2}), "10.1.1.1");
-  reply(f, 2, {cname_record("", "www.casino.example.")});
-  REQUIRE(f.transport.attempts.size() == 4);
-  CHECK(asked(f, 3) == "warn.example.");
-  reply(f, 3, {a_record("", {203, 0, 113, 1})});
+  reply(f, 3, {cname_record("", "www.casino.example.")});
+  REQUIRE(f.transport.attempts.size() == 5);
+  CHECK(asked(f, 4) == "warn.example.");
+  reply(f, 4, {a_record("", {203, 0, 113, 1})});
   CHECK(f.last().id == 2);
   CHECK(chain_of(f.last()) ==
         std::vector<std::string>{"www2.a.test. 5 warn.example.", "warn.example. 1 203.0.113.1"});
