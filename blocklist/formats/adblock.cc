@@ -112,6 +112,11 @@ void read_adblock(std::string_view text, ParsedList& out) {
     if (rule.starts_with("@@")) {
       kind = RuleKind::kException;
       rule.remove_prefix(2);
+      // A bare "@@" leaves nothing to look at (front() below would read past the line).
+      if (rule.empty()) {
+        add_reject(out, lines.line_number(), "empty exception rule", line);
+        continue;
+      }
     }
     if (rule.starts_with("||")) {
       std::string_view name;

@@ -5,7 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -142,6 +144,21 @@ TEST_CASE("read_adblock: bad names after || are rejects with their line") {
   CHECK(l.stats.rejects[1].reason.starts_with("invalid character '%'"));
   CHECK(l.stats.rejects[2].line == 4);
   CHECK(l.stats.rejects[2].reason.starts_with("label longer than 63 octets"));
+}
+
+// Found by tests/fuzz/fuzz_list_adblock: a bare "@@" as the last bytes of the file read
+// one byte past them. The text sits in a buffer of its exact size, so ASan sees any
+// overread.
+TEST_CASE("read_adblock: a bare @@ is a reject, even as the file's last bytes") {
+  for (const std::string text : {"||a.example^\n@@", "||a.example^\n@@\n", "@@  "}) {
+    CAPTURE(text);
+    const auto buf = std::make_unique<char[]>(text.size());
+    std::memcpy(buf.get(), text.data(), text.size());
+    ParsedList l = read(std::string_view(buf.get(), text.size()));
+    REQUIRE(l.stats.rejects.size() == 1);
+    CHECK(l.stats.rejects[0].line == (text.front() == '@' ? 1u : 2u));
+    CHECK(l.stats.rejects[0].reason.starts_with("empty exception rule"));
+  }
 }
 
 TEST_CASE("read_adblock: BOM, CRLF, garbage never crash") {
