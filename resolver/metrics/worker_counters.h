@@ -63,6 +63,11 @@ enum class Counter : uint16_t {
   kUpstreamBadResponses,
   kUpstreamRcodeFailures,
   kUpstreamAllFailed,
+  kUpstreamLimitWorker,
+  kUpstreamLimitZone,
+  kUpstreamLimitUpstream,
+  kUpstreamSocketsOpened,
+  kUpstreamLateReplies,
   // TCP clients
   kTcpConnections,
   kTcpRejectedLimit,

@@ -40,6 +40,7 @@
 #include "resolver/pipeline/step.h"
 #include "resolver/upstream/clock.h"
 #include "resolver/upstream/inflight_table.h"
+#include "resolver/upstream/limit_log.h"
 #include "resolver/upstream/upstream_pool.h"
 
 namespace sinkhole::pipeline {
@@ -91,9 +92,17 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   // The respond stage: an upstream or cached message for one client.
   Step respond(const uint8_t* resp, const dns::MessageView& m, const dns::ClientQuery& cq,
                uint16_t qtype, const net::ClientEndpoint& to);
-  // Queues the client on the in-flight question `key` (starting it upstream if new).
+  // Queues the client on the in-flight question `key` (starting it upstream if new), or
+  // answers it at once when an in-flight limit refuses a new question.
   void forward(const dns::QuestionKey& key, const dns::ClientQuery& cq,
                const net::ClientEndpoint& from, uint32_t context);
+  // No upstream will answer `key` for this client: a stale cached answer (RFC 8767) for a
+  // plain forward, else SERVFAIL with `ede`.
+  void answer_without_upstream(const dns::QuestionKey& key, const dns::ClientQuery& cq,
+                               const net::ClientEndpoint& to, uint32_t context,
+                               const dns::Ede& ede);
+  // Counts and logs (rate-limited) a question refused by an in-flight limit.
+  void note_limit(upstream::Admission a, const dns::QuestionKey& key);
   // Sends the reply of an answering Step; true when the query is done with (answered,
   // dropped or deferred).
   bool finish(const Step& s, const net::ClientEndpoint& to);
@@ -113,6 +122,7 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   PolicyStage policy_;
   BlockCounter blocks_;
   upstream::InflightTable inflight_;
+  upstream::LimitLog limit_log_;
   upstream::UpstreamPool* pool_ = nullptr;
   cache::PacketCache* cache_ = nullptr;
   bool log_queries_ = false;
