@@ -143,11 +143,39 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
 }
 
 void read_upstream(YamlReader& r, const YAML::Node& n, UpstreamConfig& u) {
-  if (!r.check_keys(n, {"timeout", "deadline"}, "upstream")) return;
+  if (!r.check_keys(n,
+                    {"timeout", "deadline", "max_inflight", "max_inflight_per_upstream",
+                     "zone_share", "socket_reuse"},
+                    "upstream"))
+    return;
   if (const auto t = n["timeout"])
     if (auto d = r.duration(t, "upstream.timeout")) u.timeout = *d;
   if (const auto t = n["deadline"])
     if (auto d = r.duration(t, "upstream.deadline")) u.deadline = *d;
+  if (const auto m = n["max_inflight"])
+    if (auto v = r.unsigned_in(m, "upstream.max_inflight", 1, 1'000'000))
+      u.max_inflight = static_cast<unsigned>(*v);
+  if (const auto m = n["max_inflight_per_upstream"])
+    if (auto v = r.unsigned_in(m, "upstream.max_inflight_per_upstream", 1, 1'000'000))
+      u.max_inflight_per_upstream = static_cast<unsigned>(*v);
+  if (const auto z = n["zone_share"]) {
+    // A percentage of max_inflight, written with its sign ("10%") so that nobody reads it
+    // as a count of queries.
+    auto s = r.scalar(z, "upstream.zone_share");
+    unsigned pct = 0;
+    const bool ok =
+        s && s->size() >= 2 && s->size() <= 4 && s->back() == '%' &&
+        std::all_of(s->begin(), s->end() - 1, [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+        (pct = static_cast<unsigned>(std::stoul(s->substr(0, s->size() - 1)))) >= 1 && pct <= 100;
+    if (ok)
+      u.zone_share_percent = pct;
+    else if (s)
+      r.error_at(
+          z, fmt::format("upstream.zone_share must be a percentage from 1% to 100%, not '{}'", *s));
+  }
+  if (const auto m = n["socket_reuse"])
+    if (auto v = r.unsigned_in(m, "upstream.socket_reuse", 1, 256))
+      u.socket_reuse = static_cast<unsigned>(*v);
 }
 
 // true/false into `out`; an error for anything else.

@@ -40,6 +40,18 @@ struct UpstreamConfig {
   bool from_resolv_conf = false;  // true when `upstreams:` was absent
   Millis timeout{1500};           // one attempt at one upstream
   Millis deadline{2000};          // SERVFAIL to the client after this, whatever happened
+  // Bounds on one worker's upstream work (resolver/upstream/inflight_table.h): past them a
+  // new question gets a stale answer or SERVFAIL at once, so a dead zone or upstream can
+  // never take every socket or file descriptor.
+  unsigned max_inflight = 4096;               // distinct questions waiting on upstreams
+  unsigned max_inflight_per_upstream = 2048;  // attempts waiting on one upstream
+  unsigned zone_share_percent = 10;           // of max_inflight, per zone (zone_key.h)
+  unsigned socket_reuse = 16;                 // UDP attempts per upstream socket
+  // max_inflight × zone_share_percent / 100, at least 1.
+  unsigned zone_limit() const {
+    const unsigned long v = static_cast<unsigned long>(max_inflight) * zone_share_percent / 100;
+    return v ? static_cast<unsigned>(v) : 1;
+  }
 };
 
 struct LogConfig {

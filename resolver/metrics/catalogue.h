@@ -46,6 +46,11 @@ inline constexpr CounterGroup kCounterGroups[] = {
       "Queries answered REFUSED by sinkholed itself, by reason (zone_transfer, chaos, class, "
       "no_policy)"},
      "reason"},
+    {"upstream_limit_",
+     {"sinkholed_upstream_limited_total", T::kCounter,
+      "Questions answered stale or SERVFAIL without asking an upstream, by the in-flight limit "
+      "reached (worker, zone, upstream)"},
+     "reason"},
 };
 // answers_truncated is not an rcode: it keeps a family of its own.
 inline constexpr std::string_view kUngroupedCounters[] = {"answers_truncated"};

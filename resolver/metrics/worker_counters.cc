@@ -79,6 +79,25 @@ constexpr Row kTable[] = {
     {Counter::kCnameChaseFailed,
      {"cname_chase_failed",
       "Chains answered SERVFAIL: a loop, more than 8 questions, too big, or out of time"}},
+    {Counter::kUpstreamLimitWorker,
+     {"upstream_limit_worker",
+      "New questions answered stale or SERVFAIL: the worker's in-flight limit "
+      "(upstream.max_inflight) was reached"}},
+    {Counter::kUpstreamLimitZone,
+     {"upstream_limit_zone",
+      "New questions answered stale or SERVFAIL: their zone's share of the in-flight limit "
+      "(upstream.zone_share) was used up"}},
+    {Counter::kUpstreamLimitUpstream,
+     {"upstream_limit_upstream",
+      "Questions answered stale or SERVFAIL: every usable upstream had "
+      "upstream.max_inflight_per_upstream attempts in flight"}},
+    {Counter::kUpstreamSocketsOpened,
+     {"upstream_sockets_opened",
+      "UDP sockets opened towards upstreams (each serves up to upstream.socket_reuse attempts)"}},
+    {Counter::kUpstreamLateReplies,
+     {"upstream_late_replies",
+      "Upstream UDP replies to an attempt already over (it timed out or failed over), "
+      "ignored"}},
     {Counter::kTcpConnections, {"tcp_connections", "TCP client connections accepted"}},
     {Counter::kTcpRejectedLimit,
      {"tcp_rejected_limit", "TCP connections closed at once: connection limit reached"}},

@@ -65,6 +65,11 @@ enum class Counter : uint16_t {
   kUpstreamAllFailed,
   kCnameChased,
   kCnameChaseFailed,
+  kUpstreamLimitWorker,
+  kUpstreamLimitZone,
+  kUpstreamLimitUpstream,
+  kUpstreamSocketsOpened,
+  kUpstreamLateReplies,
   // TCP clients
   kTcpConnections,
   kTcpRejectedLimit,

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/pipeline/query_pipeline.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
 
 #include "resolver/dns/answer_builder.h"
+#include "resolver/dns/name.h"
+#include "resolver/dns/redirect_answer.h"
 #include "resolver/dns/response_rewriter.h"
 #include "resolver/pipeline/meta_stage.h"
+#include "resolver/upstream/zone_key.h"
+#include "util/log_escape.h"
 
 namespace sinkhole::pipeline {
 
@@ -15,6 +21,13 @@ using metrics::Counter;
 namespace {
 constexpr auto kRefused = static_cast<uint16_t>(dns::Rcode::kRefused);
 constexpr auto kServFail = static_cast<uint16_t>(dns::Rcode::kServFail);
+constexpr dns::Ede kUnreachable{dns::ede::kNoReachableAuthority, "no upstream answered"};
+// EDE 0 (Other Error, RFC 8914 §4.1): the upstreams may be fine; this worker chose not to
+// ask them.
+constexpr uint16_t kEdeOther = 0;
+constexpr dns::Ede kLimitWorker{kEdeOther, "too many queries in flight upstream"};
+constexpr dns::Ede kLimitZone{kEdeOther, "too many queries in flight for this zone"};
+constexpr dns::Ede kLimitUpstream{kEdeOther, "every upstream is busy"};
 }  // namespace
 
 QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters& counters,
@@ -27,7 +40,9 @@ QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters&
       policy_(policies),
       blocks_(cfg.log, counters, clock),
       cache_(cache),
-      cache_buf_(cache ? new uint8_t[dns::kMaxMessage] : nullptr) {}
+      cache_buf_(cache ? new uint8_t[dns::kMaxMessage] : nullptr) {
+  inflight_.set_limits({cfg.upstream.max_inflight, cfg.upstream.zone_limit()});
+}
 
 // --- receive → parse → meta → policy → cache → upstream ---------------------------------
 
@@ -120,14 +135,58 @@ Step QueryPipeline::from_cache(const dns::QuestionKey& key, const dns::ClientQue
 void QueryPipeline::forward(const dns::QuestionKey& key, const dns::ClientQuery& cq,
                             const net::ClientEndpoint& from, uint32_t context,
                             uint64_t deadline_ms) {
-  bool created = false;
-  upstream::PendingQuery* pq = inflight_.find_or_create(key, created);
-  inflight_.add_waiter(*pq, cq, from, context);
+  const upstream::InflightTable::Found f = inflight_.find_or_admit(key);
+  if (!f.q) {
+    note_limit(f.admission, key);
+    answer_without_upstream(
+        key, cq, from, context,
+        f.admission == upstream::Admission::kZoneFull ? kLimitZone : kLimitWorker);
+    if (context) chases_.release(context);
+    return;
+  }
+  inflight_.add_waiter(*f.q, cq, from, context);
   sink_.hold(from);
-  if (created)
-    pool_->start(*pq, deadline_ms);
+  if (f.admission == upstream::Admission::kCreated)
+    pool_->start(*f.q, deadline_ms);
   else
     counters_.inc(Counter::kUpstreamCoalesced);
+}
+
+void QueryPipeline::note_limit(upstream::Admission a, const dns::QuestionKey& key) {
+  const bool zone = a == upstream::Admission::kZoneFull;
+  counters_.inc(zone ? Counter::kUpstreamLimitZone : Counter::kUpstreamLimitWorker);
+  uint64_t skipped = 0;
+  if (!limit_log_.due(zone ? upstream::LimitReason::kZone : upstream::LimitReason::kWorker,
+                      clock_.now_ms(), skipped))
+    return;
+  if (!zone) {
+    spdlog::warn(
+        "upstream limit: {} distinct questions in flight on this worker (upstream.max_inflight); "
+        "answering stale or SERVFAIL ({} more since the last line)",
+        cfg_.upstream.max_inflight, skipped);
+    return;
+  }
+  uint8_t lower[dns::kMaxNameWire];
+  dns::lower_name(key.qname, key.qname_len, lower);
+  const size_t at = upstream::zone_offset(lower, key.qname_len);
+  spdlog::warn(
+      "upstream limit: zone {} has {} questions in flight on this worker (upstream.zone_share "
+      "{}% of upstream.max_inflight); answering stale or SERVFAIL ({} more since the last line)",
+      util::escape_for_log(dns::wire_to_text(lower + at, key.qname_len - at), 100),
+      cfg_.upstream.zone_limit(), cfg_.upstream.zone_share_percent, skipped);
+}
+
+void QueryPipeline::answer_without_upstream(const dns::QuestionKey& key, const dns::ClientQuery& cq,
+                                            const net::ClientEndpoint& to, uint32_t context,
+                                            const dns::Ede& ede) {
+  // RFC 8767: no upstream answer, so a recently expired answer beats SERVFAIL.
+  if (cache_ && context == 0) {
+    uint32_t chase = 0;
+    const Step s = from_cache(key, cq, to, /*stale=*/true, chase, client_deadline());
+    if (chase) chases_.release(chase);
+    if (finish(s, to)) return;
+  }
+  reply(to, kServFail, tx_, dns::build_rcode_reply(cq, kServFail, tx_, ede));
 }
 
 // --- upstream answers → respond → reply ---------------------------------------------------
@@ -150,20 +209,10 @@ void QueryPipeline::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t
 }
 
 void QueryPipeline::on_upstream_failure(upstream::PendingQuery& pq) {
+  const dns::Ede& ede =
+      pq.failure == upstream::PendingQuery::Failure::kUpstreamLimit ? kLimitUpstream : kUnreachable;
   for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
-    // RFC 8767: every upstream failed, so a recently expired answer beats SERVFAIL.
-    bool served = false;
-    if (cache_ && w->context == 0) {
-      uint32_t chase = 0;
-      const Step s = from_cache(pq.question(), w->query, w->endpoint, /*stale=*/true, chase,
-                                client_deadline());
-      if (chase) chases_.release(chase);
-      served = finish(s, w->endpoint);
-    }
-    if (!served)
-      reply(w->endpoint, kServFail, tx_,
-            dns::build_rcode_reply(w->query, kServFail, tx_,
-                                   {dns::ede::kNoReachableAuthority, "no upstream answered"}));
+    answer_without_upstream(pq.question(), w->query, w->endpoint, w->context, ede);
     done_waiting(*w);
   }
   inflight_.finish(&pq);

@@ -44,6 +44,7 @@
 #include "resolver/pipeline/step.h"
 #include "resolver/upstream/clock.h"
 #include "resolver/upstream/inflight_table.h"
+#include "resolver/upstream/limit_log.h"
 #include "resolver/upstream/upstream_pool.h"
 
 namespace sinkhole::pipeline {
@@ -118,6 +119,13 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
                     const dns::ClientQuery& cq, uint16_t qtype);
   // A chain that cannot be finished (loop, too long, out of time): SERVFAIL with an EDE.
   Step chain_failed(const dns::ClientQuery& cq, uint16_t ede_code, const char* why);
+  // No upstream will answer `key` for this client: a stale cached answer (RFC 8767) for a
+  // plain forward, else SERVFAIL with `ede`.
+  void answer_without_upstream(const dns::QuestionKey& key, const dns::ClientQuery& cq,
+                               const net::ClientEndpoint& to, uint32_t context,
+                               const dns::Ede& ede);
+  // Counts and logs (rate-limited) a question refused by an in-flight limit.
+  void note_limit(upstream::Admission a, const dns::QuestionKey& key);
   // Sends the reply of an answering Step; true when the query is done with (answered,
   // dropped or deferred).
   bool finish(const Step& s, const net::ClientEndpoint& to);
@@ -137,6 +145,7 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   PolicyStage policy_;
   BlockCounter blocks_;
   upstream::InflightTable inflight_;
+  upstream::LimitLog limit_log_;
   upstream::UpstreamPool* pool_ = nullptr;
   cache::PacketCache* cache_ = nullptr;
   bool log_queries_ = false;

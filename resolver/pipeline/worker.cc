@@ -33,7 +33,7 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
       index_(index),
       clock_(&loop_),
       pipeline_(cfg, counters_, policies, cache, sink_, clock_),
-      transport_(&loop_, counters_),
+      transport_(&loop_, counters_, upstream::SocketTransport::Options{cfg.upstream.socket_reuse}),
       tcp_connections_(tcp_limits(cfg.server), counters_) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &stop_async_, on_stop);
@@ -48,6 +48,7 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
   po.timeout = cfg.upstream.timeout;
   po.deadline = cfg.upstream.deadline;
   po.payload = cfg.server.udp_payload;
+  po.max_inflight_per_upstream = cfg.upstream.max_inflight_per_upstream;
   pool_ = std::make_unique<upstream::UpstreamPool>(po, transport_, clock_, counters_, pipeline_);
   pipeline_.set_upstreams(pool_.get());
   pipeline_.set_worker_index(index);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/upstream/socket_transport.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "resolver/upstream/inflight_table.h"
@@ -11,8 +12,10 @@ using metrics::Counter;
 
 // --- SocketTransport -------------------------------------------------------------------
 
-SocketTransport::SocketTransport(uv_loop_t* loop, metrics::WorkerCounters& counters)
-    : loop_(loop), counters_(counters) {}
+SocketTransport::SocketTransport(uv_loop_t* loop, metrics::WorkerCounters& counters, Options opts)
+    : loop_(loop), counters_(counters), opts_(opts) {
+  if (opts_.socket_reuse == 0) opts_.socket_reuse = 1;
+}
 
 SocketTransport::~SocketTransport() = default;
 
@@ -26,17 +29,58 @@ UdpExchange* SocketTransport::acquire_udp() {
   return e;
 }
 
-bool SocketTransport::send(PendingQuery& q, const config::SocketAddress& to, unsigned, bool tcp,
-                           const uint8_t* data, size_t len, uint64_t timeout_ms) {
+UdpSocket* SocketTransport::open_socket(unsigned upstream, unsigned live_slot,
+                                        const config::SocketAddress& to) {
+  UdpSocket* s;
+  if (socket_free_.empty()) {
+    socket_store_.push_back(std::make_unique<UdpSocket>(*this));
+    s = socket_store_.back().get();
+  } else {
+    s = socket_free_.back();
+    socket_free_.pop_back();
+  }
+  return s->open(upstream, live_slot, to) ? s : nullptr;
+}
+
+void SocketTransport::unlist(unsigned upstream, unsigned live_slot, UdpSocket* s) {
+  if (upstream < live_.size() && live_[upstream][live_slot] == s)
+    live_[upstream][live_slot] = nullptr;
+}
+
+void SocketTransport::recycle_socket(UdpSocket* s) {
+  socket_free_.push_back(s);
+}
+
+UdpSocket* SocketTransport::socket_for(unsigned upstream, const config::SocketAddress& to,
+                                       uint16_t id) {
+  if (upstream >= live_.size()) live_.resize(upstream + 1, {});  // once per upstream
+  auto& live = live_[upstream];
+  const unsigned first = random_.next_u16() % kLiveSockets;
+  for (unsigned i = 0; i < kLiveSockets; ++i) {
+    const unsigned slot = (first + i) % kLiveSockets;
+    if (!live[slot]) return live[slot] = open_socket(upstream, slot, to);
+    if (!live[slot]->has_id(id)) return live[slot];
+  }
+  // This ID is in flight on every live socket (about as likely as five random IDs being
+  // equal): a fresh socket keeps (socket, ID) unique.
+  live[first]->retire();
+  return live[first] = open_socket(upstream, first, to);
+}
+
+bool SocketTransport::send(PendingQuery& q, const config::SocketAddress& to, unsigned upstream,
+                           bool tcp, const uint8_t* data, size_t len, uint64_t timeout_ms) {
   if (tcp) {
     auto* e = new TcpExchange(*this, loop_);
     q.tcp = e;
     e->start(q, to, data, len, timeout_ms);
     return true;
   }
+  if (len < dns::kHeaderSize) return false;
+  UdpSocket* socket = socket_for(upstream, to, dns::read_u16(data + dns::kOffId));
+  if (!socket) return false;
   UdpExchange* e = acquire_udp();
   q.udp = e;
-  if (e->start(q, to, data, len, timeout_ms)) return true;
+  if (e->start(q, *socket, dns::read_u16(data + dns::kOffId), data, len, timeout_ms)) return true;
   e->finish();
   q.udp = nullptr;
   return false;
@@ -54,6 +98,10 @@ void SocketTransport::cancel(PendingQuery& q) {
 }
 
 void SocketTransport::close() {
+  if (closed_) return;
+  closed_ = true;
+  for (auto& s : socket_store_)
+    if (s->is_open()) s->close();
   for (auto& e : udp_store_) uv_close(reinterpret_cast<uv_handle_t*>(e->timer()), nullptr);
 }
 
@@ -64,74 +112,181 @@ UdpExchange::UdpExchange(SocketTransport& transport) : transport_(transport) {
   timer_.data = this;
 }
 
-bool UdpExchange::start(PendingQuery& q, const config::SocketAddress& to, const uint8_t* data,
+bool UdpExchange::start(PendingQuery& q, UdpSocket& socket, uint16_t id, const uint8_t* data,
                         size_t len, uint64_t timeout_ms) {
   q_ = &q;
+  socket_ = &socket;
+  id_ = id;
+  failed_ = false;
+  if (!socket.send(*this, data, len)) return false;
+  uv_timer_start(&timer_, on_timeout, timeout_ms, 0);
+  return true;
+}
+
+void UdpExchange::fail_soon() {
+  socket_ = nullptr;
+  failed_ = true;
+  uv_timer_start(&timer_, on_timeout, 0, 0);
+}
+
+void UdpExchange::finish() {
+  q_ = nullptr;
+  failed_ = false;
+  uv_timer_stop(&timer_);
+  if (UdpSocket* s = socket_) {
+    socket_ = nullptr;
+    s->remove(*this);
+  }
+  transport_.recycle_udp(this);
+}
+
+void UdpExchange::on_timeout(uv_timer_t* t) {
+  auto* self = static_cast<UdpExchange*>(t->data);
+  if (!self->q_) return;
+  if (self->failed_)
+    self->transport_.events_->on_transport_error(*self->q_);
+  else
+    self->transport_.events_->on_transport_timeout(*self->q_);
+}
+
+// --- UdpSocket -------------------------------------------------------------------------
+
+UdpSocket::UdpSocket(SocketTransport& transport) : transport_(transport) {}
+
+bool UdpSocket::open(unsigned upstream, unsigned live_slot, const config::SocketAddress& to) {
   to_ = to;
-  uv_udp_init(transport_.loop_, &sock_);
+  upstream_ = upstream;
+  live_slot_ = live_slot;
+  uses_ = 0;
+  retired_ = false;
+  inflight_.clear();
+  inflight_.reserve(transport_.opts_.socket_reuse);  // grows once per socket object
+  sent_ids_.clear();
+  sent_ids_.reserve(transport_.opts_.socket_reuse);
+  if (uv_udp_init(transport_.loop_, &sock_) != 0) {
+    transport_.recycle_socket(this);
+    return false;
+  }
   sock_.data = this;
-  open_ = true;
-  // Port 0: the kernel picks a random ephemeral port for each new socket.
+  state_ = State::kOpen;
+  ++transport_.open_sockets_;
+  transport_.counters_.inc(Counter::kUpstreamSocketsOpened);
+  // Port 0: the kernel picks a random port from its ephemeral range (RFC 5452 §9.2).
   sockaddr_in6 any6{};
   sockaddr_in any4{};
   any6.sin6_family = AF_INET6;
   any4.sin_family = AF_INET;
   const sockaddr* any = to.family() == AF_INET6 ? reinterpret_cast<const sockaddr*>(&any6)
                                                 : reinterpret_cast<const sockaddr*>(&any4);
-  uv_buf_t b =
-      uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), static_cast<unsigned>(len));
   if (uv_udp_bind(&sock_, any, 0) != 0 || uv_udp_connect(&sock_, to.sa()) != 0 ||
-      uv_udp_recv_start(&sock_, on_alloc, on_recv) != 0 ||
-      uv_udp_try_send(&sock_, &b, 1, nullptr) < 0)
+      uv_udp_recv_start(&sock_, on_alloc, on_recv) != 0) {
+    retired_ = true;
+    close();
     return false;
-  uv_timer_start(&timer_, on_timeout, timeout_ms, 0);
+  }
   return true;
 }
 
-void UdpExchange::finish() {
-  q_ = nullptr;
-  uv_timer_stop(&timer_);
-  if (!open_) {
-    transport_.recycle_udp(this);
-    return;
+bool UdpSocket::has_id(uint16_t id) const {
+  for (const UdpExchange* e : inflight_)
+    if (e->id() == id) return true;
+  return false;
+}
+
+bool UdpSocket::send(UdpExchange& e, const uint8_t* data, size_t len) {
+  inflight_.push_back(&e);
+  sent_ids_.push_back(e.id());
+  if (++uses_ >= transport_.opts_.socket_reuse) retire();
+  uv_buf_t b =
+      uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), static_cast<unsigned>(len));
+  const int rc = uv_udp_try_send(&sock_, &b, 1, nullptr);
+  if (rc >= 0) return true;
+  if (rc == UV_EAGAIN || rc == UV_ENOBUFS) return false;  // this attempt only (finish removes it)
+  // Linux hands a connected socket's pending ICMP error to its next call, here this send:
+  // the error belongs to the attempts already in flight, which would never hear of it.
+  for (UdpExchange* other : inflight_)
+    if (other != &e) other->fail_soon();
+  inflight_.assign(1, &e);
+  retire();
+  return false;
+}
+
+void UdpSocket::remove(UdpExchange& e) {
+  for (auto& slot : inflight_) {
+    if (slot != &e) continue;
+    slot = inflight_.back();
+    inflight_.pop_back();
+    break;
   }
-  open_ = false;
+  if (retired_ && inflight_.empty()) close();
+}
+
+void UdpSocket::retire() {
+  if (retired_) return;
+  retired_ = true;
+  transport_.unlist(upstream_, live_slot_, this);
+  if (inflight_.empty()) close();
+}
+
+void UdpSocket::close() {
+  if (state_ != State::kOpen) return;
+  retired_ = true;
+  transport_.unlist(upstream_, live_slot_, this);
+  for (UdpExchange* e : inflight_) e->lose_socket();
+  inflight_.clear();
+  state_ = State::kClosing;
   uv_udp_recv_stop(&sock_);
   uv_close(reinterpret_cast<uv_handle_t*>(&sock_), on_closed);
 }
 
-void UdpExchange::on_closed(uv_handle_t* h) {
-  auto* self = static_cast<UdpExchange*>(h->data);
-  self->transport_.recycle_udp(self);
+void UdpSocket::on_closed(uv_handle_t* h) {
+  auto* self = static_cast<UdpSocket*>(h->data);
+  self->state_ = State::kClosed;
+  --self->transport_.open_sockets_;
+  self->transport_.recycle_socket(self);
 }
 
-void UdpExchange::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* self = static_cast<UdpExchange*>(h->data);
+// An ICMP error (port unreachable, host unreachable) on a connected socket concerns its
+// upstream, so every attempt on it fails; the socket is not used again.
+void UdpSocket::fail_all() {
+  retire();
+  while (!inflight_.empty()) {
+    UdpExchange* e = inflight_.back();
+    inflight_.pop_back();
+    e->lose_socket();
+    transport_.events_->on_transport_error(*e->query());
+  }
+  close();
+}
+
+void UdpSocket::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<UdpSocket*>(h->data);
   *buf = uv_buf_init(reinterpret_cast<char*>(self->transport_.rx_), sizeof self->transport_.rx_);
 }
 
-void UdpExchange::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                          unsigned) {
-  auto* self = static_cast<UdpExchange*>(h->data);
-  if (!self->q_) return;
-  if (nread < 0) {  // ICMP refused/unreachable on the connected socket
-    self->transport_.events_->on_transport_error(*self->q_);
-    return;
-  }
+void UdpSocket::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+                        unsigned) {
+  auto* self = static_cast<UdpSocket*>(h->data);
+  if (self->state_ != State::kOpen) return;
+  if (nread < 0) return self->fail_all();
   if (addr == nullptr) return;  // nothing more to read
+  metrics::WorkerCounters& counters = self->transport_.counters_;
+  // Connected: the kernel delivers only the upstream's datagrams. Checked all the same.
   if (!self->to_.same_endpoint(addr)) {
-    self->transport_.counters_.inc(Counter::kUpstreamSpoofed);
+    counters.inc(Counter::kUpstreamSpoofed);
     return;
   }
-  self->transport_.events_->on_transport_reply(
-      *self->q_, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread),
-      /*over_tcp=*/false);
-}
-
-void UdpExchange::on_timeout(uv_timer_t* t) {
-  auto* self = static_cast<UdpExchange*>(t->data);
-  if (!self->q_) return;
-  self->transport_.events_->on_transport_timeout(*self->q_);
+  const auto* data = reinterpret_cast<const uint8_t*>(buf->base);
+  const uint16_t id = nread >= 2 ? dns::read_u16(data + dns::kOffId) : 0;
+  for (UdpExchange* e : self->inflight_) {
+    if (nread < 2 || e->id() != id) continue;
+    self->transport_.events_->on_transport_reply(*e->query(), data, static_cast<size_t>(nread),
+                                                 /*over_tcp=*/false);
+    return;  // the handler may have changed inflight_
+  }
+  const bool late = nread >= 2 && std::find(self->sent_ids_.begin(), self->sent_ids_.end(), id) !=
+                                      self->sent_ids_.end();
+  counters.inc(late ? Counter::kUpstreamLateReplies : Counter::kUpstreamSpoofed);
 }
 
 // --- TcpExchange -----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 #include "resolver/upstream/upstream_pool.h"
 
 #include <algorithm>
+#include <spdlog/spdlog.h>
+
 #include <cstring>
 
 #include "resolver/dns/name.h"
@@ -55,7 +57,8 @@ UpstreamPool::UpstreamPool(Options opts, Transport& transport, const Clock& cloc
       clock_(clock),
       counters_(counters),
       stats_(opts_.servers.size()),
-      delegate_(delegate) {
+      delegate_(delegate),
+      busy_(opts_.servers.size(), 0) {
   transport_.set_events(*this);
 }
 
@@ -73,8 +76,9 @@ uint64_t UpstreamPool::attempt_timeout(const PendingQuery& q) const {
   return std::min<uint64_t>(q.deadline_ms - now, static_cast<uint64_t>(opts_.timeout.count()));
 }
 
-bool UpstreamPool::pick_upstream(PendingQuery& q) {
+UpstreamPool::Pick UpstreamPool::pick_upstream(PendingQuery& q) {
   const unsigned n = static_cast<unsigned>(opts_.servers.size());
+  bool busy = false;
   // First an upstream not yet tried for this question, then (after timeouts only) a retry.
   for (unsigned pass = 0; pass < 2; ++pass) {
     for (unsigned i = 0; i < n; ++i) {
@@ -82,33 +86,65 @@ bool UpstreamPool::pick_upstream(PendingQuery& q) {
       const uint32_t bit = 1u << idx;
       if (q.failed & bit) continue;
       if (pass == 0 && (q.tried & bit)) continue;
+      if (busy_[idx] >= opts_.max_inflight_per_upstream) {
+        busy = true;
+        continue;
+      }
       q.upstream = idx;
       q.tried |= bit;
-      return true;
+      return Pick::kPicked;
     }
   }
-  return false;
+  return busy ? Pick::kBusy : Pick::kNone;
+}
+
+void UpstreamPool::count_sent(PendingQuery& q) {
+  counters_.inc(Counter::kUpstreamQueries);
+  stats_.inc(q.upstream, metrics::UpstreamStats::kQueries);
+  q.attempt_ns = clock_.now_ns();
+  q.attempt_open = true;
+  ++busy_[q.upstream];
 }
 
 void UpstreamPool::detach(PendingQuery& q) {
   transport_.cancel(q);
+  if (q.attempt_open) {
+    q.attempt_open = false;
+    --busy_[q.upstream];
+  }
 }
 
 void UpstreamPool::fail(PendingQuery& q) {
   detach(q);
-  counters_.inc(Counter::kUpstreamAllFailed);
+  counters_.inc(q.failure == PendingQuery::Failure::kUpstreamLimit ? Counter::kUpstreamLimitUpstream
+                                                                   : Counter::kUpstreamAllFailed);
   delegate_.on_upstream_failure(q);
 }
 
 void UpstreamPool::attempt(PendingQuery& q) {
   detach(q);
   const uint64_t timeout = attempt_timeout(q);
-  if (timeout == 0 || !pick_upstream(q)) return fail(q);
+  if (timeout == 0) return fail(q);
+  switch (pick_upstream(q)) {
+    case Pick::kPicked:
+      break;
+    case Pick::kNone:
+      return fail(q);
+    case Pick::kBusy: {
+      q.failure = PendingQuery::Failure::kUpstreamLimit;
+      uint64_t skipped = 0;
+      if (limit_log_.due(LimitReason::kUpstream, clock_.now_ms(), skipped))
+        spdlog::warn(
+            "upstream limit: every usable upstream has {} attempts in flight on this worker "
+            "(upstream.max_inflight_per_upstream); answering stale or SERVFAIL ({} more since "
+            "the last line)",
+            opts_.max_inflight_per_upstream, skipped);
+      return fail(q);
+    }
+  }
   q.id = random_.next_u16();
   const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
-  counters_.inc(Counter::kUpstreamQueries);
-  stats_.inc(q.upstream, metrics::UpstreamStats::kQueries);
-  q.attempt_ns = clock_.now_ns();
+  count_sent(q);
   if (!transport_.send(q, opts_.servers[q.upstream], q.upstream, /*tcp=*/false, tx_, len,
                        timeout)) {
     counters_.inc(Counter::kUpstreamErrors);
@@ -122,9 +158,7 @@ void UpstreamPool::attempt_tcp(PendingQuery& q) {
   if (timeout == 0) return fail(q);
   q.id = random_.next_u16();
   const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
-  counters_.inc(Counter::kUpstreamQueries);
-  stats_.inc(q.upstream, metrics::UpstreamStats::kQueries);
-  q.attempt_ns = clock_.now_ns();
+  count_sent(q);
   if (!transport_.send(q, opts_.servers[q.upstream], q.upstream, /*tcp=*/true, tx_, len, timeout)) {
     counters_.inc(Counter::kUpstreamErrors);
     on_attempt_failed(q, /*hard=*/true);

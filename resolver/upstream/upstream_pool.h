@@ -8,12 +8,16 @@
 // from a Clock (clock.h), so tests drive all of this in-process. Worker thread only.
 //
 // Upstream choice: the last upstream that answered is tried first ("sticky"), so a dead
-// first upstream costs one timeout, not one per query.
+// first upstream costs one timeout, not one per query. An upstream with
+// `max_inflight_per_upstream` attempts in flight is passed over; when every usable one is
+// that busy the question fails at once (PendingQuery::Failure::kUpstreamLimit), so a
+// black-holed upstream holds at most that many of the worker's questions.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -23,6 +27,7 @@
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/upstream/clock.h"
 #include "resolver/upstream/inflight_table.h"
+#include "resolver/upstream/limit_log.h"
 #include "resolver/upstream/random_source.h"
 #include "resolver/upstream/transport.h"
 
@@ -55,6 +60,7 @@ class UpstreamPool final : private TransportEvents {
     std::chrono::milliseconds timeout{1500};
     std::chrono::milliseconds deadline{2000};
     uint16_t payload = 1232;
+    unsigned max_inflight_per_upstream = std::numeric_limits<unsigned>::max();
   };
   // `transport` and `clock` must outlive the pool; the pool receives the transport's events.
   UpstreamPool(Options opts, Transport& transport, const Clock& clock,
@@ -73,6 +79,8 @@ class UpstreamPool final : private TransportEvents {
   void close() { transport_.close(); }
   // Per-upstream attempts, timeouts, failures and reply latency (read by the metrics thread).
   const metrics::UpstreamStats& stats() const { return stats_; }
+  // Attempts in flight at upstream `i` (tests).
+  unsigned busy(unsigned i) const { return busy_[i]; }
 
  private:
   void attempt(PendingQuery& q);
@@ -86,7 +94,9 @@ class UpstreamPool final : private TransportEvents {
   void on_attempt_failed(PendingQuery& q, bool hard);
   void detach(PendingQuery& q);
   void fail(PendingQuery& q);
-  bool pick_upstream(PendingQuery& q);
+  enum class Pick : uint8_t { kPicked, kNone, kBusy };
+  Pick pick_upstream(PendingQuery& q);
+  void count_sent(PendingQuery& q);
   uint64_t attempt_timeout(const PendingQuery& q) const;
 
   Options opts_;
@@ -97,6 +107,8 @@ class UpstreamPool final : private TransportEvents {
   UpstreamDelegate& delegate_;
   RandomSource random_;
   unsigned preferred_ = 0;
+  std::vector<unsigned> busy_;  // attempts in flight per upstream
+  LimitLog limit_log_;
   uint8_t tx_[dns::kMaxNameWire + 64];
 };
 

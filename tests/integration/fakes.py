@@ -8,15 +8,19 @@ address (UDP, and TCP when asked) whose answers a test chooses.
     TC, ID, question, EDNS);
   - handlers: `wrong_id_handler`, `wrong_question_handler`, `proxy_handler` (relays to a
     real server, optionally late), `tc_handler`, `rcode_handler`;
-  - `BlackHole` (never answers) and `RecordingProxy` (relays to knotd, records).
+  - `BlackHole` (never answers) and `RecordingProxy` (relays to knotd, records);
+  - `ZoneDropProxy` (relays to knotd, drops one zone's queries: a black-holed zone; fast
+    enough for a dnsperf flood).
 """
 
+import select
 import socket
 import struct
 import sys
 import threading
 import time
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.name
@@ -271,3 +275,87 @@ class RecordingProxy(FakeUpstream):
 
     def __init__(self, knot):
         super().__init__(handler=proxy_handler(knot.addr, knot.port), tcp=True)
+
+
+class ZoneDropProxy:
+    """An upstream that relays every UDP query to a real server (knotd) except those for
+    names under `zone`, which it reads and drops: a black-holed zone behind a healthy
+    upstream. One thread and one socket each way (queries are renumbered towards knotd), so
+    it keeps up with thousands of queries a second. `dropped` and `relayed` count."""
+
+    def __init__(self, knot, zone, addr=None):
+        self.target = (knot.addr, knot.port)
+        self.suffix = dns.name.from_text(zone)
+        self.addr = addr or random_loopback()
+        self.port = free_port([self.addr])
+        self.dropped = 0
+        self.relayed = 0
+        self._stop = threading.Event()
+        self._thread = None
+
+    @property
+    def upstream(self):
+        return f"{self.addr}:{self.port}"
+
+    def start(self):
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.front.bind((self.addr, self.port))
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.connect(self.target)
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def _dropped_zone(self, data):
+        # The question name, read by hand (no compression in a question): fast enough to
+        # keep up with a flood that dnspython would not.
+        labels, pos = [], 12
+        while pos < len(data) and data[pos]:
+            n = data[pos]
+            labels.append(data[pos + 1:pos + 1 + n])
+            pos += 1 + n
+        try:
+            name = dns.name.Name(labels + [b""])
+        except dns.exception.DNSException:
+            return True
+        return name.is_subdomain(self.suffix)
+
+    def _loop(self):
+        pending = {}  # our id → (client id bytes, client address)
+        next_id = 0
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.front, self.back], [], [], 0.1)
+            for sock in ready:
+                try:
+                    data, src = sock.recvfrom(65535)
+                except OSError:
+                    continue
+                if len(data) < 12:
+                    continue
+                if sock is self.front:
+                    if self._dropped_zone(data):
+                        self.dropped += 1
+                        continue
+                    next_id = (next_id + 1) & 0xFFFF
+                    pending[next_id] = (data[:2], src)
+                    self.relayed += 1
+                    try:
+                        self.back.send(struct.pack("!H", next_id) + data[2:])
+                    except OSError:
+                        pass
+                else:
+                    entry = pending.pop(struct.unpack("!H", data[:2])[0], None)
+                    if entry:
+                        try:
+                            self.front.sendto(entry[0] + data[2:], entry[1])
+                        except OSError:
+                            pass
+
+    def stop(self):
+        self._stop.set()
+        if self._thread:
+            self._thread.join(2)
+        for s in (getattr(self, "front", None), getattr(self, "back", None)):
+            if s is not None:
+                s.close()

@@ -336,6 +336,26 @@ class Knot:
             time.sleep(0.05)
         return False
 
+    def kill(self, sig=signal.SIGKILL):
+        """The upstream dies (SIGKILL) or hangs (SIGSTOP; `resume()` continues it)."""
+        self.proc.send_signal(sig)
+        if sig == signal.SIGKILL:
+            self.proc.wait(5)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def restart(self):
+        """After kill(): knotd again on the same address and port, with the same zones and
+        keys; returns once it answers for every zone."""
+        self.log.close()
+        self.log = open(os.path.join(self.dir, "knotd.log"), "ab")
+        self.proc = subprocess.Popen([KNOTD, "-c", self.conf], stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if not self._wait_ready():
+            raise RuntimeError(f"knotd did not restart:\n{self.log_text()}")
+        return self
+
     def log_text(self):
         try:
             with open(os.path.join(self.dir, "knotd.log"), "rb") as f:

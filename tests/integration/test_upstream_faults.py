@@ -2,7 +2,8 @@
 """Upstream faults and upstream hygiene: nothing listening, a black hole, replies with a
 wrong ID or a wrong question (ignored and counted as spoofs), TC from the upstream
 (retried over TCP), SERVFAIL/REFUSED from an upstream (next upstream, else passed on);
-random source port and ID per query; identical in-flight questions coalesced. The client
+random source port and ID per query (pooled sockets: a port carries at most socket_reuse
+queries); identical in-flight questions coalesced. The client
 always gets the right answer or SERVFAIL in time, and the server keeps serving."""
 
 import os
@@ -340,8 +341,9 @@ class UpstreamFaultsTest(SinkholedTestCase):
 
     # -- hygiene --------------------------------------------------------------------------
     def test_random_source_port_and_id(self):
+        # socket_reuse 1: every query on a fresh socket, so a fresh random port.
         fake = self.start_fake(FakeUpstream())
-        s = self.start_sinkholed([fake.upstream])
+        s = self.start_sinkholed([fake.upstream], upstream={"socket_reuse": 1})
         n = 24
         for i in range(n):
             r = s.udp(build_query(f"rnd{i}.example.test.", "A", id=i))
@@ -359,6 +361,33 @@ class UpstreamFaultsTest(SinkholedTestCase):
         psteps = [(b - a) & 0xFFFF for a, b in zip(ports, ports[1:])]
         self.assertLess(max(psteps.count(x) for x in set(psteps)), 4,
                         f"ports look sequential: {ports}")
+
+    def test_pooled_sockets_carry_at_most_socket_reuse_queries(self):
+        # The default pool: a port carries at most socket_reuse queries, queries spread over
+        # several ports at once, and the IDs stay random.
+        reuse = 4
+        fake = self.start_fake(FakeUpstream())
+        s = self.start_sinkholed([fake.upstream], upstream={"socket_reuse": reuse})
+        before = s.stats()
+        n = 40
+        for i in range(n):
+            r = s.udp(build_query(f"pool{i}.example.test.", "A", id=i))
+            self.assertEqual((r.id, r.values("A")), (i, [FAKE_IP]))
+        seen = [fake.queries(f"pool{i}.example.test.")[0] for i in range(n)]
+        uses = {}
+        for e in seen:
+            uses[e["port"]] = uses.get(e["port"], 0) + 1
+        # (The kernel may give a closed socket's port to a later one, rarely: once is allowed.)
+        self.assertLessEqual(sum(1 for u in uses.values() if u > reuse), 1, f"uses: {uses}")
+        self.assertLessEqual(max(uses.values()), 2 * reuse, f"uses per port: {uses}")
+        self.assertGreaterEqual(len(uses), n // reuse)
+        ids = [e["id"] for e in seen]
+        self.assertGreaterEqual(len(set(ids)), n - 1, f"IDs repeated: {ids}")
+        # Sockets are shared, not one per query.
+        after = self.assertCountersAtLeast(s, before, upstream_queries=n)
+        opened = after["upstream_sockets_opened"] - before.get("upstream_sockets_opened", 0)
+        self.assertLessEqual(opened, n // reuse + 4)
+        self.assertStillServing(s)
 
     def test_identical_questions_coalesce(self):
         fake = self.start_fake(FakeUpstream(lambda q, t: [(0.6, answer_for(q))]))

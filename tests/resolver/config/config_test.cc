@@ -49,6 +49,10 @@ TEST_CASE("parse_config reads every key") {
       "upstream:\n"
       "  timeout: 800ms\n"
       "  deadline: 1m\n"
+      "  max_inflight: 1000\n"
+      "  max_inflight_per_upstream: 300\n"
+      "  zone_share: 25%\n"
+      "  socket_reuse: 4\n"
       "log:\n"
       "  level: debug\n";
   // The resolv.conf must not be consulted when upstreams are given.
@@ -71,6 +75,11 @@ TEST_CASE("parse_config reads every key") {
   CHECK_FALSE(c.upstream.from_resolv_conf);
   CHECK(c.upstream.timeout == Millis{800});
   CHECK(c.upstream.deadline == Millis{60000});
+  CHECK(c.upstream.max_inflight == 1000);
+  CHECK(c.upstream.max_inflight_per_upstream == 300);
+  CHECK(c.upstream.zone_share_percent == 25);
+  CHECK(c.upstream.zone_limit() == 250);
+  CHECK(c.upstream.socket_reuse == 4);
   CHECK(c.log.level == "debug");
 }
 
@@ -94,6 +103,11 @@ TEST_CASE("parse_config applies the defaults and falls back to resolv.conf") {
     CHECK(c.upstream.from_resolv_conf);
     CHECK(c.upstream.timeout == Millis{1500});
     CHECK(c.upstream.deadline == Millis{2000});
+    CHECK(c.upstream.max_inflight == 4096);
+    CHECK(c.upstream.max_inflight_per_upstream == 2048);
+    CHECK(c.upstream.zone_share_percent == 10);
+    CHECK(c.upstream.zone_limit() == 409);
+    CHECK(c.upstream.socket_reuse == 16);
     CHECK(c.log.level == "info");
   }
 }
@@ -163,7 +177,23 @@ TEST_CASE("parse_config reports each error at its file:line:column") {
       {"unknown key in server", "server:\n  listen: [127.0.0.1]\n  wrokers: 4\n",
        "cfg.yaml:3:3: unknown key 'wrokers' in server..."},
       {"unknown key in upstream", "upstream:\n  timeout: 1s\n  retries: 3\n",
-       "cfg.yaml:3:3: unknown key 'retries' in upstream (known: deadline, timeout)"},
+       "cfg.yaml:3:3: unknown key 'retries' in upstream (known: deadline, max_inflight, "
+       "max_inflight_per_upstream, socket_reuse, timeout, zone_share)"},
+      {"max_inflight 0", "upstream:\n  max_inflight: 0\n",
+       "cfg.yaml:2:17: upstream.max_inflight must be an integer from 1 to 1000000, not '0'"},
+      {"max_inflight_per_upstream not a number", "upstream:\n  max_inflight_per_upstream: x\n",
+       "cfg.yaml:2:30: upstream.max_inflight_per_upstream must be an integer from 1 to 1000000, "
+       "not 'x'"},
+      {"zone_share without %", "upstream:\n  zone_share: 10\n",
+       "cfg.yaml:2:15: upstream.zone_share must be a percentage from 1% to 100%, not '10'"},
+      {"zone_share 0%", "upstream:\n  zone_share: 0%\n",
+       "cfg.yaml:2:15: upstream.zone_share must be a percentage from 1% to 100%, not '0%'"},
+      {"zone_share 101%", "upstream:\n  zone_share: 101%\n",
+       "cfg.yaml:2:15: upstream.zone_share must be a percentage..."},
+      {"socket_reuse 0", "upstream:\n  socket_reuse: 0\n",
+       "cfg.yaml:2:17: upstream.socket_reuse must be an integer from 1 to 256, not '0'"},
+      {"socket_reuse 257", "upstream:\n  socket_reuse: 257\n",
+       "cfg.yaml:2:17: upstream.socket_reuse..."},
       {"listen not a list", "server:\n  listen: 127.0.0.1:53\n",
        "cfg.yaml:2:11: server.listen must be a list of addresses"},
       {"server not a mapping", "server: 5\n", "cfg.yaml:1:9: server must be a mapping"},
@@ -459,5 +489,23 @@ TEST_CASE("parse_config reports bad TCP and metrics limits at their position") {
     CHECK_FALSE(r.config);
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].substr(0, std::strlen(c.want)) == c.want);
+  }
+}
+}
+
+TEST_CASE("upstream.zone_share is a share of max_inflight, never below one question") {
+  struct Case {
+    const char* yaml;
+    unsigned want;
+  } cases[] = {
+      {"upstreams: [192.0.2.1]\nupstream:\n  max_inflight: 5\n", 1},  // 10% of 5 → 1
+      {"upstreams: [192.0.2.1]\nupstream:\n  max_inflight: 20\n  zone_share: 100%\n", 20},
+      {"upstreams: [192.0.2.1]\nupstream:\n  max_inflight: 64\n  zone_share: 50%\n", 32},
+  };
+  for (const auto& c : cases) {
+    INFO(c.yaml);
+    const auto r = parse_config(c.yaml, "cfg.yaml", "/nonexistent");
+    REQUIRE(r.config.has_value());
+    CHECK(r.config->upstream.zone_limit() == c.want);
   }
 }

@@ -52,8 +52,9 @@ Answer read_answer(const std::vector<uint8_t>& bytes) {
 
 PipelineFixture::PipelineFixture(const std::string& policy_yaml,
                                  const std::vector<std::pair<std::string, std::string>>& lists,
-                                 unsigned upstreams, bool with_cache)
-    : upstreams_(upstreams) {
+                                 unsigned upstreams, bool with_cache,
+                                 const std::string& upstream_yaml)
+    : upstreams_(upstreams), upstream_yaml_(upstream_yaml) {
   for (const auto& [name, text] : lists) dir.write(name, text);
   const std::string yaml = config_text(policy_yaml);
   const std::string path = dir.write("sinkholed.yaml", yaml);
@@ -76,6 +77,7 @@ PipelineFixture::PipelineFixture(const std::string& policy_yaml,
   po.timeout = cfg->upstream.timeout;
   po.deadline = cfg->upstream.deadline;
   po.payload = cfg->server.udp_payload;
+  po.max_inflight_per_upstream = cfg->upstream.max_inflight_per_upstream;
   pool = std::make_unique<upstream::UpstreamPool>(po, transport, clock, counters, *pipe);
   pipe->set_upstreams(pool.get());
 }
@@ -86,7 +88,7 @@ std::string PipelineFixture::config_text(const std::string& policy_yaml) const {
   std::string y = "server:\n  listen: [\"127.0.0.1:53\"]\n  udp_payload: 1232\nupstreams:\n";
   for (unsigned i = 0; i < upstreams_; ++i)
     y += "  - \"127.0.0." + std::to_string(31 + i) + ":53\"\n";
-  y += "upstream:\n  timeout: 1500ms\n  deadline: 2s\n";
+  y += "upstream:\n  timeout: 1500ms\n  deadline: 2s\n" + upstream_yaml_;
   return y + policy_yaml;
 }
 

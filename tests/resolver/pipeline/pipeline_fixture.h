@@ -253,9 +253,11 @@ class PipelineFixture {
  public:
   // `policy_yaml`: the lists/actions/policies part of a config (may be empty: a plain
   // forwarder); `lists`: files written next to the config, as {name, text}.
+  // `upstream_yaml`: more keys of the `upstream:` section, each line indented by two.
   explicit PipelineFixture(const std::string& policy_yaml = "",
                            const std::vector<std::pair<std::string, std::string>>& lists = {},
-                           unsigned upstreams = 2, bool with_cache = true);
+                           unsigned upstreams = 2, bool with_cache = true,
+                           const std::string& upstream_yaml = "");
   ~PipelineFixture();
 
   // A query from `client` (an IPv4 or IPv6 address; port 40000) over UDP, or TCP when `tcp`.
@@ -282,6 +284,7 @@ class PipelineFixture {
  private:
   std::string config_text(const std::string& policy_yaml) const;
   unsigned upstreams_;
+  std::string upstream_yaml_;
   uint64_t generation_ = 1;
 };
 

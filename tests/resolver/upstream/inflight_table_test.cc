@@ -4,6 +4,8 @@
 // entries and waiters.
 #include "resolver/upstream/inflight_table.h"
 
+#include "resolver/upstream/zone_key.h"
+
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 
@@ -187,4 +189,87 @@ TEST_CASE("InflightTable::finish removes the entry and recycles it and its waite
   size_t visited = 0;
   t.for_each([&](PendingQuery*) { ++visited; });
   CHECK(visited == 3);
+}
+
+// --- limits -----------------------------------------------------------------------------
+
+namespace {
+
+using sinkhole::upstream::Admission;
+
+Admission admit(InflightTable& t, const std::string& name,
+                std::vector<PendingQuery*>* out = nullptr, uint16_t qtype = 1) {
+  const auto w = wire_name(name);
+  const auto f = t.find_or_admit({w.data(), w.size(), qtype, 1, false, false});
+  CHECK((f.q != nullptr) ==
+        (f.admission == Admission::kCreated || f.admission == Admission::kJoined));
+  if (out && f.admission == Admission::kCreated) out->push_back(f.q);
+  return f.admission;
+}
+
+}  // namespace
+
+TEST_CASE("InflightTable refuses new questions past max_questions; joining stays possible") {
+  InflightTable t;
+  t.set_limits({3, SIZE_MAX});
+  std::vector<PendingQuery*> live;
+  CHECK(admit(t, "a.one.test.", &live) == Admission::kCreated);
+  CHECK(admit(t, "b.two.test.", &live) == Admission::kCreated);
+  CHECK(admit(t, "c.three.test.", &live) == Admission::kCreated);
+  CHECK(admit(t, "d.four.test.") == Admission::kWorkerFull);
+  CHECK(admit(t, "A.ONE.TEST.") == Admission::kJoined);  // an identical question costs nothing
+  CHECK(t.size() == 3);
+  t.finish(live[0]);
+  CHECK(admit(t, "d.four.test.", &live) == Admission::kCreated);
+  CHECK(admit(t, "e.five.test.") == Admission::kWorkerFull);
+}
+
+TEST_CASE("InflightTable gives each zone its share; other zones are unaffected") {
+  InflightTable t;
+  t.set_limits({100, 4});
+  std::vector<PendingQuery*> dead;
+  for (int i = 0; i < 4; ++i)
+    CHECK(admit(t, "r" + std::to_string(i) + ".blackhole.test.", &dead) == Admission::kCreated);
+  // Any name under the zone, however deep and in any case, counts against it.
+  CHECK(admit(t, "x.y.z.BlackHole.Test.") == Admission::kZoneFull);
+  CHECK(admit(t, "blackhole.test.", nullptr, 28) == Admission::kZoneFull);
+  for (int i = 0; i < 4; ++i)
+    CHECK(admit(t, "r" + std::to_string(i) + ".healthy.test.") == Admission::kCreated);
+  CHECK(admit(t, "www.example.com.vn.") == Admission::kCreated);
+  const auto zone = wire_name("blackhole.test.");
+  CHECK(t.zone_count(zone.data(), zone.size()) == 4);
+  // Finishing gives the share back.
+  t.finish(dead.back());
+  CHECK(t.zone_count(zone.data(), zone.size()) == 3);
+  CHECK(admit(t, "again.blackhole.test.") == Admission::kCreated);
+  CHECK(admit(t, "more.blackhole.test.") == Admission::kZoneFull);
+}
+
+TEST_CASE("zone_offset: the registrable-looking suffix of a name") {
+  struct Case {
+    const char* name;
+    const char* zone;
+  } cases[] = {
+      {".", "."},
+      {"vn.", "vn."},
+      {"com.vn.", "com.vn."},
+      {"example.com.", "example.com."},
+      {"www.example.com.", "example.com."},
+      {"a.b.c.www.example.com.", "example.com."},
+      {"shop.com.vn.", "shop.com.vn."},
+      {"a.b.shop.com.vn.", "shop.com.vn."},
+      {"www.bao.gov.vn.", "bao.gov.vn."},
+      {"news.bbc.co.uk.", "bbc.co.uk."},
+      {"x.y.com.au.", "y.com.au."},
+      {"www.example.vn.", "example.vn."},  // a ccTLD, no second-level label
+      {"www.shop.com.", "shop.com."},      // com is not a ccTLD
+      {"r123.attacker.blackhole.test.", "blackhole.test."},
+      {"x.co.example.", "co.example."},  // co under a long TLD: two labels
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const auto w = wire_name(c.name);
+    const size_t at = sinkhole::upstream::zone_offset(w.data(), w.size());
+    CHECK(std::vector<uint8_t>(w.begin() + static_cast<long>(at), w.end()) == wire_name(c.zone));
+  }
 }
