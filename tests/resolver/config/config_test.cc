@@ -491,7 +491,6 @@ TEST_CASE("parse_config reports bad TCP and metrics limits at their position") {
     CHECK(r.errors[0].substr(0, std::strlen(c.want)) == c.want);
   }
 }
-}
 
 TEST_CASE("upstream.zone_share is a share of max_inflight, never below one question") {
   struct Case {
