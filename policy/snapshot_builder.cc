@@ -398,7 +398,10 @@ class Builder {
       if (added) snap_->categories.push_back(data.category);
       data.category_id = cat->second;
 
-      if (!load_list(l["path"], data, limits)) continue;
+      if (!load_list(l["path"], data, limits)) {
+        failed_lists_.insert(name);
+        continue;
+      }
       list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
       snap_->lists.push_back(std::move(data));
     }
@@ -449,10 +452,17 @@ class Builder {
         return fail(refusal::kMaxEntries,
                     fmt::format("{}: more than max_entries {} entries ({} read)", label,
                                 limits.max_entries, feed.fed() + parsed.patterns.size()));
-      for (const auto& rej : parsed.stats.rejects)
-        warnings_.push_back(fmt::format("{}:{}: {} (line skipped)",
-                                        util::escape_for_log(data.path, 240), rej.line,
-                                        rej.reason));
+      // The first rejects, each with its line; a list of garbage does not turn into a
+      // million warnings (the count is in the list's stats and the guard's message).
+      constexpr size_t kMaxRejectWarnings = 100;
+      const std::string shown_path = util::escape_for_log(data.path, 240);
+      const auto& rejects = parsed.stats.rejects;
+      for (size_t i = 0; i < rejects.size() && i < kMaxRejectWarnings; ++i)
+        warnings_.push_back(fmt::format("{}:{}: {} (line skipped)", shown_path, rejects[i].line,
+                                        rejects[i].reason));
+      if (rejects.size() > kMaxRejectWarnings)
+        warnings_.push_back(fmt::format("{}: {} more rejected lines", shown_path,
+                                        rejects.size() - kMaxRejectWarnings));
       mb.add_patterns(id, parsed.patterns);
       const auto& counts = mb.domain_counts(id);
       parsed.stats.entries += counts.names;
@@ -496,7 +506,8 @@ class Builder {
     if (!s) return std::nullopt;
     auto it = list_index_.find(*s);
     if (it == list_index_.end()) {
-      r_.error_at(n, fmt::format("{}: unknown list '{}'", where, *s));
+      // A list that failed to load already has its error; "unknown list" would be noise.
+      if (!failed_lists_.count(*s)) r_.error_at(n, fmt::format("{}: unknown list '{}'", where, *s));
       return std::nullopt;
     }
     return it->second;
@@ -606,6 +617,7 @@ class Builder {
   std::shared_ptr<PolicySnapshot> snap_;
   std::map<std::string, uint16_t> action_index_;
   std::map<std::string, uint16_t> list_index_;
+  std::set<std::string> failed_lists_;  // defined, but not loaded (error already given)
   std::map<std::string, int32_t> policy_index_;
   std::map<std::string, std::string> cidr_owner_;  // "10.0.0.0/8" → policy name
   std::vector<std::string> warnings_;

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "util/log_escape.h"
+
 namespace sinkhole::control {
 
 namespace fs = std::filesystem;
@@ -49,7 +51,8 @@ void FileWatcher::watch(const std::vector<std::string>& files) {
     uv_fs_event_init(loop_, &dir->handle);
     dir->handle.data = dir;
     if (uv_fs_event_start(&dir->handle, on_event, d.c_str(), 0) != 0) {
-      spdlog::warn("watch: cannot watch {}; reload with SIGHUP or sinkholectl", d);
+      spdlog::warn("watch: cannot watch {}; reload with SIGHUP or sinkholectl",
+                   util::escape_for_log(d, 240));
       uv_close(reinterpret_cast<uv_handle_t*>(&dir->handle),
                [](uv_handle_t* h) { delete static_cast<Dir*>(h->data); });
       continue;

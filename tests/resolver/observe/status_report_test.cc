@@ -78,6 +78,29 @@ TEST_CASE("status shows a failed reload in text and JSON, error text escaped") {
   CHECK(text.find("  list casino") != std::string::npos);
 }
 
+TEST_CASE("status names the lists a failed reload refused; a success clears them") {
+  auto f = fixture();
+  f.reloads.record_failure("cfg.yaml:4:11: list casino (/l/casino.txt): 0 valid entries of 9 lines",
+                           {{"casino", "empty", "list casino (/l/casino.txt): 0 valid entries"}});
+  f.reloads.record_failure("x", {{"casino", "empty", "m"}, {"other", "shrink", "m2"}});
+  std::string text = sinkhole::observe::status_text(f.state, kNow);
+  CHECK(text.find("  refused casino (empty): m\n  refused other (shrink): m2\n") !=
+        std::string::npos);
+  Json doc = reparsed(sinkhole::observe::status_json(f.state, kNow));
+  REQUIRE(doc["last_reload_refused_lists"].size() == 2);
+  CHECK(doc["last_reload_refused_lists"][1]["list"] == "other");
+  CHECK(doc["last_reload_refused_lists"][1]["reason"] == "shrink");
+  const auto counts = f.reloads.list_failure_counts();
+  CHECK(counts.at({"casino", "empty"}) == 2);
+  CHECK(counts.at({"other", "shrink"}) == 1);
+  f.reloads.record_success(0.1);
+  text = sinkhole::observe::status_text(f.state, kNow);
+  CHECK(text.find("  refused casino") == std::string::npos);
+  doc = reparsed(sinkhole::observe::status_json(f.state, kNow));
+  CHECK(doc["last_reload_refused_lists"].empty());
+  CHECK(f.reloads.list_failure_counts().size() == 2);  // counters stay
+}
+
 TEST_CASE("server_counters: the workers' table, then reloads and the generation") {
   auto f = fixture();
   f.reloads.record_success(0.5);
