@@ -83,7 +83,11 @@ std::optional<Cidr> parse_cidr(std::string_view text, std::string* error) {
     bool digits = length.size() <= 3;
     prefix = 0;
     for (char c : length) {
-      if (c < '0' || c > '9') digits = false;
+      // Stop at the first bad character: summing on would overflow on a long length.
+      if (!digits || c < '0' || c > '9') {
+        digits = false;
+        break;
+      }
       prefix = prefix * 10 + (c - '0');
     }
     if (!digits) {

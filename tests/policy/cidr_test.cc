@@ -97,6 +97,10 @@ TEST_CASE("parse_cidr rejects with a message naming the problem") {
        "bad CIDR \"10.0.0.0/+8\": prefix length \"+8\" is not a number from 0 to 32"},
       {"10.0.0.0/0008",
        "bad CIDR \"10.0.0.0/0008\": prefix length \"0008\" is not a number from 0 to 32"},
+      // Found by tests/fuzz/fuzz_config: a long length overflowed the sum (UBSan).
+      {"10.0.0.0/99999999999",
+       "bad CIDR \"10.0.0.0/99999999999\": prefix length \"99999999999\" is not a number from 0 "
+       "to 32"},
       {"10.0.0.0/8/9",
        "bad CIDR \"10.0.0.0/8/9\": prefix length \"8/9\" is not a number from 0 to 32"},
       {"10.0.0.0/ 8",

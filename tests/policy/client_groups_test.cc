@@ -36,7 +36,10 @@ Cidr cidr(const char* text) {
 // Builds from "prefix → group" pairs, each of which must be accepted.
 ClientGroups make(std::initializer_list<std::pair<const char*, uint32_t>> prefixes) {
   ClientGroups::Builder builder;
-  for (const auto& [text, group] : prefixes) {
+  for (const auto& prefix : prefixes) {
+    // Not a structured binding: INFO's lambda captures `text` (clang 14 refuses).
+    const char* text = prefix.first;
+    const uint32_t group = prefix.second;
     std::string error;
     INFO(text, ": ", error);
     REQUIRE(builder.add(cidr(text), group, &error));
