@@ -69,7 +69,7 @@ namespace {
 void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
   if (!r.check_keys(n,
                     {"listen", "workers", "udp_payload", "tcp_idle_timeout", "tcp_max_connections",
-                     "identity", "version"},
+                     "identity", "version", "allow_query", "deny_query", "refuse_action"},
                     "server"))
     return;
   if (n["listen"]) {
@@ -95,6 +95,7 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
     if (auto v = r.scalar(i, "server.identity")) s.identity = *v;
   if (const auto v = n["version"])
     if (auto t = r.scalar(v, "server.version")) s.version = *t;
+  read_access(r, n, s.access);
 }
 
 void read_upstream(YamlReader& r, const YAML::Node& n, UpstreamConfig& u) {
@@ -258,10 +259,11 @@ LoadResult parse_config(const Document& doc, const std::string& resolv_conf) {
   try {
     if (root.IsNull()) {
       // An empty file is a valid config: every default applies.
-    } else if (r.check_keys(root,
-                            {"server", "upstreams", "upstream", "log", "control", "cache",
-                             "metrics", "dnstap", "lists", "actions", "policies", "default_policy"},
-                            "the top level")) {
+    } else if (r.check_keys(
+                   root,
+                   {"server", "upstreams", "upstream", "log", "control", "cache", "metrics",
+                    "dnstap", "rate_limit", "lists", "actions", "policies", "default_policy"},
+                   "the top level")) {
       // lists, actions, policies and default_policy belong to the policy model
       // (policy/snapshot_builder), which reads them from the same document.
       if (root["server"]) read_server(r, root["server"], c.server);
@@ -279,6 +281,7 @@ LoadResult parse_config(const Document& doc, const std::string& resolv_conf) {
       if (root["cache"]) read_cache(r, root["cache"], c.cache);
       if (root["dnstap"]) read_dnstap(r, root["dnstap"], c.dnstap);
       if (root["metrics"]) read_metrics(r, root["metrics"], c.metrics);
+      if (root["rate_limit"]) read_rate_limit(r, root["rate_limit"], c.rate_limit);
     }
   } catch (const YAML::Exception& e) {
     r.error(e.mark, e.msg);

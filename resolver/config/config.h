@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "resolver/config/access_config.h"
 #include "resolver/config/dnstap_config.h"
 #include "resolver/config/socket_address.h"
 
@@ -27,6 +28,7 @@ struct ServerConfig {
   unsigned tcp_max_connections = 1000;  // per worker
   std::optional<std::string> identity;  // answers id.server / hostname.bind when set
   std::optional<std::string> version;   // answers version.bind / version.server when set
+  AccessConfig access;                  // allow_query, deny_query, refuse_action
 };
 
 struct UpstreamConfig {
@@ -76,6 +78,7 @@ struct Config {
   CacheConfig cache;
   std::optional<DnstapConfig> dnstap;  // absent section: no dnstap
   MetricsConfig metrics;
+  RateLimitConfig rate_limit;  // absent section: off
 };
 
 // "256MiB", "1GiB", "64KiB", "1000000" (bytes) → bytes.

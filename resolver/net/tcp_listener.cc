@@ -35,6 +35,14 @@ bool TcpConnection::accept(uv_stream_t* server) {
   return uv_accept(server, reinterpret_cast<uv_stream_t*>(&handle_)) == 0;
 }
 
+bool TcpConnection::peer_admitted(const ClientFilter& filter) {
+  sockaddr_storage peer{};
+  int len = sizeof peer;
+  // A peer the socket cannot name is left to the pipeline's own check.
+  if (uv_tcp_getpeername(&handle_, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return true;
+  return filter.admits(reinterpret_cast<const sockaddr*>(&peer));
+}
+
 void TcpConnection::start() {
   sockaddr_storage peer{};
   int len = sizeof peer;
@@ -188,6 +196,11 @@ void TcpListener::on_connection(uv_stream_t* server, int status) {
   ++self->open_;
   self->live_.push_back(conn);
   if (!conn->accept(server)) {
+    conn->close();
+    return;
+  }
+  if (self->filter_ && !conn->peer_admitted(*self->filter_)) {
+    self->counters_.inc(Counter::kTcpRejectedAcl);
     conn->close();
     return;
   }

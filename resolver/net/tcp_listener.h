@@ -17,6 +17,7 @@
 
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/net/client_endpoint.h"
+#include "resolver/net/client_filter.h"
 
 namespace sinkhole::net {
 
@@ -41,6 +42,7 @@ class TcpConnection {
  private:
   friend class TcpListener;
   bool accept(uv_stream_t* server);
+  bool peer_admitted(const ClientFilter& filter);
   void start();
   void close();
   void maybe_free();
@@ -79,6 +81,9 @@ class TcpListener {
   TcpListener& operator=(const TcpListener&) = delete;
 
   bool start();
+  // Before start(): connections from clients `filter` does not admit are closed at accept,
+  // unread (it must outlive the listener).
+  void set_client_filter(const ClientFilter* filter) { filter_ = filter; }
   // Stops accepting; existing connections drain.
   void close();
   // Closes every connection now, pending writes included (shutdown that took too long).
@@ -94,6 +99,7 @@ class TcpListener {
   QuerySink& sink_;
   Options opts_;
   metrics::WorkerCounters& counters_;
+  const ClientFilter* filter_ = nullptr;
   size_t open_ = 0;
   bool closed_ = false;
   std::vector<TcpConnection*> live_;  // for drain(); small, rarely changed

@@ -44,8 +44,10 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
   net::TcpListener::Options to;
   to.idle_timeout = cfg.server.tcp_idle_timeout;
   to.max_connections = cfg.server.tcp_max_connections;
-  for (int fd : fds.tcp)
+  for (int fd : fds.tcp) {
     tcp_.push_back(std::make_unique<net::TcpListener>(&loop_, fd, pipeline_, to, counters_));
+    tcp_.back()->set_client_filter(&pipeline_.client_filter());
+  }
 }
 
 Worker::~Worker() = default;
