@@ -9,7 +9,7 @@ Hostile queries, each answered FORMERR:
   - TCP frames of 64 KB, the same shapes (8,000 pointers: a pointer reaches the first
     16 KB only), sent back to back on one connection.
 The server's CPU time (utime + stime from /proc/<pid>/stat, all threads) per hostile
-message must stay small: 50 µs in a plain build, 500 µs under a sanitizer (before the hop
+message must stay small: 50 µs in a plain build, 1 ms under a sanitizer (before the hop
 limit, one 4 KB UDP query cost 1.3 ms and one 64 KB TCP query 0.24 s). Meanwhile a probe
 (another process) asks a cached name every 10 ms; the p99 of its latency must stay under
 50 ms (100 ms under a sanitizer). Each attack lasts 3 s. The figures are printed."""
@@ -112,7 +112,7 @@ class PointerFloodTest(SinkholedTestCase):
         return cpu_seconds(s.proc.pid) - cpu0, sorted(latencies), lost
 
     def check(self, label, messages, cpu, latencies, lost):
-        limit_us = 500 if sanitized() else 50
+        limit_us = 1000 if sanitized() else 50
         p99_limit_ms = 100 if sanitized() else 50
         per_msg_us = cpu / messages * 1e6
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("inf")
