@@ -113,7 +113,8 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
   if (!r.check_keys(n,
                     {"listen", "workers", "udp_payload", "tcp_idle_timeout", "tcp_max_connections",
                      "tcp_max_connections_per_client", "tcp_query_timeout", "tcp_write_timeout",
-                     "tcp_max_queued_bytes", "tcp_max_query_size", "identity", "version"},
+                     "tcp_max_queued_bytes", "tcp_max_query_size", "identity", "version",
+                     "allow_query", "deny_query", "refuse_action"},
                     "server"))
     return;
   if (n["listen"]) {
@@ -140,6 +141,7 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
     if (auto v = r.scalar(i, "server.identity")) s.identity = *v;
   if (const auto v = n["version"])
     if (auto t = r.scalar(v, "server.version")) s.version = *t;
+  read_access(r, n, s.access);
 }
 
 void read_upstream(YamlReader& r, const YAML::Node& n, UpstreamConfig& u) {
@@ -348,11 +350,11 @@ LoadResult parse_config(const Document& doc, const std::string& resolv_conf) {
   try {
     if (root.IsNull()) {
       // An empty file is a valid config: every default applies.
-    } else if (r.check_keys(
-                   root,
-                   {"server", "upstreams", "upstream", "log", "control", "cache", "metrics",
-                    "dnstap", "lists", "list_defaults", "actions", "policies", "default_policy"},
-                   "the top level")) {
+    } else if (r.check_keys(root,
+                            {"server", "upstreams", "upstream", "log", "control", "cache",
+                             "metrics", "dnstap", "rate_limit", "lists", "list_defaults", "actions",
+                             "policies", "default_policy"},
+                            "the top level")) {
       // lists, list_defaults, actions, policies and default_policy belong to the policy model
       // (policy/snapshot_builder), which reads them from the same document.
       if (root["server"]) read_server(r, root["server"], c.server);
@@ -370,6 +372,7 @@ LoadResult parse_config(const Document& doc, const std::string& resolv_conf) {
       if (root["cache"]) read_cache(r, root["cache"], c.cache);
       if (root["dnstap"]) read_dnstap(r, root["dnstap"], c.dnstap);
       if (root["metrics"]) read_metrics(r, root["metrics"], c.metrics);
+      if (root["rate_limit"]) read_rate_limit(r, root["rate_limit"], c.rate_limit);
     }
   } catch (const YAML::Exception& e) {
     r.error(e.mark, e.msg);

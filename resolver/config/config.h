@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "resolver/config/access_config.h"
 #include "resolver/config/dnstap_config.h"
 #include "resolver/config/socket_address.h"
 
@@ -33,6 +34,7 @@ struct ServerConfig {
   size_t tcp_max_query_size = 4096;                 // as the UDP path: larger frames close
   std::optional<std::string> identity;              // answers id.server / hostname.bind when set
   std::optional<std::string> version;  // answers version.bind / version.server when set
+  AccessConfig access;                 // allow_query, deny_query, refuse_action
 };
 
 struct UpstreamConfig {
@@ -98,6 +100,7 @@ struct Config {
   CacheConfig cache;
   std::optional<DnstapConfig> dnstap;  // absent section: no dnstap
   MetricsConfig metrics;
+  RateLimitConfig rate_limit;  // absent section: off
 };
 
 // "256MiB", "1GiB", "64KiB", "1000000" (bytes) → bytes.

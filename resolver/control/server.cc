@@ -107,6 +107,7 @@ void Server::make_workers() {
   for (unsigned w = 0; w < startup_.fds.size(); ++w)
     workers_.push_back(std::make_unique<pipeline::Worker>(cfg_, w, std::move(startup_.fds[w]),
                                                           holder_, cache_.get()));
+  for (auto& w : workers_) w->set_worker_count(static_cast<unsigned>(workers_.size()));
   if (dnstap_)
     for (auto& w : workers_) w->attach_dnstap(*dnstap_);
   if (cfg_.log.blocked_queries) {

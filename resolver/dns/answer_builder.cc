@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "resolver/dns/name.h"
+
 namespace sinkhole::dns {
 
 size_t udp_reply_limit(const QueryView& q, uint16_t our_max_payload) {
@@ -87,10 +89,33 @@ size_t build_rcode_reply(const ClientQuery& cq, uint16_t rcode, uint8_t* out, Ed
   return finish(cq, rcode, out, write_head(cq, rcode, out), e);
 }
 
+size_t build_echo_flags_reply(const ClientQuery& cq, uint16_t rcode, uint8_t* out) {
+  const size_t n = build_rcode_reply(cq, rcode, out);
+  write_u16(out + kOffFlags, static_cast<uint16_t>(flags::kQr | (cq.flags & ~flags::kTc & 0x7FF0) |
+                                                   (rcode & flags::kRcodeMask)));
+  return n;
+}
+
 size_t build_truncated(const ClientQuery& cq, uint16_t rcode, uint8_t* out) {
   const size_t n = build_rcode_reply(cq, rcode, out);
   write_u16(out + kOffFlags, read_u16(out + kOffFlags) | flags::kTc);
   return n;
+}
+
+size_t build_slip(const uint8_t* reply, size_t len, uint8_t* out) {
+  if (len < kHeaderSize) return 0;
+  size_t end = kHeaderSize;
+  if (read_u16(reply + kOffQdCount) == 1) {
+    const NameWalk w = walk_name(reply, len, kHeaderSize, /*allow_pointers=*/false);
+    if (w.error == NameError::kNone && w.end + 4 <= len) end = w.end + 4;
+  }
+  std::memmove(out, reply, end);
+  write_u16(out + kOffFlags, read_u16(out + kOffFlags) | flags::kTc);
+  write_u16(out + kOffQdCount, end > kHeaderSize ? 1 : 0);
+  write_u16(out + kOffAnCount, 0);
+  write_u16(out + kOffNsCount, 0);
+  write_u16(out + kOffArCount, 0);
+  return end;
 }
 
 namespace {

@@ -60,8 +60,18 @@ size_t write_opt(uint8_t* out, const ClientQuery& cq, uint8_t ext_rcode, Ede e =
 // A reply with no records: the given rcode (extended ones via OPT), the question if known.
 size_t build_rcode_reply(const ClientQuery& cq, uint16_t rcode, uint8_t* out, Ede e = {});
 
+// The same, but with every flag of the client's header echoed as it was sent (AA, RD, RA, Z,
+// AD, CD; TC is cleared) and only QR and the rcode set: what Unbound answers to an opcode
+// it does not implement and to a meta qtype (checked against Unbound 1.17). Unbound echoes
+// the client's own OPT record too; this carries ours, as every other reply does.
+size_t build_echo_flags_reply(const ClientQuery& cq, uint16_t rcode, uint8_t* out);
+
 // A valid TC=1 reply: header, question, OPT; the client retries over TCP.
 size_t build_truncated(const ClientQuery& cq, uint16_t rcode, uint8_t* out);
+
+// The rate limiter's slip: the header and question of `reply` (a reply of ours, whose
+// question is never compressed) with TC=1 and no records. `out` may be `reply`.
+size_t build_slip(const uint8_t* reply, size_t len, uint8_t* out);
 
 // CH TXT answer (version.bind, id.server) with one string.
 size_t build_chaos_txt(const ClientQuery& cq, std::string_view text, uint8_t* out);

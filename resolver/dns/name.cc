@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/dns/name.h"
 
+#include <algorithm>
 #include <cstring>
+
+#include "util/log_escape.h"
 
 namespace sinkhole::dns {
 
@@ -21,12 +24,14 @@ const char* to_string(NameError e) {
       return "compression pointer past end";
     case NameError::kTooLong:
       return "name over 255 octets";
+    case NameError::kTooManyPointers:
+      return "too many compression pointers";
   }
   return "?";
 }
 
 NameWalk walk_name(const uint8_t* msg, size_t len, size_t off, bool allow_pointers, uint8_t* out,
-                   bool lower) noexcept {
+                   bool lower, unsigned max_hops) noexcept {
   NameWalk w;
   size_t pos = off;
   // Every followed pointer must point strictly before the previous one, so the walk ends;
@@ -35,12 +40,14 @@ NameWalk walk_name(const uint8_t* msg, size_t len, size_t off, bool allow_pointe
   size_t lowest_pointer = off;
   size_t visited[8];
   size_t n_visited = 0;
+  unsigned hops = 0;
   for (;;) {
     if (pos >= len) return w.error = NameError::kPastEnd, w;
     const uint8_t b = msg[pos];
     const uint8_t type = b & 0xC0;
     if (type == 0xC0) {
       if (!allow_pointers) return w.error = NameError::kForwardPointer, w;
+      if (++hops > max_hops) return w.error = NameError::kTooManyPointers, w;
       if (pos + 1 >= len) return w.error = NameError::kPastEnd, w;
       const size_t target = (size_t{b & 0x3Fu} << 8) | msg[pos + 1];
       if (!w.compressed) w.end = pos + 2;
@@ -93,6 +100,29 @@ std::string wire_to_text(const uint8_t* wire, size_t len) {
     }
     s.push_back('.');
     pos += 1 + label;
+  }
+  return s;
+}
+
+std::string wire_to_log_text(const uint8_t* wire, size_t len) {
+  if (len == 0 || wire[0] == 0) return std::string(1, '.');
+  std::string s;
+  s.reserve(len + 8);
+  size_t pos = 0;
+  while (pos < len && wire[pos] != 0) {
+    const size_t label = std::min<size_t>(wire[pos], len - pos - 1);
+    const std::string_view text(reinterpret_cast<const char*>(wire + pos + 1), label);
+    // Runs between the dots of a label go through the shared escaper; the dots are ours.
+    size_t start = 0;
+    for (;;) {
+      const size_t dot = text.find('.', start);
+      util::append_escaped_for_log(s, text.substr(start, dot - start));
+      if (dot == std::string_view::npos) break;
+      s += "\\.";
+      start = dot + 1;
+    }
+    s.push_back('.');
+    pos += 1 + wire[pos];
   }
   return s;
 }

@@ -39,6 +39,16 @@ const char* to_string(ParseOutcome o) {
       return "two_opt";
     case ParseOutcome::kFormErrOptPastEnd:
       return "opt_past_end";
+    case ParseOutcome::kFormErrPointerHops:
+      return "pointer_hops";
+    case ParseOutcome::kFormErrAnCount:
+      return "ancount";
+    case ParseOutcome::kFormErrNsCount:
+      return "nscount";
+    case ParseOutcome::kFormErrArCount:
+      return "arcount";
+    case ParseOutcome::kFormErrAdditionalType:
+      return "additional_type";
     case ParseOutcome::kBadVers:
       return "bad_edns_version";
     case ParseOutcome::kCount:
@@ -65,6 +75,8 @@ ParseOutcome name_outcome(NameError e) {
       return ParseOutcome::kFormErrPointerPastEnd;
     case NameError::kTooLong:
       return ParseOutcome::kFormErrNameTooLong;
+    case NameError::kTooManyPointers:
+      return ParseOutcome::kFormErrPointerHops;
   }
   return ParseOutcome::kFormErrNamePastEnd;
 }
@@ -84,10 +96,10 @@ bool options_fit(const uint8_t* msg, size_t off, size_t len) {
 
 }  // namespace
 
-RecordSpan skip_record(const uint8_t* msg, size_t len, size_t off) noexcept {
+RecordSpan skip_record(const uint8_t* msg, size_t len, size_t off, unsigned max_hops) noexcept {
   RecordSpan r;
   r.name_off = off;
-  const NameWalk w = walk_name(msg, len, off, /*allow_pointers=*/true);
+  const NameWalk w = walk_name(msg, len, off, /*allow_pointers=*/true, nullptr, false, max_hops);
   if (w.error != NameError::kNone) {
     r.name_error = static_cast<uint8_t>(w.error);
     return r;
@@ -123,7 +135,8 @@ QueryView parse_query(const uint8_t* msg, size_t len) noexcept {
   if (qd != 1) {
     question_outcome = ParseOutcome::kFormErrQdCount;
   } else {
-    const NameWalk w = walk_name(msg, len, kHeaderSize, /*allow_pointers=*/true);
+    const NameWalk w = walk_name(msg, len, kHeaderSize, /*allow_pointers=*/true, nullptr, false,
+                                 kMaxQueryPointerHops);
     if (w.error != NameError::kNone) {
       question_outcome = name_outcome(w.error);
     } else if (w.end + 4 > len) {
@@ -142,19 +155,25 @@ QueryView parse_query(const uint8_t* msg, size_t len) noexcept {
   if (q.opcode() != 0) return q.outcome = ParseOutcome::kNotImp, q;
   if (question_outcome != ParseOutcome::kOk) return q.outcome = question_outcome, q;
 
-  const size_t records = size_t{an} + ns + ar;
-  for (size_t i = 0; i < records; ++i) {
+  // Decided from the counts alone, before any record is walked.
+  if (an != 0) return q.outcome = ParseOutcome::kFormErrAnCount, q;
+  // An IXFR query carries the client's SOA in its authority section (RFC 1995 §3), so that
+  // it gets its REFUSED (a zone transfer) rather than a FORMERR.
+  if (ns > (q.qtype == rrtype::kIxfr ? 1 : 0)) return q.outcome = ParseOutcome::kFormErrNsCount, q;
+  if (ar > 2) return q.outcome = ParseOutcome::kFormErrArCount, q;
+
+  for (size_t i = 0; i < size_t{ns} + ar; ++i) {
     // Counts promising records after the last byte are lying counts, not bad names.
     if (pos >= len) return q.outcome = ParseOutcome::kFormErrRecordPastEnd, q;
-    const RecordSpan r = skip_record(msg, len, pos);
+    const RecordSpan r = skip_record(msg, len, pos, kMaxQueryPointerHops);
     if (r.name_error) return q.outcome = name_outcome(static_cast<NameError>(r.name_error)), q;
-    const bool additional = i >= size_t{an} + ns;
     if (r.end == 0) {
-      const bool is_opt = additional && r.rdata_off != 0 && r.type == rrtype::kOpt;
+      const bool is_opt = i >= ns && r.rdata_off != 0 && r.type == rrtype::kOpt;
       return q.outcome =
                  is_opt ? ParseOutcome::kFormErrOptPastEnd : ParseOutcome::kFormErrRecordPastEnd,
              q;
     }
+    const bool additional = i >= ns;  // else the IXFR's SOA, skipped
     if (additional && r.type == rrtype::kOpt) {
       if (q.has_opt) return q.outcome = ParseOutcome::kFormErrTwoOpt, q;
       if (msg[r.name_off] != 0) return q.outcome = ParseOutcome::kFormErrOptNotRoot, q;
@@ -166,6 +185,9 @@ QueryView parse_query(const uint8_t* msg, size_t len) noexcept {
       q.do_bit = r.ttl & kEdnsDoBit;
       q.opt_rdata_off = r.rdata_off;
       q.opt_rdata_len = r.rdlen;
+    } else if (additional && (r.type != rrtype::kTsig || i + 1 != size_t{ns} + ar)) {
+      // RFC 8945 §5.1: a TSIG is the last record. It is not verified (see above).
+      return q.outcome = ParseOutcome::kFormErrAdditionalType, q;
     }
     pos = r.end;
   }

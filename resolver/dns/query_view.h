@@ -3,11 +3,23 @@
 // buffer. It keeps offsets, never copies, never allocates, and lives only as long as the
 // buffer (one receive callback). Every malformed class has its own ParseOutcome so that
 // the worker can count it.
+//
+// A query may carry an OPT and a TSIG in its additional section and nothing else: answer
+// or authority records (Unbound answers FORMERR too; NOTIFY and UPDATE, which carry them,
+// are NOTIMP here), more than two additional records, or another additional type are
+// FORMERR, decided from the header counts before any record is walked. The one exception
+// is an IXFR's SOA in the authority section (RFC 1995), so that an IXFR gets the REFUSED
+// of every zone transfer (Unbound answers it FORMERR). So a parse reads at most four names, each of
+// at most kMaxQueryPointerHops pointers: a hostile 64 KB query costs what a normal one does.
+// Unbound accepts one additional record only; two are allowed here so that a TSIG-signed query with
+// EDNS is answered (unsigned: TSIG is not implemented, as in Unbound, which answers such a query
+// without a TSIG).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "resolver/dns/name.h"
 #include "resolver/dns/wire.h"
 
 namespace sinkhole::dns {
@@ -29,8 +41,13 @@ enum class ParseOutcome : uint8_t {
   kFormErrRecordPastEnd,  // counts promise records that are not there
   kFormErrOptNotRoot,
   kFormErrTwoOpt,
-  kFormErrOptPastEnd,  // OPT rdlength or an option runs past the end
-  kBadVers,            // EDNS version > 0 (RFC 6891 §6.1.3)
+  kFormErrOptPastEnd,      // OPT rdlength or an option runs past the end
+  kFormErrPointerHops,     // a name follows more than kMaxQueryPointerHops pointers
+  kFormErrAnCount,         // answer records in a query
+  kFormErrNsCount,         // authority records in a query
+  kFormErrArCount,         // more than two additional records (OPT and TSIG at most)
+  kFormErrAdditionalType,  // an additional record other than OPT or TSIG (or TSIG not last)
+  kBadVers,                // EDNS version > 0 (RFC 6891 §6.1.3)
   kCount
 };
 
@@ -83,6 +100,7 @@ struct RecordSpan {
   uint16_t rdlen = 0;
   uint8_t name_error = 0;  // a NameError value when the owner name is bad
 };
-RecordSpan skip_record(const uint8_t* msg, size_t len, size_t off) noexcept;
+RecordSpan skip_record(const uint8_t* msg, size_t len, size_t off,
+                       unsigned max_hops = kMaxPointerHops) noexcept;
 
 }  // namespace sinkhole::dns

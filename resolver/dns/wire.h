@@ -39,9 +39,20 @@ inline constexpr uint16_t kDname = 39;
 inline constexpr uint16_t kOpt = 41;
 inline constexpr uint16_t kRrsig = 46;
 inline constexpr uint16_t kHttps = 65;
+inline constexpr uint16_t kTkey = 249;
+inline constexpr uint16_t kTsig = 250;
 inline constexpr uint16_t kIxfr = 251;
 inline constexpr uint16_t kAxfr = 252;
+inline constexpr uint16_t kMailb = 253;
+inline constexpr uint16_t kMaila = 254;
 inline constexpr uint16_t kAny = 255;
+
+// Types that name no data a resolver could look up (RFC 6895 §3.1): 0 (reserved), OPT and
+// the meta/Q range 128–254 (TKEY, TSIG, MAILA, MAILB...) apart from the zone transfers,
+// which are refused on their own, and ANY, which RFC 8482 answers.
+constexpr bool is_meta_qtype(uint16_t t) {
+  return t == 0 || t == kOpt || (t >= 128 && t <= 254 && t != kIxfr && t != kAxfr);
+}
 }  // namespace rrtype
 
 namespace rrclass {

@@ -35,7 +35,7 @@ inline constexpr CounterGroup kCounterGroups[] = {
      "rcode"},
     {"dropped_",
      {"sinkholed_dropped_total", T::kCounter,
-      "Packets dropped without an answer, by reason (short_header, qr_set, oversize)"},
+      "Packets dropped without an answer, by reason (short_header, qr_set, oversize, acl)"},
      "reason"},
     {"malformed_",
      {"sinkholed_malformed_total", T::kCounter,
@@ -44,13 +44,17 @@ inline constexpr CounterGroup kCounterGroups[] = {
     {"refused_",
      {"sinkholed_refused_total", T::kCounter,
       "Queries answered REFUSED by sinkholed itself, by reason (zone_transfer, chaos, class, "
-      "no_policy)"},
+      "no_policy, acl)"},
      "reason"},
     {"upstream_limit_",
      {"sinkholed_upstream_limited_total", T::kCounter,
       "Questions answered stale or SERVFAIL without asking an upstream, by the in-flight limit "
       "reached (worker, zone, upstream)"},
      "reason"},
+    {"rate_limited_",
+     {"sinkholed_rate_limited_total", T::kCounter,
+      "UDP responses over the response rate limit, by outcome (dropped, slipped: sent TC=1)"},
+     "outcome"},
 };
 // answers_truncated is not an rcode: it keeps a family of its own.
 inline constexpr std::string_view kUngroupedCounters[] = {"answers_truncated"};

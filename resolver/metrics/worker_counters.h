@@ -36,6 +36,11 @@ enum class Counter : uint16_t {
   kFormErrOptNotRoot,
   kFormErrTwoOpt,
   kFormErrOptPastEnd,
+  kFormErrPointerHops,
+  kFormErrAnCount,
+  kFormErrNsCount,
+  kFormErrArCount,
+  kFormErrAdditionalType,
   kBadVers,
   // Meta queries
   kRefusedZoneTransfer,
@@ -43,6 +48,13 @@ enum class Counter : uint16_t {
   kAnsweredChaos,
   kAnsweredAnyRfc8482,
   kRefusedClass,
+  kFormErrMetaQtype,
+  // Access control and response rate limiting (resolver/pipeline/admit_stage)
+  kRefusedAcl,
+  kDropAcl,
+  kTcpRejectedAcl,
+  kRateLimitedDropped,
+  kRateLimitedSlipped,
   // Answers sent, by rcode
   kRcodeNoError,
   kRcodeFormErr,

@@ -43,6 +43,14 @@ bool TcpConnection::accept(uv_stream_t* server) {
   return true;
 }
 
+bool TcpConnection::peer_admitted(const ClientFilter& filter) {
+  sockaddr_storage peer{};
+  int len = sizeof peer;
+  // A peer the socket cannot name is left to the pipeline's own check.
+  if (uv_tcp_getpeername(&handle_, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return true;
+  return filter.admits(reinterpret_cast<const sockaddr*>(&peer));
+}
+
 void TcpConnection::start() {
   uv_tcp_nodelay(&handle_, 1);
   // The kernel's send buffer is bounded too (autotuning lets it reach megabytes per
@@ -313,6 +321,11 @@ void TcpListener::on_connection(uv_stream_t* server, int status) {
   auto* conn = new TcpConnection(self->table_, self->sink_, self->loop_);
   if (!conn->accept(server)) {
     self->table_.counters().inc(Counter::kTcpAcceptErrors);
+    conn->close();
+    return;
+  }
+  if (self->filter_ && !conn->peer_admitted(*self->filter_)) {
+    self->table_.counters().inc(Counter::kTcpRejectedAcl);
     conn->close();
     return;
   }

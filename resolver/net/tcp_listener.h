@@ -32,6 +32,7 @@
 
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/net/client_endpoint.h"
+#include "resolver/net/client_filter.h"
 #include "resolver/net/tcp_connection_table.h"
 
 namespace sinkhole::net {
@@ -63,6 +64,7 @@ class TcpConnection {
   friend class TcpListener;
   friend class TcpConnectionTable;
   bool accept(uv_stream_t* server);
+  bool peer_admitted(const ClientFilter& filter);
   void start();
   void maybe_free();
   void process_frames();
@@ -117,6 +119,9 @@ class TcpListener {
   TcpListener& operator=(const TcpListener&) = delete;
 
   bool start();
+  // Before start(): connections from clients `filter` does not admit are closed at accept,
+  // unread (it must outlive the listener).
+  void set_client_filter(const ClientFilter* filter) { filter_ = filter; }
   // Stops accepting (the table drains the connections).
   void close();
 
@@ -127,6 +132,7 @@ class TcpListener {
   uv_tcp_t handle_{};
   QuerySink& sink_;
   TcpConnectionTable& table_;
+  const ClientFilter* filter_ = nullptr;
   bool closed_ = false;
 };
 

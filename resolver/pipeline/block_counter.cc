@@ -39,7 +39,7 @@ void BlockCounter::log_verdict(const policy::PolicySnapshot& snap, const policy:
   const policy::Action& a = snap.actions[v.action];
   spdlog::info("{} {} type {} list {} category {} {}:{} action {}",
                v.kind == policy::Verdict::Kind::kMonitor ? "monitored" : "blocked",
-               dns::wire_to_text(qname, qname_len), qtype, list.name, list.category, list.path,
+               dns::wire_to_log_text(qname, qname_len), qtype, list.name, list.category, list.path,
                v.line, a.name);
 }
 
@@ -65,7 +65,7 @@ void BlockCounter::count(const policy::PolicySnapshot& snap, const policy::Verdi
   const policy::ListData& list = snap.lists[v.list];
   using Mode = config::LogConfig::ClientAddress;
   const Mode mode = log_cfg_.client_address;
-  const std::string name = dns::wire_to_text(cq.question, cq.question_len - 4);
+  const std::string name = dns::wire_to_log_text(cq.question, cq.question_len - 4);
   if (mode == Mode::kNone)
     blocked_log_->info("blocked name={} type={} list={} category={} action={}", name, qtype,
                        list.name, list.category, snap.actions[v.action].name);

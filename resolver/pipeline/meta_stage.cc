@@ -11,6 +11,7 @@ namespace rrtype = dns::rrtype;
 namespace {
 
 constexpr auto kRefused = static_cast<uint16_t>(dns::Rcode::kRefused);
+constexpr auto kFormErr = static_cast<uint16_t>(dns::Rcode::kFormErr);
 
 // ParseOutcome → its counter; the two enums list the malformed classes in the same order.
 Counter parse_counter(dns::ParseOutcome o) {
@@ -52,8 +53,9 @@ Step reject_malformed(const dns::QueryView& q, dns::ClientQuery cq,
     case dns::ParseOutcome::kDropResponse:
       return Step::drop();
     case dns::ParseOutcome::kNotImp:
+      // NOTIFY (a later issue) and UPDATE included. Flags as Unbound sets them.
       rcode = static_cast<uint16_t>(dns::Rcode::kNotImp);
-      break;
+      return Step::reply(rcode, dns::build_echo_flags_reply(cq, rcode, out));
     case dns::ParseOutcome::kBadVers:
       rcode = static_cast<uint16_t>(dns::Rcode::kBadVers);
       break;
@@ -73,6 +75,12 @@ Step answer_meta(const dns::QueryView& q, const dns::ClientQuery& cq,
     counters.inc(Counter::kRefusedZoneTransfer);
     return Step::reply(kRefused,
                        dns::build_rcode_reply(cq, kRefused, out, {dns::ede::kProhibited, {}}));
+  }
+  if (rrtype::is_meta_qtype(q.qtype)) {
+    // Never forwarded: there is no such data to look up. Unbound answers FORMERR too (and
+    // forwards qtype 0, which RFC 6895 reserves; it is FORMERR here, never sent upstream).
+    counters.inc(Counter::kFormErrMetaQtype);
+    return Step::reply(kFormErr, dns::build_echo_flags_reply(cq, kFormErr, out));
   }
   if (q.qclass == dns::rrclass::kCh) {
     const auto* text = chaos_text(q, cq.question, server);

@@ -2,7 +2,8 @@
 // The stages before policy, which answer from the query alone:
 //   reject_malformed  a query that did not parse: FORMERR, NOTIMP or BADVERS, or a drop
 //                     when even the header is unusable; each class has its own counter.
-//   answer_meta       zone transfers (REFUSED, EDE 18), CHAOS TXT version/identity, other
+//   answer_meta       zone transfers (REFUSED, EDE 18), qtype 0, OPT and the meta types
+//                     (FORMERR, never forwarded), CHAOS TXT version/identity, other
 //                     classes (REFUSED), and ANY (RFC 8482 HINFO).
 // Both write into `out` (kMaxMessage bytes). Worker thread only.
 #pragma once

@@ -2,6 +2,7 @@
 #include "resolver/pipeline/query_pipeline.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/random.h>
 
 #include <algorithm>
 #include <cstring>
@@ -28,6 +29,13 @@ constexpr uint16_t kEdeOther = 0;
 constexpr dns::Ede kLimitWorker{kEdeOther, "too many queries in flight upstream"};
 constexpr dns::Ede kLimitZone{kEdeOther, "too many queries in flight for this zone"};
 constexpr dns::Ede kLimitUpstream{kEdeOther, "every upstream is busy"};
+
+uint64_t random_u64() {
+  uint64_t v = 0;
+  while (getrandom(&v, sizeof v, 0) != sizeof v) {
+  }
+  return v;
+}
 }  // namespace
 
 QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters& counters,
@@ -37,6 +45,8 @@ QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters&
       counters_(counters),
       sink_(sink),
       clock_(clock),
+      admit_(cfg.server.access),
+      limiter_(cfg.rate_limit, 1, random_u64(), random_u64()),
       policy_(policies),
       blocks_(cfg.log, counters, clock),
       cache_(cache),
@@ -44,7 +54,11 @@ QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters&
   inflight_.set_limits({cfg.upstream.max_inflight, cfg.upstream.zone_limit()});
 }
 
-// --- receive → parse → meta → policy → cache → upstream ---------------------------------
+void QueryPipeline::set_worker_count(unsigned workers) {
+  limiter_ = RateLimiter(cfg_.rate_limit, workers, random_u64(), random_u64());
+}
+
+// --- receive → admit → parse → meta → policy → cache → upstream -------------------------
 
 void QueryPipeline::on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
   if (!log_queries_) return handle_query(msg, len, from);
@@ -55,6 +69,7 @@ void QueryPipeline::on_query(const uint8_t* msg, size_t len, const net::ClientEn
 
 void QueryPipeline::handle_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
   counters_.inc(from.is_tcp() ? Counter::kQueriesTcp : Counter::kQueriesUdp);
+  if (!admit_.admits(from.sa())) return refuse_unadmitted(msg, len, from);
   const dns::QueryView q = dns::parse_query(msg, len);
   // Logged when it gets an answer (FORMERR included); dropped garbage is not a query.
   if (log_queries_ && q.outcome != dns::ParseOutcome::kDropShortHeader &&
@@ -80,6 +95,23 @@ void QueryPipeline::handle_query(const uint8_t* msg, size_t len, const net::Clie
     counters_.inc(Counter::kCacheMisses);
   }
   forward(key, cq, from, /*context=*/0);
+}
+
+void QueryPipeline::refuse_unadmitted(const uint8_t* msg, size_t len,
+                                      const net::ClientEndpoint& from) {
+  if (admit_.drops()) return counters_.inc(Counter::kDropAcl);
+  // The parse is bounded (query_view.h), so echoing the question costs a stranger little.
+  const dns::QueryView q = dns::parse_query(msg, len);
+  if (q.outcome == dns::ParseOutcome::kDropShortHeader ||
+      q.outcome == dns::ParseOutcome::kDropResponse)
+    return counters_.inc(Counter::kDropAcl);
+  if (log_queries_) sink_.received(from, msg, len);
+  const size_t limit =
+      from.is_tcp() ? dns::kMaxMessage : dns::udp_reply_limit(q, cfg_.server.udp_payload);
+  const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_.server.udp_payload, limit);
+  counters_.inc(Counter::kRefusedAcl);
+  reply(from, kRefused, tx_,
+        dns::build_rcode_reply(cq, kRefused, tx_, {dns::ede::kProhibited, {}}));
 }
 
 Step QueryPipeline::apply_policy(const dns::QueryView& q, const uint8_t* msg,
@@ -271,6 +303,20 @@ bool QueryPipeline::finish(const Step& s, const net::ClientEndpoint& to) {
 
 void QueryPipeline::reply(const net::ClientEndpoint& to, uint16_t rcode, const uint8_t* data,
                           size_t len) {
+  // TCP replies are never limited: a TCP client has shown it owns its address.
+  if (!to.is_tcp() && limiter_.enabled()) {
+    switch (limiter_.check(to.sa(), clock_.now_ms())) {
+      case RateLimiter::Outcome::kPass:
+        break;
+      case RateLimiter::Outcome::kDrop:
+        return counters_.inc(Counter::kRateLimitedDropped);
+      case RateLimiter::Outcome::kSlip:
+        counters_.inc(Counter::kRateLimitedSlipped);
+        len = dns::build_slip(data, len, slip_);
+        data = slip_;
+        break;
+    }
+  }
   count_rcode(rcode);
   sink_.send(to, data, len);
 }

@@ -3,6 +3,8 @@
 // outcome (step.h); the file of each stage is named in ARCHITECTURE.md:
 //
 //   receive   net/ listeners hand a complete message to on_query()
+//   admit     allow_query / deny_query → AdmitStage (admit_stage); not admitted: REFUSED
+//             or dropped
 //   parse     dns::parse_query; malformed → reject_malformed (meta_stage)
 //   meta      AXFR/IXFR, CHAOS, other classes, ANY → answer_meta (meta_stage)
 //   classify  client → policy group; decide → PolicyStage (policy_stage)
@@ -14,7 +16,8 @@
 //             upstream left unfinished is followed (chase_stage.cc, state in chase.h);
 //             otherwise the message is rewritten for the client (ID, 0x20 case, our OPT,
 //             truncation)
-//   reply     reply(): the rcode is counted, then the ReplySink sends — the one place
+//   reply     reply(): UDP replies pass the RateLimiter (rate_limiter: dropped, or slipped
+//             as TC=1), the rcode is counted, then the ReplySink sends — the one place
 //
 // Seams (for tests/resolver/pipeline): the ReplySink (where answers go), the Clock (every
 // time the pipeline reads) and the upstream Transport behind the UpstreamPool.
@@ -36,10 +39,12 @@
 #include "resolver/dns/question_key.h"
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/net/client_endpoint.h"
+#include "resolver/pipeline/admit_stage.h"
 #include "resolver/pipeline/block_counter.h"
 #include "resolver/pipeline/blocked_answer.h"
 #include "resolver/pipeline/chase.h"
 #include "resolver/pipeline/policy_stage.h"
+#include "resolver/pipeline/rate_limiter.h"
 #include "resolver/pipeline/reply_sink.h"
 #include "resolver/pipeline/step.h"
 #include "resolver/upstream/clock.h"
@@ -59,6 +64,10 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   // The pool is created after the pipeline (it needs the pipeline as its delegate).
   void set_upstreams(upstream::UpstreamPool* pool) { pool_ = pool; }
   void set_worker_index(unsigned index) { blocks_.set_worker_index(index); }
+  // The rate limit is shared between this many workers (rate_limiter.h); 1 until told.
+  void set_worker_count(unsigned workers);
+  // For the TCP listeners: a denied client's connection is closed at accept.
+  const net::ClientFilter& client_filter() const { return admit_; }
   void set_blocked_log(spdlog::logger* log) { blocks_.set_blocked_log(log); }
   // The sink logs queries too (dnstap): each query is reported to ReplySink::received and
   // its wall-clock arrival time is carried in its endpoint, so that an answer sent later
@@ -79,6 +88,9 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
 
  private:
   void handle_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from);
+  // A client the admit stage turned away: REFUSED (ID and question echoed when readable) or
+  // dropped, as server.refuse_action says.
+  void refuse_unadmitted(const uint8_t* msg, size_t len, const net::ClientEndpoint& from);
   Step apply_policy(const dns::QueryView& q, const uint8_t* msg, const dns::ClientQuery& cq,
                     const net::ClientEndpoint& from);
   // The blocked answer of `v` for the question in `cq` (deferred for a redirect). `hops`:
@@ -142,6 +154,8 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   metrics::WorkerCounters& counters_;
   ReplySink& sink_;
   const upstream::Clock& clock_;
+  AdmitStage admit_;
+  RateLimiter limiter_;
   PolicyStage policy_;
   BlockCounter blocks_;
   upstream::InflightTable inflight_;
@@ -153,6 +167,7 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   ChaseTable chases_;
   std::unique_ptr<uint8_t[]> cache_buf_;  // a cached message is copied here, then patched
   alignas(64) uint8_t tx_[dns::kMaxMessage + 1024];
+  uint8_t slip_[dns::kHeaderSize + dns::kMaxNameWire + 4];  // a TC=1 slip reply
 };
 
 }  // namespace sinkhole::pipeline

@@ -55,8 +55,10 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
 
   for (int fd : fds.udp)
     udp_.push_back(std::make_unique<net::UdpListener>(&loop_, fd, pipeline_, counters_));
-  for (int fd : fds.tcp)
+  for (int fd : fds.tcp) {
     tcp_.push_back(std::make_unique<net::TcpListener>(&loop_, fd, pipeline_, tcp_connections_));
+    tcp_.back()->set_client_filter(&pipeline_.client_filter());
+  }
 }
 
 Worker::~Worker() = default;

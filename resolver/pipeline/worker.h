@@ -50,6 +50,8 @@ class Worker {
     sink_.set_dnstap(&writer.attach(index_, counters_));
     pipeline_.set_log_queries(true);
   }
+  // Before run(): how many workers share the response rate limit (rate_limiter.h).
+  void set_worker_count(unsigned workers) { pipeline_.set_worker_count(workers); }
   // Before run(): where blocked queries are logged (log.blocked_queries).
   void set_blocked_log(spdlog::logger* log) { pipeline_.set_blocked_log(log); }
   // Per-upstream attempts and latency of this worker (any thread may read).

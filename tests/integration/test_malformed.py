@@ -8,7 +8,8 @@ opcodes, EDNS version 1, a 255-octet name) are built with dnspython. The rest is
 by hand below, byte by byte, because dnspython refuses to write it: counts that promise
 absent records, names that run past the end, pointer loops and forward pointers, bad label
 types, names over 255 octets, a question cut short, an OPT whose length lies, an OPT not
-owned by the root, two OPTs."""
+owned by the root, two OPTs, records a query must not carry (answer, authority, a third
+additional, an A record as additional), a name of more than 16 compression pointers."""
 
 import os
 import struct
@@ -22,7 +23,7 @@ import dns.rrset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnswire import (  # noqa: E402
-    BADVERS, FORMERR, NOTIMP, NXDOMAIN, OPCODE_STATUS, OPCODE_UPDATE, build_query, parse,
+    BADVERS, FORMERR, NOERROR, NOTIMP, NXDOMAIN, OPCODE_STATUS, OPCODE_UPDATE, build_query, parse,
     query_message, tcp_connect, tcp_frame,
 )
 from processes import SinkholedTestCase  # noqa: E402
@@ -170,9 +171,9 @@ class MalformedTest(SinkholedTestCase):
         self.counters(malformed_short_question=2)
 
     def test_lying_counts_truncated_record(self):
-        # ANCOUNT=1 but the record stops inside its fixed fields; ARCOUNT=1 and the
+        # ARCOUNT=1 but the record stops inside its fixed fields; ARCOUNT=1 and the
         # rdata is shorter than RDLENGTH. The question is readable: echoed.
-        self.formerr(hdr(0x4C00, an=1) + Q + b"\xc0\x0c\x00\x01", 0x4C00, echo_question=Q)
+        self.formerr(hdr(0x4C00, ar=1) + Q + b"\xc0\x0c\x00\x01", 0x4C00, echo_question=Q)
         self.formerr(hdr(0x4C01, ar=1) + Q + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 0, 4)
                      + b"\x01\x02", 0x4C01, echo_question=Q)
         self.counters(malformed_record_past_end=2, answers_formerr=2)
@@ -180,7 +181,7 @@ class MalformedTest(SinkholedTestCase):
     def test_lying_counts_absent_records(self):
         # Counts promise records of which not a byte is there.
         self.formerr(hdr(0x4C10, ar=1) + Q, 0x4C10, echo_question=Q)
-        self.formerr(hdr(0x4C11, an=2, ns=3) + Q, 0x4C11, echo_question=Q)
+        self.formerr(hdr(0x4C11, ar=2) + Q + raw_opt(), 0x4C11, echo_question=Q)
         self.counters(malformed_record_past_end=2, answers_formerr=2)
 
     def test_opt_rdlen_past_end(self):
@@ -204,10 +205,39 @@ class MalformedTest(SinkholedTestCase):
 
     def test_formerr_over_tcp(self):
         self.formerr(hdr(0x4F00) + b"\x03www\xc0\x0c" + b"\x00\x01\x00\x01", 0x4F00, tcp=True)
-        self.formerr(hdr(0x4F01, an=1) + Q + b"\xc0\x0c\x00\x01", 0x4F01, echo_question=Q,
+        self.formerr(hdr(0x4F01, ar=1) + Q + b"\xc0\x0c\x00\x01", 0x4F01, echo_question=Q,
                      tcp=True)
         self.counters(malformed_pointer_loop=1, malformed_record_past_end=1, answers_formerr=2,
                       queries_tcp=2)
+
+    def test_records_a_query_must_not_carry(self):
+        # Decided from the header counts, before a record is read (Unbound: FORMERR too).
+        a_rr = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + b"\xc0\x00\x02\x01"
+        self.formerr(hdr(0x4E10, an=1) + Q + a_rr, 0x4E10, echo_question=Q)
+        self.formerr(hdr(0x4E11, an=0xFFFF) + Q, 0x4E11, echo_question=Q)
+        self.formerr(hdr(0x4E12, ns=1) + Q + a_rr, 0x4E12, echo_question=Q, tcp=True)
+        self.formerr(hdr(0x4E13, ar=3) + Q + raw_opt(), 0x4E13, echo_question=Q)
+        self.formerr(hdr(0x4E14, ar=1) + Q + a_rr, 0x4E14, echo_question=Q)
+        self.counters(malformed_ancount=2, malformed_nscount=1, malformed_arcount=1,
+                      malformed_additional_type=1, answers_formerr=5, upstream_queries=0)
+
+    def test_pointer_hop_limit(self):
+        # An OPT whose option holds n pointers, each to the one before (the first to the
+        # question), then a TSIG owned by a pointer to the last: n + 1 hops. 16 pass.
+        def chain(qid, n):
+            option = b"".join(struct.pack("!H", 0xC000 | (12 if i == 0 else 12 + len(Q) + 15
+                                                            + 2 * (i - 1)))
+                              for i in range(n))
+            opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 4 + len(option)) + \
+                struct.pack("!HH", 65001, len(option)) + option
+            last = 12 + len(Q) + 15 + 2 * (n - 1)
+            tsig = struct.pack("!H", 0xC000 | last) + struct.pack("!HHIH", 250, 255, 0, 0)
+            return hdr(qid, ar=2) + Q + opt + tsig
+        self.formerr(chain(0x4E20, 16), 0x4E20, echo_question=Q)
+        self.formerr(chain(0x4E21, 200), 0x4E21, echo_question=Q, tcp=True)
+        r = self.server.udp(chain(0x4E22, 15))
+        self.assertEqual((r.rcode, r.values("A")), (NOERROR, ["192.0.2.1"]), repr(r))
+        self.counters(malformed_pointer_hops=2, answers_formerr=2)
 
     # -- BADVERS --------------------------------------------------------------------------
     def test_edns_version_1_badvers(self):

@@ -224,6 +224,23 @@ class MetricsTest(PolicyTestCase):
                       "action=warning client=127.0.0.0/24", lines[0])
         self.assertNotIn(CLIENT_A + " ", lines[0])
 
+    def test_blocked_query_log_escapes_names(self):
+        # A listed name behind a label holding a newline and an ESC colour sequence: the
+        # line stays one line and draws nothing on the reader's terminal.
+        s = self.start(log={"blocked_queries": True})
+        before = s.log_size()
+        s.ask(CLIENT_A, r"a\010INJECTED\027[31m.www.bet.metrics.test", "A")
+        deadline = time.monotonic() + 3
+        while "blocked name=" not in s.log_since(before) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = s.log_since(before)
+        lines = [l for l in log.splitlines() if "blocked name=" in l]
+        self.assertEqual(len(lines), 1, log)
+        self.assertIn("blocked name=a\\x0aINJECTED\\x1b[31m.www.bet.metrics.test. type=1 ",
+                      lines[0])
+        self.assertNotIn("\x1b", log)
+        self.assertFalse(any(l.startswith("INJECTED") for l in log.splitlines()), log)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -508,3 +508,84 @@ TEST_CASE("upstream.zone_share is a share of max_inflight, never below one quest
     CHECK(r.config->upstream.zone_limit() == c.want);
   }
 }
+
+TEST_CASE("parse_config reads allow_query, deny_query, refuse_action and rate_limit") {
+  using sinkhole::config::AccessConfig;
+  using sinkhole::policy::to_string;
+  sinkhole::test::TempFile resolv("nameserver 192.0.2.53\n");
+  SUBCASE("defaults: private ranges admitted, refused otherwise, no rate limit") {
+    const auto r = parse_config("", "cfg.yaml", resolv.path());
+    REQUIRE(r.config.has_value());
+    std::vector<std::string> allow;
+    for (const auto& c : r.config->server.access.allow_query) allow.push_back(to_string(c));
+    CHECK(allow == std::vector<std::string>{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
+                                            "192.168.0.0/16", "100.64.0.0/10", "fc00::/7",
+                                            "fe80::/10"});
+    CHECK(r.config->server.access.deny_query.empty());
+    CHECK(r.config->server.access.refuse_action == AccessConfig::RefuseAction::kRefuse);
+    const auto& rl = r.config->rate_limit;
+    CHECK_FALSE(rl.enabled());
+    CHECK(rl.slip == 2);
+    CHECK(rl.ipv4_prefix == 24);
+    CHECK(rl.ipv6_prefix == 56);
+    CHECK(rl.table_size == 65536);
+  }
+  SUBCASE("every key") {
+    const auto r = parse_config(
+        "server:\n  allow_query: [203.0.113.0/24, \"2001:db8::/32\"]\n"
+        "  deny_query: [203.0.113.128/25]\n  refuse_action: drop\n"
+        "rate_limit:\n  responses_per_second: 20\n  burst: 40\n  slip: 0\n"
+        "  ipv4_prefix: 32\n  ipv6_prefix: 64\n  exempt: [192.0.2.0/24]\n  table_size: 4096\n",
+        "cfg.yaml", resolv.path());
+    INFO(joined(r.errors));
+    REQUIRE(r.config.has_value());
+    const auto& a = r.config->server.access;
+    REQUIRE(a.allow_query.size() == 2);
+    CHECK(to_string(a.allow_query[1]) == "2001:db8::/32");
+    REQUIRE(a.deny_query.size() == 1);
+    CHECK(to_string(a.deny_query[0]) == "203.0.113.128/25");
+    CHECK(a.refuse_action == AccessConfig::RefuseAction::kDrop);
+    const auto& rl = r.config->rate_limit;
+    CHECK(rl.enabled());
+    CHECK(rl.responses_per_second == 20);
+    CHECK(rl.burst == 40);
+    CHECK(rl.slip == 0);
+    CHECK(rl.ipv4_prefix == 32);
+    CHECK(rl.ipv6_prefix == 64);
+    REQUIRE(rl.exempt.size() == 1);
+    CHECK(to_string(rl.exempt[0]) == "192.0.2.0/24");
+    CHECK(rl.table_size == 4096);
+  }
+  SUBCASE("each error at its position") {
+    struct Case {
+      std::string yaml;
+      std::string want;
+    } cases[] = {
+        {"server:\n  allow_query: 10.0.0.0/8\n",
+         "cfg.yaml:2:16: server.allow_query must be a list of prefixes like 10.0.0.0/8"},
+        {"server:\n  allow_query: [10.0.0.0/8, 10.1.2.3/8]\n",
+         "cfg.yaml:2:29: server.allow_query: '10.1.2.3/8': "},
+        {"server:\n  deny_query: [nonsense]\n", "cfg.yaml:2:16: server.deny_query: 'nonsense': "},
+        {"server:\n  refuse_action: ignore\n",
+         "cfg.yaml:2:18: server.refuse_action 'ignore' is not one of refuse, drop"},
+        {"rate_limit:\n  responses_per_second: -1\n",
+         "cfg.yaml:2:25: rate_limit.responses_per_second must be an integer from 0 to 1000000, "
+         "not '-1'"},
+        {"rate_limit:\n  slip: 11\n", "cfg.yaml:2:9: rate_limit.slip must be an integer from 0 "},
+        {"rate_limit:\n  ipv4_prefix: 33\n", "cfg.yaml:2:16: rate_limit.ipv4_prefix must be "},
+        {"rate_limit:\n  ipv6_prefix: 8\n", "cfg.yaml:2:16: rate_limit.ipv6_prefix must be "},
+        {"rate_limit:\n  table_size: 10\n", "cfg.yaml:2:15: rate_limit.table_size must be "},
+        {"rate_limit:\n  exempt: [1.2.3.4/33]\n", "cfg.yaml:2:12: rate_limit.exempt: '1.2.3.4/33'"},
+        {"rate_limit:\n  rate: 5\n", "cfg.yaml:2:3: unknown key 'rate' in rate_limit"},
+        {"rate_limit: 5\n", "cfg.yaml:1:13: rate_limit must be a mapping"},
+    };
+    for (const auto& c : cases) {
+      INFO(c.yaml);
+      const auto r = parse_config(c.yaml, "cfg.yaml", resolv.path());
+      CHECK_FALSE(r.config.has_value());
+      REQUIRE(!r.errors.empty());
+      INFO(r.errors[0]);
+      CHECK(r.errors[0].substr(0, c.want.size()) == c.want);
+    }
+  }
+}

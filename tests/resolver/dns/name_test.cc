@@ -230,3 +230,23 @@ TEST_CASE("NameError to_string names every class") {
   for (int i = 0; i <= static_cast<int>(NameError::kTooLong); ++i)
     CHECK(std::string(sinkhole::dns::to_string(static_cast<NameError>(i))) != "?");
 }
+
+TEST_CASE("wire_to_log_text: names from the wire cannot break or colour a log line") {
+  using sinkhole::dns::wire_to_log_text;
+  auto text = [](std::initializer_list<uint8_t> wire) {
+    const std::vector<uint8_t> w(wire);
+    return wire_to_log_text(w.data(), w.size());
+  };
+  CHECK(text({3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0}) == "www.example.");
+  CHECK(text({0}) == ".");
+  // Newline, ESC (a colour sequence), DEL, NUL: \xNN; the line stays one line.
+  CHECK(text({9, 'a', '\n', 'x', 0x1b, '[', '3', '1', 'm', 0x7f, 1, 0, 0}) ==
+        "a\\x0ax\\x1b[31m\\x7f.\\x00.");
+  // A dot inside a label and a backslash keep their presentation escapes.
+  CHECK(text({3, 'a', '.', 'b', 2, 'c', '\\', 0}) == "a\\.b.c\\\\.");
+  // UTF-8 stays readable; invalid UTF-8 and bidi overrides do not.
+  CHECK(text({4, 0xc3, 0xa9, 'x', 0xff, 3, 0xe2, 0x80, 0xae, 0}) ==
+        "\xc3\xa9x\\xff.\\xe2\\x80\\xae.");
+  for (char c : wire_to_log_text(std::vector<uint8_t>(255, 1).data(), 255))
+    CHECK((static_cast<unsigned char>(c) >= 0x20 && c != 0x7f));
+}

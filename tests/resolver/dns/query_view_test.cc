@@ -220,6 +220,21 @@ struct BadCase {
   ParseOutcome want;
 };
 
+// "a." A IN, an OPT whose one option holds `n` pointers (each to the one before, the first
+// to the question name), then a TSIG owned by a pointer to the last: n + 1 pointer hops.
+PacketWriter pointer_chain(uint16_t n) {
+  std::vector<uint8_t> option = {0xFD, 0xE9, static_cast<uint8_t>(2 * n >> 8),
+                                 static_cast<uint8_t>(2 * n)};
+  for (uint16_t i = 0; i < n; ++i) {
+    const uint16_t target = i == 0 ? 12 : static_cast<uint16_t>(34 + 2 * (i - 1));
+    option.push_back(static_cast<uint8_t>(0xC0 | target >> 8));
+    option.push_back(static_cast<uint8_t>(target));
+  }
+  PacketWriter p = query("a.", 1, 0, 0, 2).opt(1232, 0, 0, false, option);
+  p.pointer(static_cast<uint16_t>(34 + 2 * (n - 1))).rr_tail(250, 255, 0, {});
+  return p;
+}
+
 std::vector<BadCase> malformed_cases() {
   std::vector<BadCase> v;
   auto add = [&](const char* n, PacketWriter p, ParseOutcome o) { v.push_back({n, p, o}); };
@@ -242,12 +257,12 @@ std::vector<BadCase> malformed_cases() {
   add("pointer back to the start of its own name",
       query("a.", 1, 0, 0, 1).raw({1, 'x'}).pointer(19).rr_tail(1, 1, 0, {1, 2, 3, 4}),
       O::kFormErrPointerLoop);
-  // Record 1 (root owner at 19) carries rdata C0 20 at offset 30; record 2's owner at 32 is
-  // C0 1E: 32 → 30 → 32 → ...
+  // Record 1 (root owner at 19) carries rdata C0 22 at offset 30; record 2's owner at 34 is
+  // C0 1E: 34 → 30 → 34 → ...
   add("two pointers pointing at each other",
       query("a.", 1, 0, 0, 2)
           .u8(0)
-          .rr_tail(0xFF00, 1, 0, {0xC0, 32})
+          .rr_tail(41, 1232, 0, {0xC0, 34, 0, 0})  // an OPT whose option code is C0 22
           .pointer(30)
           .rr_tail(1, 1, 0, {1, 2, 3, 4}),
       O::kFormErrPointerLoop);
@@ -310,10 +325,26 @@ std::vector<BadCase> malformed_cases() {
   }
 
   add("lying count: record cut in its fixed part",
-      query("a.", 1, 1, 0, 0).pointer(12).u16(1).u16(1).u16(0), O::kFormErrRecordPastEnd);
+      query("a.", 1, 0, 0, 1).pointer(12).u16(1).u16(1).u16(0), O::kFormErrRecordPastEnd);
   add("lying count: rdlength past end",
-      query("a.", 1, 1, 0, 0).pointer(12).u16(1).u16(1).u32(60).u16(4).raw({1, 2}),
+      query("a.", 1, 0, 0, 1).pointer(12).u16(1).u16(1).u32(60).u16(4).raw({1, 2}),
       O::kFormErrRecordPastEnd);
+
+  // Decided from the header: the records are not even read.
+  add("an answer record", query("a.", 1, 1, 0, 0).pointer(12).rr_tail(1, 1, 60, {1, 2, 3, 4}),
+      O::kFormErrAnCount);
+  add("ANCOUNT 65535 and nothing after the question", query("a.", 1, 0xFFFF, 0, 0),
+      O::kFormErrAnCount);
+  add("an authority record", query("a.", 1, 0, 1, 0).pointer(12).rr_tail(2, 1, 60, {0}),
+      O::kFormErrNsCount);
+  add("three additional records", query("a.", 1, 0, 0, 3).opt(1232), O::kFormErrArCount);
+  add("an A record in the additional section",
+      query("a.", 1, 0, 0, 1).pointer(12).rr_tail(1, 1, 0, {1, 2, 3, 4}),
+      O::kFormErrAdditionalType);
+  add("a TSIG before the OPT",
+      query("a.", 1, 0, 0, 2).name("key.").rr_tail(250, 255, 0, {}).opt(1232),
+      O::kFormErrAdditionalType);
+  add("17 compression pointers in one name", pointer_chain(16), O::kFormErrPointerHops);
 
   add("OPT rdlength past end",
       query("a.", 1, 0, 0, 1).u8(0).u16(41).u16(1232).u32(0).u16(8).raw({0, 10, 0, 4}),
@@ -353,13 +384,22 @@ TEST_CASE("parse_query classifies each malformed query") {
 
 // Counts that promise records when the packet ends exactly after the previous one are lying
 // counts (malformed_record_past_end), not a name running past the end: no name was there.
+TEST_CASE("parse_query accepts a last TSIG (unverified) and 16 pointer hops") {
+  PacketWriter tsig = query("a.", 1, 0, 0, 2).opt(4096).name("key.").rr_tail(250, 255, 0, {});
+  QueryView q = parse_query(tsig.data(), tsig.size());
+  CHECK(q.ok());
+  CHECK(q.has_opt);
+  CHECK(q.udp_payload == 4096);
+  const PacketWriter chain = pointer_chain(15);
+  q = parse_query(chain.data(), chain.size());
+  CHECK(sinkhole::dns::to_string(q.outcome) == std::string("ok"));
+}
+
 TEST_CASE("parse_query reports records missing after the question as record_past_end") {
   struct Case {
     std::string name;
     PacketWriter packet;
   } cases[] = {
-      {"ancount 1, nothing after the question", query("a.", 1, 1, 0, 0)},
-      {"nscount 1, nothing after the question", query("a.", 1, 0, 1, 0)},
       {"arcount 1, nothing after the question", query("a.", 1, 0, 0, 1)},
       {"arcount 2, only one OPT", query("a.", 1, 0, 0, 2).opt(1232)},
   };

@@ -53,8 +53,8 @@ Answer read_answer(const std::vector<uint8_t>& bytes) {
 PipelineFixture::PipelineFixture(const std::string& policy_yaml,
                                  const std::vector<std::pair<std::string, std::string>>& lists,
                                  unsigned upstreams, bool with_cache,
-                                 const std::string& upstream_yaml)
-    : upstreams_(upstreams), upstream_yaml_(upstream_yaml) {
+                                 const std::string& upstream_yaml, std::string server_yaml)
+    : upstreams_(upstreams), upstream_yaml_(upstream_yaml), server_yaml_(std::move(server_yaml)) {
   for (const auto& [name, text] : lists) dir.write(name, text);
   const std::string yaml = config_text(policy_yaml);
   const std::string path = dir.write("sinkholed.yaml", yaml);
@@ -85,7 +85,8 @@ PipelineFixture::PipelineFixture(const std::string& policy_yaml,
 PipelineFixture::~PipelineFixture() = default;
 
 std::string PipelineFixture::config_text(const std::string& policy_yaml) const {
-  std::string y = "server:\n  listen: [\"127.0.0.1:53\"]\n  udp_payload: 1232\nupstreams:\n";
+  std::string y = "server:\n  listen: [\"127.0.0.1:53\"]\n  udp_payload: 1232\n" + server_yaml_ +
+                  "upstreams:\n";
   for (unsigned i = 0; i < upstreams_; ++i)
     y += "  - \"127.0.0." + std::to_string(31 + i) + ":53\"\n";
   y += "upstream:\n  timeout: 1500ms\n  deadline: 2s\n" + upstream_yaml_;
@@ -100,8 +101,7 @@ void PipelineFixture::reload(const std::string& policy_yaml) {
   holder.publish(built.snapshot);
 }
 
-void PipelineFixture::query(const std::vector<uint8_t>& bytes, const std::string& client,
-                            bool tcp) {
+net::ClientEndpoint PipelineFixture::endpoint(const std::string& client, bool tcp) const {
   net::ClientEndpoint from;
   from.transport =
       tcp ? net::ClientEndpoint::Transport::kTcp : net::ClientEndpoint::Transport::kUdp;
@@ -118,7 +118,22 @@ void PipelineFixture::query(const std::vector<uint8_t>& bytes, const std::string
     REQUIRE(inet_pton(AF_INET, client.c_str(), &a.sin_addr) == 1);
     from.set_addr(reinterpret_cast<const sockaddr*>(&a));
   }
+  return from;
+}
+
+void PipelineFixture::query(const std::vector<uint8_t>& bytes, const std::string& client,
+                            bool tcp) {
+  const net::ClientEndpoint from = endpoint(client, tcp);
   pipe->on_query(bytes.data(), bytes.size(), from);
+}
+
+std::string PipelineFixture::last_question() const {
+  REQUIRE_MESSAGE(!sink.sent.empty(), "no reply was sent");
+  const std::vector<uint8_t>& b = sink.sent.back().bytes;
+  if (b.size() < dns::kHeaderSize || dns::read_u16(b.data() + dns::kOffQdCount) != 1) return "";
+  const dns::NameWalk w = dns::walk_name(b.data(), b.size(), dns::kHeaderSize, false);
+  if (w.error != dns::NameError::kNone) return "";
+  return dns::wire_to_text(b.data() + dns::kHeaderSize, w.wire_len);
 }
 
 Answer PipelineFixture::last() const {

@@ -26,6 +26,7 @@
 #include "resolver/cache/packet_cache.h"
 #include "resolver/config/config.h"
 #include "resolver/dns/message_view.h"
+#include "resolver/dns/name.h"
 #include "resolver/dns/query_view.h"
 #include "resolver/pipeline/query_pipeline.h"
 #include "resolver/upstream/upstream_pool.h"
@@ -254,17 +255,25 @@ class PipelineFixture {
   // `policy_yaml`: the lists/actions/policies part of a config (may be empty: a plain
   // forwarder); `lists`: files written next to the config, as {name, text}.
   // `upstream_yaml`: more keys of the `upstream:` section, each line indented by two.
+  // `server_yaml`: more keys of the `server:` section, indented by two spaces; by default
+  // every client is admitted (tests of the admit stage pass their own).
   explicit PipelineFixture(const std::string& policy_yaml = "",
                            const std::vector<std::pair<std::string, std::string>>& lists = {},
                            unsigned upstreams = 2, bool with_cache = true,
-                           const std::string& upstream_yaml = "");
+                           const std::string& upstream_yaml = "",
+                           std::string server_yaml = kAdmitEveryone);
+  static constexpr const char* kAdmitEveryone = "  allow_query: [\"0.0.0.0/0\", \"::/0\"]\n";
   ~PipelineFixture();
 
   // A query from `client` (an IPv4 or IPv6 address; port 40000) over UDP, or TCP when `tcp`.
   void query(const std::vector<uint8_t>& bytes, const std::string& client = "127.0.0.1",
              bool tcp = false);
+  // The endpoint a query from `client` comes from (port 40000).
+  net::ClientEndpoint endpoint(const std::string& client, bool tcp = false) const;
   // The last reply sent, read; fails the test when there is none.
   Answer last() const;
+  // The question name of the last reply as sent ("www.Example."), "" when it has none.
+  std::string last_question() const;
   size_t replies() const { return sink.sent.size(); }
   uint64_t counter(metrics::Counter c) const { return counters.get(c); }
   // Rebuilds the policy from new YAML (a reload); the pipeline sees it on its next query.
@@ -285,6 +294,7 @@ class PipelineFixture {
   std::string config_text(const std::string& policy_yaml) const;
   unsigned upstreams_;
   std::string upstream_yaml_;
+  std::string server_yaml_;
   uint64_t generation_ = 1;
 };
 

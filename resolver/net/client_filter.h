@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+// ClientFilter: whether a client address may be served at all, asked by the TCP listener
+// when it accepts a connection (so that a denied client's connection is closed before a
+// byte is read). Implemented by the pipeline's admit stage. Worker thread only.
+#pragma once
+
+#include <sys/socket.h>
+
+namespace sinkhole::net {
+
+class ClientFilter {
+ public:
+  virtual ~ClientFilter() = default;
+  virtual bool admits(const sockaddr* client) const noexcept = 0;
+};
+
+}  // namespace sinkhole::net
