@@ -4,12 +4,13 @@
 #   2. README command (1) end to end (tests/quickstart/test_quickstart.sh: a Release build
 #      with -Werror in build-quickstart/, queries, sinkholectl, Ctrl-C);
 #   3. ASan+UBSan (build-asan/): every test but packaging;
-#   4. ThreadSanitizer (build-tsan/): every test but packaging (reloads and file watching
+#   4. ThreadSanitizer (build-tsan/): every test but packaging and the load-driving fault
+#      tests (label fault-load; reloads and file watching
 #      under load, metrics scraped under load, dnstap's I/O thread, the shared cache,
 #      shutdown with queries in flight, watchdog heartbeats). Reports go to
 #      build-tsan/tsan/; any report fails the run;
 #   5. libFuzzer (build-fuzz/, clang, ASan+UBSan): every fuzz target of tests/fuzz/ for
-#      FUZZ_SECONDS (default 20) each over its seed corpus; any crash, leak or timeout fails.
+#      FUZZ_SECONDS (default 10) each over its seed corpus; any crash, leak or timeout fails.
 # Every phase runs even when an earlier one failed (a variant's tests are skipped when its
 # build failed), so one run shows every failure. Prints the wall time of each phase and
 # exits non-zero if any phase failed.
@@ -99,7 +100,7 @@ tsan_test() {
   rm -rf build-tsan/tsan && mkdir -p build-tsan/tsan
   local status=0
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$repo/tests/tsan.supp:log_path=$repo/build-tsan/tsan/report"
-  (cd build-tsan && ctest --output-on-failure -j"$jobs" -LE packaging) || status=1
+  (cd build-tsan && ctest --output-on-failure -j"$jobs" -LE 'packaging|fault-load') || status=1
   if compgen -G 'build-tsan/tsan/report*' >/dev/null; then
     echo "run_all: ThreadSanitizer reports:"
     cat build-tsan/tsan/report*
@@ -119,7 +120,7 @@ fi
 # is local (tests/fuzz/README.md). Not tests nor benchmarks: a fuzz build has neither.
 if phase "build fuzz" build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSINKHOLE_FUZZ=ON; then
-  phase "fuzz (short)" bash tests/fuzz/run_fuzz.sh build-fuzz "${FUZZ_SECONDS:-20}"
+  phase "fuzz (short)" bash tests/fuzz/run_fuzz.sh build-fuzz "${FUZZ_SECONDS:-10}"
 else
   skipped "fuzz (short)"
 fi
