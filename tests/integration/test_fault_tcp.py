@@ -238,9 +238,20 @@ class SlowClientFloodBase:
             self.assertEqual(parent.recv(), "ready")
             udp, tcp = [], []
             end = time.monotonic() + PROBE_SECONDS
+            resets = 0
             while time.monotonic() < end:
                 udp.append(self.probe_udp())
-                tcp.append(self.probe_tcp())
+                t0 = time.monotonic()
+                try:
+                    self.probe_tcp()
+                except (ConnectionResetError, BrokenPipeError):
+                    # At the connection limit a fresh connection that has not yet sent
+                    # its query is itself the idlest once ~1,000 newer ones arrived (the
+                    # attacker reopens ~2,700 a second): evicted, as a stub would see it,
+                    # and retried once, as a stub does. Rare, and bounded below.
+                    resets += 1
+                    self.probe_tcp()
+                tcp.append(time.monotonic() - t0)
                 time.sleep(0.1)
             scrape = self.scrape()
             self.assertTrue(parent.poll(ATTACK_SECONDS + 30), "the attacker did not finish")
@@ -260,7 +271,7 @@ class SlowClientFloodBase:
               f"{len(udp)} UDP probes p50 {ms(statistics.median(udp))} ms p95 "
               f"{ms(percentile(udp, 0.95))} max {ms(max(udp))}; fresh TCP p50 "
               f"{ms(statistics.median(tcp))} p95 {ms(percentile(tcp, 0.95))} max "
-              f"{ms(max(tcp))} ms; /metrics {ms(scrape)} ms; attacker: {seen['opened']} opened, {seen['refused']} "
+              f"{ms(max(tcp))} ms ({resets} reset, retried); /metrics {ms(scrape)} ms; attacker: {seen['opened']} opened, {seen['refused']} "
               f"refused, at most {seen['max_open']} open, closed trickle "
               f"{seen['closed_trickle']} idle {seen['closed_idle']}; first batch lifetimes: "
               f"trickle {min(first_t, default=0):.2f}-{max(first_t, default=0):.2f} s, idle "
@@ -268,6 +279,8 @@ class SlowClientFloodBase:
               f"{delta}", flush=True)
         self.assertLess(statistics.median(udp) - statistics.median(base_udp), self.MEDIAN_LIMIT)
         self.assertLess(statistics.median(tcp) - statistics.median(base_tcp), self.MEDIAN_LIMIT)
+        self.assertLessEqual(resets, len(tcp) // 10, f"{resets} of {len(tcp)} fresh TCP "
+                             "clients reset")
         self.assertLess(max(udp), self.MAX_LIMIT)
         self.assertLess(max(tcp), self.MAX_LIMIT)
         self.assertLess(scrape, 1.0)
