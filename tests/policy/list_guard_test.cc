@@ -36,6 +36,30 @@ void operator delete(void* p) noexcept {
 void operator delete(void* p, size_t) noexcept {
   std::free(p);
 }
+// Every other form too, so that no allocation (Hyperscan uses the nothrow one) reaches a
+// delete of another family: ASan reports new-vs-free mismatches across them.
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  if (n > g_fail_above.load(std::memory_order_relaxed)) return nullptr;
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](size_t n) {
+  return operator new(n);
+}
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept {
+  return operator new(n, t);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 
 namespace {
 
