@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static CommandContext ctx = [] {
     CommandContext c;
     c.state = &server.state;
-    c.reload = [](Reloader::Done done) {
+    c.reload = [](bool /*force*/, Reloader::Done done) {
       if (done) done(Reloader::Outcome{true, 1, "1 policy", 0.01});
     };
     c.now_unix = [] { return int64_t{1'700'000'060}; };
