@@ -23,6 +23,8 @@
 namespace sinkhole::fuzz {
 
 inline constexpr const char* kFuzzPolicy = R"yaml(upstreams: [127.0.0.1:5300]
+# The fixture lists hold rejected lines on purpose (every reader's error paths).
+list_defaults: { max_reject_ratio: 100% }
 lists:
   casino: { path: casino.txt, category: gambling }
   domains: { path: domains.txt, format: domains }
