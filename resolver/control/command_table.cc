@@ -131,6 +131,7 @@ std::string to_line(const Reply& r) {
   if (!r.ok) j["error"] = r.error;
   if (!r.text.empty()) j["text"] = r.text;
   if (r.ok && !r.result.is_null()) j["result"] = r.result;
+  if (r.exit != 0) j["exit"] = r.exit;
   return dump(j);
 }
 
@@ -200,6 +201,10 @@ std::optional<Reply> parse_reply(std::string_view line) {
   if (j.contains("error") && j["error"].is_string()) r.error = j["error"].get<std::string>();
   if (j.contains("text") && j["text"].is_string()) r.text = j["text"].get<std::string>();
   if (j.contains("result")) r.result = j["result"];
+  if (j.contains("exit") && j["exit"].is_number_integer()) {
+    const auto e = j["exit"].get<int64_t>();
+    if (e > 0 && e < 126) r.exit = static_cast<int>(e);  // a shell's own codes stay out
+  }
   return r;
 }
 

@@ -11,6 +11,7 @@
 //   reply    {"ok":true,"text":"..."}           the output for people (json false)
 //            {"ok":true,"result":{...}}         the output for programs (json true)
 //            {"ok":false,"error":"...","text":"..."}   a failure: sinkholectl exits 1
+//            either may carry "exit":N, the status sinkholectl exits with (Reply::exit)
 // Every command answers in both forms. The table holds no server code: sinkholectl links it
 // without the daemon's libraries. Any thread (all of it is constant or pure).
 #pragma once
@@ -70,6 +71,10 @@ struct Reply {
   std::string error;              // !ok: what failed, in one line
   std::string text;               // for people: the output, or the failure as shown
   nlohmann::ordered_json result;  // for programs (ok, and the request asked for json)
+  // sinkholectl's exit status when it is not 0/1 by `ok` alone: a command that succeeded
+  // but reports a state the caller scripts on (status after a failed reload: 1; explain:
+  // 3 blocked, 4 refused). 0 = decided by `ok`. Sent as "exit" only when non-zero.
+  int exit = 0;
 };
 
 // Reply builders: text or JSON output, or a failure shown as "error: <error>" unless the

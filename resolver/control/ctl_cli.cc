@@ -78,6 +78,7 @@ int render_reply(const Reply& reply, bool json, std::ostream& out) {
     out << reply.text;
     if (reply.text.empty() || reply.text.back() != '\n') out << "\n";
   }
+  if (reply.exit != 0) return reply.exit;
   return reply.ok ? kExitOk : kExitFailed;
 }
 

@@ -52,7 +52,7 @@ class CtlCli {
 
 // Prints `reply` as sinkholectl does, to one stream (scripts read one): the text, or with
 // --json the result (a failure: the whole reply object, "ok":false and "error"). Returns
-// kExitOk or kExitFailed.
+// the reply's own exit status when it carries one, else kExitOk or kExitFailed.
 int render_reply(const Reply& reply, bool json, std::ostream& out);
 
 }  // namespace sinkhole::control

@@ -145,6 +145,16 @@ TEST_CASE("replies: ok with text or result, failures with error and text") {
   const std::string line = to_line(failure("'\xff.example' is not a valid name"));
   CHECK(parse_reply(line));
 
+  // A reply may name the exit status sinkholectl ends with; 0 is not sent.
+  Reply blocked = text_reply("blocked\n");
+  blocked.exit = 3;
+  CHECK(to_line(blocked) == R"({"ok":true,"text":"blocked\n","exit":3})");
+  REQUIRE(parse_reply(to_line(blocked)));
+  CHECK(parse_reply(to_line(blocked))->exit == 3);
+  CHECK(to_line(text_reply("x")).find("exit") == std::string::npos);
+  CHECK(parse_reply(R"({"ok":true,"exit":300})")->exit == 0);
+  CHECK(parse_reply(R"({"ok":true,"exit":"3"})")->exit == 0);
+
   CHECK_FALSE(parse_reply("error: the old text protocol"));
   CHECK_FALSE(parse_reply(R"({"text":"no ok"})"));
   CHECK_FALSE(parse_reply(""));

@@ -159,6 +159,11 @@ TEST_CASE("replies print as documented, exit 0 or 1") {
   CHECK(out.str() == "failed: bad (generation 1 still in service)\n");
 
   out.str("");
+  Reply refused = text_reply("refused\n");
+  refused.exit = 4;
+  CHECK(render_reply(refused, false, out) == 4);
+
+  out.str("");
   CHECK(render_reply(failure("'x' is not an IPv4 or IPv6 address"), true, out) == kExitFailed);
   const auto j = nlohmann::json::parse(out.str());
   CHECK(j["ok"] == false);
