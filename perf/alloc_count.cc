@@ -3,8 +3,12 @@
 // queries). Runs a real Worker (its own libuv loop, UDP socket, policy snapshot and packet
 // cache) in this process, counts every operator new / malloc-backed allocation with a
 // global counter, and sends queries from a plain socket: after a warm-up, N blocked and N
-// cached queries must allocate nothing. Exit 0 when both counts are 0, 1 otherwise; it
-// prints allocations per query either way. Registered as a CTest test (normal build).
+// cached queries must allocate nothing — counted by policy, list and action in the shared
+// BlockStats cells, as the daemon does. A second Worker with the blocked-query log on
+// (JSON Lines, full client addresses, through spdlog's async queue to a null sink: the
+// worker's side and the hand-off are measured, not a terminal) must not allocate per
+// blocked query either. Exit 0 when every count is 0, 1 otherwise; it prints allocations
+// per query either way. Registered as a CTest test (normal build).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,11 +23,15 @@
 #include <new>
 #include <thread>
 
+#include <spdlog/async.h>
+#include <spdlog/sinks/null_sink.h>
+
 #include "policy/snapshot_builder.h"
 #include "policy/snapshot_holder.h"
 #include "resolver/cache/packet_cache.h"
 #include "resolver/config/config.h"
 #include "resolver/dns/name.h"
+#include "resolver/metrics/block_stats.h"
 #include "resolver/pipeline/worker.h"
 
 namespace {
@@ -120,9 +128,10 @@ int main() {
   fs::create_directories(dir);
   std::ofstream(dir / "block.txt") << "blocked.alloc.test\n";
 
-  sockaddr_in up{}, srv{}, cli{};
+  sockaddr_in up{}, srv{}, cli{}, logged_srv{};
   const int up_fd = udp_socket_on("127.0.0.1", 0, up);
   const int srv_fd = udp_socket_on("127.0.0.1", 0, srv);
+  const int logged_fd = udp_socket_on("127.0.0.1", 0, logged_srv);
   const int cli_fd = udp_socket_on("127.0.0.1", 0, cli);
   timeval tv{2, 0};
   setsockopt(cli_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -141,8 +150,12 @@ int main() {
   const std::string path = (dir / "sinkholed.yaml").string();
   std::ofstream(path) << yaml;
   auto cfg = sinkhole::config::parse_config(yaml, path);
-  auto built = sinkhole::policy::build_snapshot(yaml, path, 1);
-  if (!cfg.config || !built.snapshot) {
+  auto logged_cfg = sinkhole::config::parse_config(
+      yaml + "log: { blocked_queries: true, blocked_queries_format: json, client_address: full }\n",
+      path);
+  sinkhole::metrics::BlockStats stats(2);
+  auto built = sinkhole::policy::build_snapshot(yaml, path, 1, &stats);
+  if (!cfg.config || !logged_cfg.config || !built.snapshot) {
     std::fprintf(stderr, "config rejected\n");
     return 2;
   }
@@ -152,22 +165,39 @@ int main() {
   sinkhole::pipeline::ListenFds fds;
   fds.udp.push_back(srv_fd);
   sinkhole::pipeline::Worker worker(*cfg.config, 0, fds, holder, &cache);
+  sinkhole::pipeline::ListenFds logged_fds;
+  logged_fds.udp.push_back(logged_fd);
+  sinkhole::pipeline::Worker logged(*logged_cfg.config, 1, logged_fds, holder, &cache);
+  spdlog::init_thread_pool(8192, 1);
+  auto blocked_log = std::make_shared<spdlog::async_logger>(
+      "blocked", std::make_shared<spdlog::sinks::null_sink_mt>(), spdlog::thread_pool(),
+      spdlog::async_overflow_policy::overrun_oldest);
+  blocked_log->set_pattern("%v");
+  logged.set_blocked_log(blocked_log.get());
   std::atomic<bool> stop{false};
   std::thread upstream([&] { fake_upstream(up_fd, stop); });
   std::thread serving([&] { worker.run(); });
+  std::thread serving_logged([&] { logged.run(); });
 
   // Warm-up: pools, tables and the cache entry are created here (allowed to allocate).
   const bool warm = ask(cli_fd, srv, "blocked.alloc.test", 10, 3) == 10 &&
-                    ask(cli_fd, srv, "cached.alloc.test", 10, 0) == 10;
+                    ask(cli_fd, srv, "cached.alloc.test", 10, 0) == 10 &&
+                    ask(cli_fd, logged_srv, "blocked.alloc.test", 10, 3) == 10;
   constexpr int kQueries = 2000;
   const uint64_t a0 = g_allocations.load();
   const int blocked_ok = ask(cli_fd, srv, "blocked.alloc.test", kQueries, 3);
   const uint64_t a1 = g_allocations.load();
   const int cached_ok = ask(cli_fd, srv, "cached.alloc.test", kQueries, 0);
   const uint64_t a2 = g_allocations.load();
+  const int logged_ok = ask(cli_fd, logged_srv, "blocked.alloc.test", kQueries, 3);
+  blocked_log->flush();
+  const uint64_t a3 = g_allocations.load();
+  const uint64_t counted = stats.rows().empty() ? 0 : stats.rows()[0].count;
 
   worker.request_stop();
+  logged.request_stop();
   serving.join();
+  serving_logged.join();
   stop = true;
   upstream.join();
   ::close(up_fd);
@@ -181,8 +211,17 @@ int main() {
       "cached:  %d/%d answered from the cache, %.4f allocations per query (cache hits %llu)\n",
       cached_ok, kQueries, static_cast<double>(a2 - a1) / kQueries,
       static_cast<unsigned long long>(cs.hits));
-  const bool pass = warm && blocked_ok == kQueries && cached_ok == kQueries && a1 == a0 &&
-                    a2 == a1 && cs.hits >= static_cast<uint64_t>(kQueries);
-  std::printf("%s\n", pass ? "PASS: 0 allocations per blocked and per cached query" : "FAIL");
+  std::printf(
+      "blocked with the JSON blocked-query log: %d/%d answered NXDOMAIN, %.4f allocations per "
+      "query\n",
+      logged_ok, kQueries, static_cast<double>(a3 - a2) / kQueries);
+  std::printf("counted by policy/list/action: %llu (want %d)\n",
+              static_cast<unsigned long long>(counted), 2 * kQueries + 20);
+  const bool pass = warm && blocked_ok == kQueries && cached_ok == kQueries &&
+                    logged_ok == kQueries && a1 == a0 && a2 == a1 && a3 == a2 &&
+                    cs.hits >= static_cast<uint64_t>(kQueries) &&
+                    counted == static_cast<uint64_t>(2 * kQueries + 20);
+  std::printf("%s\n", pass ? "PASS: 0 allocations per blocked (logged or not) and per cached query"
+                           : "FAIL");
   return pass ? 0 : 1;
 }

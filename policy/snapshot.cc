@@ -13,6 +13,7 @@ Verdict PolicySnapshot::decide(int32_t p, const uint8_t* qname, size_t len,
   Verdict v;
   if (p < 0 || static_cast<size_t>(p) >= policies.size()) return v;
   const Policy& policy = policies[static_cast<size_t>(p)];
+  v.policy = static_cast<uint16_t>(p);
   for (uint16_t l : policy.allow)
     if (lists[l].matcher->lookup(qname, len, scratch)) return v;
   for (const BlockRule& rule : policy.block) {

@@ -57,6 +57,7 @@ struct BlockRule {
 
 struct Policy {
   std::string name;
+  std::vector<std::string> clients;  // its CIDRs as configured, normalised (sinkholectl policies)
   std::vector<uint16_t> allow;
   std::vector<BlockRule> block;
 };
@@ -67,7 +68,8 @@ struct Verdict {
   Kind kind = Kind::kAllow;
   uint16_t action = 0;
   uint16_t list = 0;
-  uint8_t depth = 0;  // labels between the query name and the listed name
+  uint16_t policy = 0;  // the client's policy (the `policy` label of the counters and logs)
+  uint8_t depth = 0;    // labels between the query name and the listed name
   uint32_t line = 0;
   uint32_t entry = 0;
   bool pattern = false;
@@ -88,12 +90,26 @@ class PolicySnapshot {
   uint16_t nxdomain = 0, nodata = 0, refused = 0, drop = 0, passthru = 0, tcp_only = 0,
            local_data = 0;
 
-  // Blocked-query counters by (list id, action id), lists × actions; empty when the
-  // snapshot was built without metrics::BlockStats (tests, --check).
-  std::vector<metrics::BlockStats::Cell*> block_cells;
-  metrics::ProtectedUsers* protected_users = nullptr;  // with block_cells
-  metrics::BlockStats::Cell* block_cell(uint16_t list, uint16_t action) const noexcept {
-    return block_cells.empty() ? nullptr : block_cells[size_t{list} * actions.size() + action];
+  // Counter cells of blocked and monitored queries (metrics::BlockStats), by policy and
+  // list: those of the pair (p, l) are cells[cell_begin[k] .. cell_begin[k + 1]) with
+  // k = p × lists + l, one per action the pair can produce (a few; an RPZ list's rule
+  // actions at most). Sparse, unlike a policies × lists × actions table, which grows to
+  // megabytes for a large plan. Both empty when the snapshot was built without
+  // metrics::BlockStats (tests, --check).
+  struct CellRef {
+    uint16_t action;
+    metrics::BlockStats::Cell* cell;
+  };
+  std::vector<uint32_t> cell_begin;
+  std::vector<CellRef> cells;
+  metrics::ProtectedUsers* protected_users = nullptr;  // with the cells
+  // The cell that counts `v` (blocked, or monitored for a passthru action); null when none.
+  metrics::BlockStats::Cell* cell_for(const Verdict& v) const noexcept {
+    const size_t k = size_t{v.policy} * lists.size() + v.list;
+    if (k + 1 >= cell_begin.size()) return nullptr;
+    for (uint32_t i = cell_begin[k]; i < cell_begin[k + 1]; ++i)
+      if (cells[i].action == v.action) return cells[i].cell;
+    return nullptr;
   }
 
   // The policy for a client address, kRefuseClient or kAllowAll.

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -151,31 +152,7 @@ class Builder {
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!out.errors.empty()) return out;
     if (stats) {
-      // A cell for every (list, action) a block can produce, so that each appears in the
-      // metrics (at 0) from the start; the other pairs stay null and are never counted.
-      const size_t n_actions = snap_->actions.size();
-      snap_->block_cells.assign(snap_->lists.size() * n_actions, nullptr);
-      auto add = [&](size_t l, int32_t a) {
-        if (a < 0) return;
-        auto*& c = snap_->block_cells[l * n_actions + static_cast<size_t>(a)];
-        if (!c)
-          c = stats->cell(snap_->lists[l].name, snap_->lists[l].category,
-                          snap_->actions[static_cast<size_t>(a)].name);
-      };
-      for (const auto& p : snap_->policies) {
-        for (const auto& rule : p.block) {
-          const ListData& list = snap_->lists[rule.list];
-          if (rule.action != kNoAction) {
-            add(rule.list, rule.action);
-            continue;
-          }
-          add(rule.list, list.default_action != kNoAction ? list.default_action : snap_->nxdomain);
-          if (list.format == blocklist::Format::kRpz)  // the zone's own rule actions
-            for (int32_t a :
-                 {snap_->nxdomain, snap_->nodata, snap_->drop, snap_->tcp_only, snap_->local_data})
-              add(rule.list, a);
-        }
-      }
+      add_cells(*stats);
       snap_->protected_users = &stats->protected_users();
       for (auto& list : snap_->lists) {
         const auto id = stats->category_id(list.category);
@@ -197,6 +174,51 @@ class Builder {
   }
 
  private:
+  // A counter cell for every (policy, list, action) a verdict can name, so that each
+  // appears in the metrics (at 0) from the start; passthru actions count as monitored.
+  // Only the first rule of a list in a policy can match (decide() stops there).
+  void add_cells(metrics::BlockStats& stats) {
+    const size_t n_lists = snap_->lists.size();
+    snap_->cell_begin.assign(snap_->policies.size() * n_lists + 1, 0);
+    snap_->cells.clear();
+    for (size_t p = 0; p < snap_->policies.size(); ++p) {
+      const Policy& pol = snap_->policies[p];
+      std::vector<std::vector<uint16_t>> actions(n_lists);
+      std::vector<bool> seen(n_lists, false);
+      for (const auto& rule : pol.block) {
+        if (seen[rule.list]) continue;
+        seen[rule.list] = true;
+        const ListData& list = snap_->lists[rule.list];
+        auto& a = actions[rule.list];
+        auto add = [&a](int32_t action) {
+          if (action >= 0 && std::find(a.begin(), a.end(), action) == a.end())
+            a.push_back(static_cast<uint16_t>(action));
+        };
+        if (rule.action != kNoAction) {
+          add(rule.action);
+          continue;
+        }
+        add(list.default_action != kNoAction ? list.default_action : snap_->nxdomain);
+        if (list.format == blocklist::Format::kRpz)  // the zone's own rule actions
+          for (int32_t z :
+               {snap_->nxdomain, snap_->nodata, snap_->drop, snap_->tcp_only, snap_->local_data})
+            add(z);
+      }
+      for (size_t l = 0; l < n_lists; ++l) {
+        snap_->cell_begin[p * n_lists + l] = static_cast<uint32_t>(snap_->cells.size());
+        const ListData& list = snap_->lists[l];
+        for (uint16_t a : actions[l]) {
+          const Action& action = snap_->actions[a];
+          auto* cell = action.kind == ActionKind::kPassthru
+                           ? stats.monitor_cell(pol.name, list.name, list.category, action.name)
+                           : stats.cell(pol.name, list.name, list.category, action.name);
+          snap_->cells.push_back({a, cell});
+        }
+      }
+    }
+    snap_->cell_begin.back() = static_cast<uint32_t>(snap_->cells.size());
+  }
+
   void finish_builtins() {
     snap_->nxdomain = action_index_["nxdomain"];
     snap_->nodata = action_index_["nodata"];
@@ -554,10 +576,12 @@ class Builder {
                                             where, *s, owner->second));
               continue;
             }
-            if (!groups.add(*cidr, index, &err))
+            if (!groups.add(*cidr, index, &err)) {
               r_.error_at(item, fmt::format("{}.clients: '{}': {}", where, *s, err));
-            else
+            } else {
               cidr_owner_.emplace(key, pol.name);
+              pol.clients.push_back(key);
+            }
           }
         }
       }

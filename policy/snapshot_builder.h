@@ -52,8 +52,9 @@ std::map<std::string, size_t> entries_by_list(const PolicySnapshot& snap);
 // The policy part of `doc`, whose other sections the caller has validated with
 // config::parse_config (sinkholed's main does, for its Config). doc.path names the file in
 // messages and anchors relative list paths (to the config file's directory).
-// `stats`, when given, receives a counter cell per (list, action) of the snapshot, so that
-// workers count blocked queries by list, category and action (see metrics/block_stats.h).
+// `stats`, when given, receives a counter cell per (policy, list, action) of the snapshot,
+// so that workers count blocked and monitored queries by policy, list, category and action
+// (see metrics/block_stats.h).
 BuildResult build_snapshot(const config::Document& doc, uint64_t generation,
                            metrics::BlockStats* stats = nullptr, const BuildOptions& options = {});
 // Parse once, validate the whole document with config::parse_config, then build: from

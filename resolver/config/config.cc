@@ -190,9 +190,21 @@ void read_bool(YamlReader& r, const YAML::Node& n, const std::string& where, boo
 }
 
 void read_log(YamlReader& r, const YAML::Node& n, LogConfig& l) {
-  if (!r.check_keys(n, {"level", "blocked_queries", "client_address"}, "log")) return;
+  if (!r.check_keys(n, {"level", "blocked_queries", "blocked_queries_format", "client_address"},
+                    "log"))
+    return;
   if (const auto b = n["blocked_queries"])
     read_bool(r, b, "log.blocked_queries", l.blocked_queries);
+  if (const auto f = n["blocked_queries_format"]) {
+    if (auto s = r.scalar(f, "log.blocked_queries_format")) {
+      if (*s == "text")
+        l.blocked_queries_format = LogConfig::BlockedFormat::kText;
+      else if (*s == "json")
+        l.blocked_queries_format = LogConfig::BlockedFormat::kJson;
+      else
+        r.error_at(f, fmt::format("log.blocked_queries_format '{}' is not one of text, json", *s));
+    }
+  }
   if (const auto c = n["client_address"]) {
     if (auto s = r.scalar(c, "log.client_address")) {
       if (*s == "none")

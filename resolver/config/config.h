@@ -58,12 +58,17 @@ struct UpstreamConfig {
 
 struct LogConfig {
   std::string level = "info";
-  // One line per blocked query (time, name, qtype, list, category, action) when true.
+  // One line per blocked query (time, name, qtype, policy, list, category, action, rcode)
+  // when true.
   bool blocked_queries = false;
   // What those lines say about the client: nothing (default), the address truncated to
   // its /24 or /48, or the full address (only where the operator's privacy rules allow it).
   enum class ClientAddress : uint8_t { kNone, kTruncated, kFull };
   ClientAddress client_address = ClientAddress::kNone;
+  // How those lines are written: `key=value` text after the time (default), or one JSON
+  // object per line (JSON Lines) for log shippers. The fields are the same.
+  enum class BlockedFormat : uint8_t { kText, kJson };
+  BlockedFormat blocked_queries_format = BlockedFormat::kText;
 };
 
 struct MetricsConfig {

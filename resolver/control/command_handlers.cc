@@ -9,6 +9,7 @@
 #include "policy/explain.h"
 #include "resolver/dns/name.h"
 #include "resolver/observe/explain_report.h"
+#include "resolver/observe/policies_report.h"
 #include "resolver/observe/stats_report.h"
 #include "resolver/observe/status_report.h"
 
@@ -106,6 +107,13 @@ void cache_flush(const CommandContext& ctx, const Request& r, const Respond& res
       }));
 }
 
+void policies(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  const auto snap = ctx.state->holder->current();
+  respond(report(
+      r, [&] { return observe::policies_text(*snap); },
+      [&] { return observe::policies_json(*snap); }));
+}
+
 // Indexed by CommandId.
 constexpr std::array<Handler, kCommandCount> kHandlers = [] {
   std::array<Handler, kCommandCount> h{};
@@ -115,6 +123,7 @@ constexpr std::array<Handler, kCommandCount> kHandlers = [] {
   h[static_cast<size_t>(CommandId::kLists)] = lists;
   h[static_cast<size_t>(CommandId::kExplain)] = explain;
   h[static_cast<size_t>(CommandId::kCacheFlush)] = cache_flush;
+  h[static_cast<size_t>(CommandId::kPolicies)] = policies;
   return h;
 }();
 

@@ -12,7 +12,7 @@ using Json = nlohmann::ordered_json;
 
 constexpr Argument kExplainArgs[] = {
     {"name", "", "NAME", true, "Domain name", false},
-    {"client", "-c,--client", "IP", false,
+    {"client", "--client", "IP", false,
      "Client address whose policy applies (default: the default policy)", false},
 };
 constexpr Argument kFlushArgs[] = {
@@ -31,12 +31,17 @@ constexpr std::array<Command, kCommandCount> kCommands = {{
     {CommandId::kStats,
      "stats",
      {},
-     "Counters: queries, answers, blocked by list/category/action, cache, upstreams"},
+     "Counters: queries, answers, blocked and monitored by policy/list/category/action, cache, "
+     "upstreams"},
     {CommandId::kLists, "lists", {}, "Every list in service: format, entries, age"},
     {CommandId::kExplain, "explain", kExplainArgs,
      "Why NAME is blocked or allowed: policy, list and file:line, action, EDE text"},
     {CommandId::kCacheFlush, "cache flush", kFlushArgs,
      "Empty the packet cache, or drop every answer for NAME"},
+    {CommandId::kPolicies,
+     "policies",
+     {},
+     "Policies in evaluation order: client CIDRs, allow lists, block rules and their actions"},
 }};
 
 // Every id appears once: command(id) and the dispatch table rely on it.
@@ -50,7 +55,7 @@ constexpr bool ids_complete() {
 }
 static_assert(ids_complete(), "each CommandId needs exactly one row");
 
-// The long name of an option ("-c,--client" → "--client").
+// The long name of an option ("-f,--force" → "--force").
 std::string_view long_option(std::string_view spelling) {
   const size_t at = spelling.rfind("--");
   return at == std::string_view::npos ? spelling : spelling.substr(at);

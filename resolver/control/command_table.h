@@ -27,14 +27,22 @@
 
 namespace sinkhole::control {
 
-enum class CommandId : uint8_t { kReload, kStatus, kStats, kLists, kExplain, kCacheFlush };
-inline constexpr size_t kCommandCount = 6;
+enum class CommandId : uint8_t {
+  kReload,
+  kStatus,
+  kStats,
+  kLists,
+  kExplain,
+  kCacheFlush,
+  kPolicies,
+};
+inline constexpr size_t kCommandCount = 7;
 
 // One argument: a positional (`option` empty, e.g. NAME), an option (e.g. --client IP), or
 // a flag (e.g. --force: no value; sent as "true" when given).
 struct Argument {
   std::string_view key;     // its name in requests ("name", "client")
-  std::string_view option;  // CLI spelling of an option ("-c,--client"), "" for a positional
+  std::string_view option;  // CLI spelling of an option ("--client"), "" for a positional
   std::string_view value;   // what the usage calls its value ("NAME", "IP"); "" for a flag
   bool required;
   std::string_view help;

@@ -1,12 +1,58 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/control/ctl_cli.h"
 
+#include <algorithm>
 #include <map>
+
+#include "resolver/config/config.h"
+#include "sinkhole/version.h"
 
 namespace sinkhole::control {
 
+const char* const kExitStatusHelp =
+    "Exit status:\n"
+    "  0  ok\n"
+    "  1  failed: the server reported a failure (a reload that published nothing, a bad\n"
+    "     argument; status: the last reload failed or a restart is pending), or a usage\n"
+    "     error on the command line, or a -c configuration that does not load\n"
+    "  2  no server: the socket is missing or nobody listens on it, or no reply within\n"
+    "     --timeout (5s; reload 120s: a reload answers when every list is built)\n"
+    "  3  explain: the name is blocked for that client\n"
+    "  4  explain: the client is refused (in no policy, and no default_policy)";
+
+namespace {
+
+// A duration as the configuration writes them ("500ms", "5s", "2m"), more than zero.
+std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) {
+  const auto d = config::parse_duration(text);
+  if (!d || d->count() <= 0) return std::nullopt;
+  return std::chrono::milliseconds(d->count());
+}
+
+}  // namespace
+
 CtlCli::CtlCli(CLI::App& app) {
-  app.add_option("-s,--socket", socket_, "Control socket of the server")->capture_default_str();
+  // Global options: before the command or, since every command lets what it does not
+  // know fall through to here, after it ("sinkholectl reload --timeout 10m").
+  socket_option_ =
+      app.add_option("-s,--socket", socket_, "Control socket of the server (wins over -c)")
+          ->capture_default_str();
+  app.add_option("-c,--config", config_,
+                 "Configuration file of the server: its control.socket is the socket")
+      ->type_name("CONFIG");
+  timeout_option_ =
+      app.add_option("--timeout", timeout_,
+                     "Give up (exit 2) when the server has not answered within DURATION "
+                     "(500ms, 5s, 2m; default 5s, reload 120s)")
+          ->type_name("DURATION")
+          ->check(CLI::Validator(
+              [](std::string& s) {
+                return parse_timeout(s) ? std::string()
+                                        : "'" + s + "' is not a duration like 500ms, 5s or 2m";
+              },
+              ""));
+  app.add_flag("--json", json_, "Machine-readable output (one JSON document)");
+  app.set_version_flag("-V,--version", std::string("sinkholectl ") + kVersion);
   app.require_subcommand(1);
   // A command of two words ("cache flush") nests under a group ("cache"), whose help
   // names its commands.
@@ -25,6 +71,7 @@ CtlCli::CtlCli(CLI::App& app) {
       if (it == groups.end()) {
         it = groups.emplace(name, Group{app.add_subcommand(name), {}}).first;
         it->second.app->require_subcommand(1);
+        it->second.app->fallthrough();
       }
       Group& g = it->second;
       g.commands += (g.commands.empty() ? "" : ", ") + std::string(leaf);
@@ -32,6 +79,7 @@ CtlCli::CtlCli(CLI::App& app) {
       parent = g.app;
     }
     CLI::App* sub = parent->add_subcommand(std::string(leaf), std::string(c.help));
+    sub->fallthrough();
     Leaf entry{c.id, sub, {}, {}};
     for (const Argument& a : c.arguments) {
       if (a.flag) {
@@ -48,10 +96,11 @@ CtlCli::CtlCli(CLI::App& app) {
       if (a.required) o->required();
       entry.values.emplace_back(a.key, &value);
     }
+    // Also here, not only through fall-through: `sinkholectl CMD --help` lists it.
     sub->add_flag("--json", json_, "Machine-readable output (one JSON document)");
     leaves_.push_back(std::move(entry));
   }
-  app.footer("Exit status: 0 ok, 1 the server reported a failure, 2 server unreachable.");
+  app.footer(kExitStatusHelp);
 }
 
 Request CtlCli::request() const {
@@ -66,6 +115,48 @@ Request CtlCli::request() const {
       if (*set) r.args.emplace(std::string(key), "true");
   }
   return r;
+}
+
+CtlCli::Target CtlCli::target() const {
+  Target t;
+  if (socket_option_->count() > 0 || config_.empty()) {
+    t.socket = socket_;
+    return t;
+  }
+  const config::LoadResult loaded = config::load_config(config_);
+  if (!loaded.config) {
+    t.error = "configuration " + config_ + " does not load:";
+    for (const auto& e : loaded.errors) t.error += "\n  " + e;
+    t.exit = kExitFailed;
+    return t;
+  }
+  if (loaded.config->control.socket.empty()) {
+    t.error = config_ + " turns the control socket off (control.socket: \"\")";
+    t.exit = kExitUnreachable;
+    return t;
+  }
+  t.socket = loaded.config->control.socket;
+  return t;
+}
+
+std::chrono::milliseconds CtlCli::timeout() const {
+  if (timeout_option_->count() > 0)
+    if (const auto t = parse_timeout(timeout_)) return *t;
+  return request().id == CommandId::kReload ? kDefaultReloadTimeout : kDefaultTimeout;
+}
+
+std::optional<int> parse_command_line(CLI::App& app, std::vector<std::string> args,
+                                      std::ostream& out, std::ostream& err) {
+  std::reverse(args.begin(), args.end());  // CLI11 takes the vector form reversed
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" that exit 0; CLI11's own codes for the rest
+    // (106, 109, ...) become the one documented usage status.
+    const int code = app.exit(e, out, err);
+    return code == 0 ? kExitOk : kExitFailed;
+  }
+  return std::nullopt;
 }
 
 int render_reply(const Reply& reply, bool json, std::ostream& out) {

@@ -37,14 +37,16 @@ std::unique_ptr<cache::PacketCache> make_cache(const config::CacheConfig& c) {
 
 // The opt-in blocked-query log: its own async logger with a bounded queue that drops the
 // oldest line when full, so that a burst of blocked queries never blocks a worker on
-// stderr/journald.
-std::shared_ptr<spdlog::logger> make_blocked_query_log() {
+// stderr/journald. Text lines get the time in front; a JSON line carries its own
+// (pipeline/blocked_log_line.h), so nothing may stand outside the object.
+std::shared_ptr<spdlog::logger> make_blocked_query_log(config::LogConfig::BlockedFormat format) {
   static std::once_flag once;
   std::call_once(once, [] { spdlog::init_thread_pool(65536, 1); });
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto log = std::make_shared<spdlog::async_logger>("blocked", sink, spdlog::thread_pool(),
                                                     spdlog::async_overflow_policy::overrun_oldest);
-  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %v");
+  log->set_pattern(format == config::LogConfig::BlockedFormat::kJson ? "%v"
+                                                                     : "%Y-%m-%dT%H:%M:%S.%e %v");
   log->set_level(spdlog::level::info);
   return log;
 }
@@ -111,7 +113,7 @@ void Server::make_workers() {
   if (dnstap_)
     for (auto& w : workers_) w->attach_dnstap(*dnstap_);
   if (cfg_.log.blocked_queries) {
-    blocked_log_ = make_blocked_query_log();
+    blocked_log_ = make_blocked_query_log(cfg_.log.blocked_queries_format);
     for (auto& w : workers_) w->set_blocked_log(blocked_log_.get());
   }
 }

@@ -105,9 +105,17 @@ std::string wire_to_text(const uint8_t* wire, size_t len) {
 }
 
 std::string wire_to_log_text(const uint8_t* wire, size_t len) {
-  if (len == 0 || wire[0] == 0) return std::string(1, '.');
   std::string s;
   s.reserve(len + 8);
+  append_wire_log_text(s, wire, len);
+  return s;
+}
+
+void append_wire_log_text(std::string& s, const uint8_t* wire, size_t len) {
+  if (len == 0 || wire[0] == 0) {
+    s.push_back('.');
+    return;
+  }
   size_t pos = 0;
   while (pos < len && wire[pos] != 0) {
     const size_t label = std::min<size_t>(wire[pos], len - pos - 1);
@@ -124,7 +132,6 @@ std::string wire_to_log_text(const uint8_t* wire, size_t len) {
     s.push_back('.');
     pos += 1 + wire[pos];
   }
-  return s;
 }
 
 size_t text_to_wire(std::string_view text, uint8_t* out) {

@@ -2,7 +2,7 @@
 // Domain names on the wire: a bounds-checked walker for (possibly compressed) names,
 // case-insensitive comparison, and presentation-form conversion for logs and tests.
 // Lookup keys are dns::QuestionKey (question_key.h). Nothing here allocates except
-// wire_to_text.
+// wire_to_text and wire_to_log_text (and append_wire_log_text while its buffer grows).
 #pragma once
 
 #include <cstddef>
@@ -62,6 +62,9 @@ std::string wire_to_text(const uint8_t* wire, size_t len);
 // a backslash `\\`; printable ASCII and UTF-8 stay as they are. One allocation, as
 // wire_to_text (no more for a name that needs no escaping).
 std::string wire_to_log_text(const uint8_t* wire, size_t len);
+// The same appended to `out`: a caller that reuses `out` allocates only while it grows
+// (the blocked-query log, per query on a worker).
+void append_wire_log_text(std::string& out, const uint8_t* wire, size_t len);
 // Parses presentation form into wire form; returns 0 on error. For tests and config.
 size_t text_to_wire(std::string_view text, uint8_t* out /* kMaxNameWire */);
 

@@ -7,36 +7,55 @@
 
 namespace sinkhole::metrics {
 
-BlockStats::Cell* BlockStats::cell(std::string_view list, std::string_view category,
-                                   std::string_view action) {
+BlockStats::Cell* BlockStats::find_or_add(Table& t, std::string_view policy, std::string_view list,
+                                          std::string_view category, std::string_view action) {
   std::string key;
-  key.reserve(list.size() + category.size() + action.size() + 2);
-  key.append(list).push_back('\0');
-  key.append(category).push_back('\0');
+  key.reserve(policy.size() + list.size() + category.size() + action.size() + 3);
+  for (std::string_view part : {policy, list, category}) key.append(part).push_back('\0');
   key.append(action);
   std::lock_guard lock(mu_);
-  auto it = by_key_.find(key);
-  if (it != by_key_.end()) return it->second;
-  labels_.push_back(Row{std::string(list), std::string(category), std::string(action), 0});
-  Cell* c = &cells_.emplace_back(workers_);
-  by_key_.emplace(std::move(key), c);
+  auto it = t.by_key.find(key);
+  if (it != t.by_key.end()) return it->second;
+  t.labels.push_back(
+      Row{std::string(policy), std::string(list), std::string(category), std::string(action), 0});
+  Cell* c = &t.cells.emplace_back(workers_);
+  t.by_key.emplace(std::move(key), c);
   return c;
 }
 
-std::vector<BlockStats::Row> BlockStats::rows() const {
+BlockStats::Cell* BlockStats::cell(std::string_view policy, std::string_view list,
+                                   std::string_view category, std::string_view action) {
+  return find_or_add(blocked_, policy, list, category, action);
+}
+
+BlockStats::Cell* BlockStats::monitor_cell(std::string_view policy, std::string_view list,
+                                           std::string_view category, std::string_view action) {
+  return find_or_add(monitored_, policy, list, category, action);
+}
+
+std::vector<BlockStats::Row> BlockStats::rows_of(const Table& t) const {
   std::vector<Row> out;
   {
     std::lock_guard lock(mu_);
-    out.reserve(labels_.size());
-    for (size_t i = 0; i < labels_.size(); ++i) {
-      out.push_back(labels_[i]);
-      out.back().blocked = cells_[i].total();
+    out.reserve(t.labels.size());
+    for (size_t i = 0; i < t.labels.size(); ++i) {
+      out.push_back(t.labels[i]);
+      out.back().count = t.cells[i].total();
     }
   }
   std::sort(out.begin(), out.end(), [](const Row& a, const Row& b) {
-    return std::tie(a.list, a.category, a.action) < std::tie(b.list, b.category, b.action);
+    return std::tie(a.policy, a.list, a.category, a.action) <
+           std::tie(b.policy, b.list, b.category, b.action);
   });
   return out;
+}
+
+std::vector<BlockStats::Row> BlockStats::rows() const {
+  return rows_of(blocked_);
+}
+
+std::vector<BlockStats::Row> BlockStats::monitored_rows() const {
+  return rows_of(monitored_);
 }
 
 std::optional<uint16_t> BlockStats::category_id(std::string_view category) {

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
-// BlockStats: blocked queries by (list, category, action), counted per worker and kept
-// across reloads.
+// BlockStats: blocked queries by (policy, list, category, action), and monitored ones
+// (a passthru action: answered normally, counted) by the same labels, counted per worker
+// and kept across reloads.
 //
 // Lists and actions are numbered per policy snapshot, and a reload renumbers them, so a
 // worker cannot count by index into a table the metrics thread reads by name. Instead this
-// registry owns one Cell per (list, category, action) name triple, created by the snapshot
-// builder (reload thread) and never freed; a snapshot keeps a pointer per (list id,
-// action id), and a worker bumps its own padded slot in that cell: no lock, no allocation,
-// no shared cache line on the hot path. Counts survive reloads (Prometheus counters must
-// not go backwards) because the cell outlives the snapshots that point at it. It also
-// owns the protected-user sketches, by category (protected_users.h).
+// registry owns one Cell per label tuple, created by the snapshot builder (reload thread)
+// and never freed; a snapshot keeps a pointer per (policy, list, action) it can produce
+// (PolicySnapshot::cell_for), and a worker bumps its own padded slot in that cell: no lock,
+// no allocation, no shared cache line on the hot path. Counts survive reloads (Prometheus
+// counters must not go backwards) because the cell outlives the snapshots that point at
+// it. It also owns the protected-user sketches, by category (protected_users.h).
 #pragma once
 
 #include <atomic>
@@ -55,8 +56,8 @@ class BlockStats {
   };
 
   struct Row {
-    std::string list, category, action;
-    uint64_t blocked = 0;
+    std::string policy, list, category, action;
+    uint64_t count = 0;
   };
 
   explicit BlockStats(size_t workers) : workers_(workers) {}
@@ -65,10 +66,15 @@ class BlockStats {
   BlockStats(const BlockStats&) = delete;
   BlockStats& operator=(const BlockStats&) = delete;
 
-  // Reload/control thread: the cell of this triple (created on first use, stable address).
-  Cell* cell(std::string_view list, std::string_view category, std::string_view action);
-  // Any thread: every triple seen so far with its total, sorted by labels.
+  // Reload/control thread: the cell of these labels (created on first use, stable address)
+  // — blocked queries, or monitored ones (a passthru action).
+  Cell* cell(std::string_view policy, std::string_view list, std::string_view category,
+             std::string_view action);
+  Cell* monitor_cell(std::string_view policy, std::string_view list, std::string_view category,
+                     std::string_view action);
+  // Any thread: every label tuple seen so far with its total, sorted by labels.
   std::vector<Row> rows() const;
+  std::vector<Row> monitored_rows() const;
   size_t workers() const { return workers_; }
 
   // Protected users (distinct clients with a blocked query) are counted by category; a
@@ -81,11 +87,19 @@ class BlockStats {
   const ProtectedUsers& protected_users() const { return users_; }
 
  private:
+  struct Table {
+    std::deque<Row> labels;
+    std::deque<Cell> cells;  // cells[i] counts labels[i]
+    absl::flat_hash_map<std::string, Cell*> by_key;
+  };
+  Cell* find_or_add(Table& t, std::string_view policy, std::string_view list,
+                    std::string_view category, std::string_view action);
+  std::vector<Row> rows_of(const Table& t) const;
+
   size_t workers_;
   mutable std::mutex mu_;  // creation and scrapes only; workers never take it
-  std::deque<Row> labels_;
-  std::deque<Cell> cells_;
-  absl::flat_hash_map<std::string, Cell*> by_key_;
+  Table blocked_;
+  Table monitored_;
   std::vector<std::string> categories_;  // by protected-users id
   ProtectedUsers users_;
 };

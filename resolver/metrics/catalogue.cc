@@ -16,20 +16,39 @@ const CounterGroup* counter_group(std::string_view name) {
 
 std::string counter_family_name(std::string_view name) {
   if (name == "blocked") return "sinkholed_blocked_queries_total";
+  if (name == "monitored") return "sinkholed_monitored_queries_total";
   return "sinkholed_" + std::string(name) + "_total";
 }
 
 std::span<const Family* const> families() {
   static const Family* const kAll[] = {
-      &kQueriesByType,    &kBlocked,          &kProtectedUsers,
-      &kCacheEntries,     &kCacheBytes,       &kCacheMaxBytes,
-      &kCacheInserts,     &kCacheEvictions,   &kUpstreamAttempts,
-      &kUpstreamTimeouts, &kUpstreamFailures, &kUpstreamLatency,
-      &kReloads,          &kReloadFailures,   &kReloadDuration,
-      &kLastReload,       &kLastReloadOk,     &kListReloadFailures,
-      &kGeneration,       &kListEntries,      &kListRejected,
-      &kListAge,          &kListLoaded,       &kWorkers,
-      &kStartTime,        &kBuildInfo,
+      &kQueriesByType,
+      &kBlocked,
+      &kMonitored,
+      &kProtectedUsers,
+      &kCacheEntries,
+      &kCacheBytes,
+      &kCacheMaxBytes,
+      &kCacheInserts,
+      &kCacheEvictions,
+      &kUpstreamAttempts,
+      &kUpstreamTimeouts,
+      &kUpstreamFailures,
+      &kUpstreamLatency,
+      &kReloads,
+      &kReloadFailures,
+      &kReloadDuration,
+      &kLastReload,
+      &kLastReloadOk,
+      &kListReloadFailures,
+      &kGeneration,
+      &kListEntries,
+      &kListRejected,
+      &kListAge,
+      &kListLoaded,
+      &kWorkers,
+      &kStartTime,
+      &kBuildInfo,
   };
   return kAll;
 }

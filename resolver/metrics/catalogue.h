@@ -63,15 +63,20 @@ inline constexpr std::string_view kUngroupedCounters[] = {"answers_truncated"};
 const CounterGroup* counter_group(std::string_view counter_name);
 // The family name of a table counter in no group: sinkholed_<name>_total, except where
 // that would clash with a labelled family (`blocked` → sinkholed_blocked_queries_total,
-// the total beside sinkholed_blocked_total{list,category,action}).
+// the total beside sinkholed_blocked_total{policy,list,category,action}; `monitored` →
+// sinkholed_monitored_queries_total beside sinkholed_monitored_total{...}).
 std::string counter_family_name(std::string_view counter_name);
 
 inline constexpr Family kQueriesByType{"sinkholed_queries_by_type_total", T::kCounter,
                                        "Queries received, by query type (other = any type not "
                                        "listed)"};
-inline constexpr Family kBlocked{
-    "sinkholed_blocked_total", T::kCounter,
-    "Queries blocked, by list, category and action (includes blocks found in a CNAME chain)"};
+inline constexpr Family kBlocked{"sinkholed_blocked_total", T::kCounter,
+                                 "Queries blocked, by the client's policy, list, category and "
+                                 "action (includes blocks found in a CNAME chain)"};
+inline constexpr Family kMonitored{
+    "sinkholed_monitored_total", T::kCounter,
+    "Queries a passthru (monitor-mode) rule matched, answered normally, by the client's policy, "
+    "list, category and action"};
 inline constexpr Family kProtectedUsers{
     "sinkholed_protected_users", T::kGauge,
     "Distinct client addresses with at least one blocked query in the window, per category. "

@@ -58,11 +58,19 @@ void queries_by_type(PrometheusText& out, const ServerState& s) {
 }
 
 void blocked(PrometheusText& out, const ServerState& s) {
-  out.family(cat::kBlocked);
-  if (!s.block_stats) return;
-  for (const auto& r : s.block_stats->rows())
-    out.sample(cat::kBlocked, {{"list", r.list}, {"category", r.category}, {"action", r.action}},
-               static_cast<double>(r.blocked));
+  const std::pair<const Family*,
+                  std::vector<metrics::BlockStats::Row> (metrics::BlockStats::*)() const>
+      tables[] = {{&cat::kBlocked, &metrics::BlockStats::rows},
+                  {&cat::kMonitored, &metrics::BlockStats::monitored_rows}};
+  for (const auto& [family, rows] : tables) {
+    out.family(*family);
+    if (!s.block_stats) continue;
+    for (const auto& r : (s.block_stats->*rows)())
+      out.sample(
+          *family,
+          {{"policy", r.policy}, {"list", r.list}, {"category", r.category}, {"action", r.action}},
+          static_cast<double>(r.count));
+  }
 }
 
 void protected_users(PrometheusText& out, const ServerState& s) {

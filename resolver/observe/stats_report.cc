@@ -25,6 +25,10 @@ std::vector<metrics::BlockStats::Row> blocked_rows(const ServerState& s) {
   return s.block_stats ? s.block_stats->rows() : std::vector<metrics::BlockStats::Row>{};
 }
 
+std::vector<metrics::BlockStats::Row> monitored_rows(const ServerState& s) {
+  return s.block_stats ? s.block_stats->monitored_rows() : std::vector<metrics::BlockStats::Row>{};
+}
+
 // Distinct clients with a blocked query, by category: the estimate of each window.
 struct UsersRow {
   std::string category;
@@ -77,17 +81,32 @@ std::string stats_text(const ServerState& s, int64_t now_unix) {
     out += fmt::format("  {:<20} last hour {:>10.0f}   last day {:>10.0f}\n", u.category,
                        u.users.last_hour, u.users.last_day);
   const auto blocked = blocked_rows(s);
-  if (!blocked.empty()) out += "blocked by list, category, action:\n";
+  if (!blocked.empty()) out += "blocked by policy, list, category, action:\n";
   for (const auto& r : blocked)
-    out += fmt::format("  {:<20} {:<14} {:<16} {:>12}\n", r.list, r.category, r.action, r.blocked);
+    out += fmt::format("  {:<16} {:<20} {:<14} {:<16} {:>12}\n", r.policy, r.list, r.category,
+                       r.action, r.count);
+  const auto monitored = monitored_rows(s);
+  if (!monitored.empty())
+    out += "monitored (passthru: answered normally) by policy, list, category, action:\n";
+  for (const auto& r : monitored)
+    out += fmt::format("  {:<16} {:<20} {:<14} {:<16} {:>12}\n", r.policy, r.list, r.category,
+                       r.action, r.count);
   return out;
 }
 
 nlohmann::ordered_json stats_json(const ServerState& s, int64_t now_unix) {
-  nlohmann::ordered_json blocked = nlohmann::ordered_json::array();
-  for (const auto& r : blocked_rows(s))
-    blocked.push_back(
-        {{"list", r.list}, {"category", r.category}, {"action", r.action}, {"blocked", r.blocked}});
+  auto rows_json = [](const std::vector<metrics::BlockStats::Row>& rows, const char* count) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& r : rows)
+      out.push_back({{"policy", r.policy},
+                     {"list", r.list},
+                     {"category", r.category},
+                     {"action", r.action},
+                     {count, r.count}});
+    return out;
+  };
+  nlohmann::ordered_json blocked = rows_json(blocked_rows(s), "blocked");
+  nlohmann::ordered_json monitored = rows_json(monitored_rows(s), "monitored");
   nlohmann::ordered_json users = nlohmann::ordered_json::array();
   // A count of people: whole numbers (the estimate's error is in the text output).
   for (const auto& u : protected_users(s, now_unix))
@@ -97,6 +116,7 @@ nlohmann::ordered_json stats_json(const ServerState& s, int64_t now_unix) {
   const cache::CacheStats cs = s.cache ? s.cache->stats() : cache::CacheStats{};
   return {{"counters", counters_json(worker_counters(s))},
           {"blocked", std::move(blocked)},
+          {"monitored", std::move(monitored)},
           {"protected_users", std::move(users)},
           {"cache",
            {{"enabled", s.cache != nullptr},

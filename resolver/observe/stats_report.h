@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // What `sinkholectl stats` shows, as text for people or as JSON: the workers' counters
-// summed, blocked queries by list, category and action, protected users by category, and
-// the packet cache. Read from ServerState; called on the control thread.
+// summed, blocked and monitored queries by policy, list, category and action, protected
+// users by category, and the packet cache. Read from ServerState; called on the control
+// thread.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -4,8 +4,8 @@
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstring>
-#include <string>
 
 #include "resolver/dns/name.h"
 
@@ -15,39 +15,69 @@ using metrics::Counter;
 
 namespace {
 
-// The client as the blocked-query log may show it: /24 or /48 unless `full`.
-std::string client_text(const net::ClientEndpoint& from, bool full) {
-  char buf[INET6_ADDRSTRLEN] = {};
+// The client as the log may show it: /24 or /48 unless `full`. Written into `buf`.
+std::string_view client_text(const net::ClientEndpoint& from, bool full, char (&buf)[64]) {
   const sockaddr* sa = from.sa();
+  size_t n = 0;
   if (sa->sa_family == AF_INET) {
     in_addr a = reinterpret_cast<const sockaddr_in*>(sa)->sin_addr;
     if (!full) a.s_addr &= htonl(0xFFFFFF00u);
     inet_ntop(AF_INET, &a, buf, sizeof buf);
-    return full ? std::string(buf) : std::string(buf) + "/24";
+    n = std::strlen(buf);
+    if (!full) {
+      std::memcpy(buf + n, "/24", 4);
+      n += 3;
+    }
+  } else {
+    in6_addr a = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
+    if (!full) std::memset(a.s6_addr + 6, 0, 10);
+    inet_ntop(AF_INET6, &a, buf, sizeof buf);
+    n = std::strlen(buf);
+    if (!full) {
+      std::memcpy(buf + n, "/48", 4);
+      n += 3;
+    }
   }
-  in6_addr a = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
-  if (!full) std::memset(a.s6_addr + 6, 0, 10);
-  inet_ntop(AF_INET6, &a, buf, sizeof buf);
-  return full ? std::string(buf) : std::string(buf) + "/48";
+  return {buf, n};
 }
 
 }  // namespace
 
-void BlockCounter::log_verdict(const policy::PolicySnapshot& snap, const policy::Verdict& v,
-                               const uint8_t* qname, size_t qname_len, uint16_t qtype) {
+void BlockCounter::log_line(const policy::PolicySnapshot& snap, const policy::Verdict& v,
+                            std::string_view event, const uint8_t* qname, size_t qname_len,
+                            uint16_t qtype, int rcode, const net::ClientEndpoint& from,
+                            spdlog::logger* to, config::LogConfig::BlockedFormat format) {
   const policy::ListData& list = snap.lists[v.list];
-  const policy::Action& a = snap.actions[v.action];
-  spdlog::info("{} {} type {} list {} category {} {}:{} action {}",
-               v.kind == policy::Verdict::Kind::kMonitor ? "monitored" : "blocked",
-               dns::wire_to_log_text(qname, qname_len), qtype, list.name, list.category, list.path,
-               v.line, a.name);
+  using Mode = config::LogConfig::ClientAddress;
+  char client[64];
+  name_.clear();
+  dns::append_wire_log_text(name_, qname, qname_len);
+  BlockedLogFields f;
+  f.event = event;
+  f.name = name_;
+  f.qtype = qtype;
+  f.policy = v.policy < snap.policies.size() ? std::string_view(snap.policies[v.policy].name)
+                                             : std::string_view("-");
+  f.list = list.name;
+  f.category = list.category;
+  f.action = snap.actions[v.action].name;
+  f.rcode = rcode;
+  f.line = v.line;
+  if (log_cfg_.client_address != Mode::kNone)
+    f.client = client_text(from, log_cfg_.client_address == Mode::kFull, client);
+  if (format == config::LogConfig::BlockedFormat::kJson)
+    f.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  format_blocked_line(f, format, line_, scratch_);
+  to->info(std::string_view(line_.data(), line_.size()));
 }
 
 void BlockCounter::count(const policy::PolicySnapshot& snap, const policy::Verdict& v,
                          const dns::ClientQuery& cq, uint16_t qtype,
-                         const net::ClientEndpoint& from) {
+                         const net::ClientEndpoint& from, int rcode) {
   counters_.inc(Counter::kBlocked);
-  if (auto* cell = snap.block_cell(v.list, v.action)) cell->inc(worker_index_);
+  if (auto* cell = snap.cell_for(v)) cell->inc(worker_index_);
   const int32_t category = snap.lists[v.list].protected_category;
   if (snap.protected_users && category >= 0) {
     // The address bytes only (no port): one subscriber is one client whatever port it uses.
@@ -61,18 +91,28 @@ void BlockCounter::count(const policy::PolicySnapshot& snap, const policy::Verdi
                                    &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, 16,
                                    clock_.unix_seconds());
   }
-  if (!blocked_log_) return;
-  const policy::ListData& list = snap.lists[v.list];
-  using Mode = config::LogConfig::ClientAddress;
-  const Mode mode = log_cfg_.client_address;
-  const std::string name = dns::wire_to_log_text(cq.question, cq.question_len - 4);
-  if (mode == Mode::kNone)
-    blocked_log_->info("blocked name={} type={} list={} category={} action={}", name, qtype,
-                       list.name, list.category, snap.actions[v.action].name);
+  const uint8_t* qname = cq.question;
+  const size_t qname_len = cq.question_len - 4;
+  if (blocked_log_)
+    log_line(snap, v, "blocked", qname, qname_len, qtype, rcode, from, blocked_log_,
+             log_cfg_.blocked_queries_format);
+  else if (snap.actions[v.action].log)
+    log_line(snap, v, "blocked", qname, qname_len, qtype, rcode, from, spdlog::default_logger_raw(),
+             config::LogConfig::BlockedFormat::kText);
+}
+
+void BlockCounter::monitor(const policy::PolicySnapshot& snap, const policy::Verdict& v,
+                           const uint8_t* qname, size_t qname_len, uint16_t qtype,
+                           const net::ClientEndpoint& from) {
+  counters_.inc(Counter::kMonitored);
+  if (auto* cell = snap.cell_for(v)) cell->inc(worker_index_);
+  if (!snap.actions[v.action].log) return;
+  if (blocked_log_)
+    log_line(snap, v, "monitored", qname, qname_len, qtype, -1, from, blocked_log_,
+             log_cfg_.blocked_queries_format);
   else
-    blocked_log_->info("blocked name={} type={} list={} category={} action={} client={}", name,
-                       qtype, list.name, list.category, snap.actions[v.action].name,
-                       client_text(from, mode == Mode::kFull));
+    log_line(snap, v, "monitored", qname, qname_len, qtype, -1, from, spdlog::default_logger_raw(),
+             config::LogConfig::BlockedFormat::kText);
 }
 
 }  // namespace sinkhole::pipeline

@@ -71,7 +71,6 @@ Step QueryPipeline::ask_link(uint32_t& chase, const uint8_t* target, size_t targ
       policy::Verdict v = d.verdict;
       v.depth = 0;
       counters_.inc(Counter::kBlockedCnameChain);
-      blocks_.count(snap, v, cq, qtype, to);
       return answer_blocked(snap, v, cq, qtype, to, c.queries);
     }
   }

@@ -126,17 +126,13 @@ Step QueryPipeline::apply_policy(const dns::QueryView& q, const uint8_t* msg,
       return Step::reply(kRefused,
                          dns::build_rcode_reply(cq, kRefused, tx_, {dns::ede::kProhibited, {}}));
     case PolicyDecision::Kind::kMonitor:
-      counters_.inc(Counter::kMonitored);
-      if (snap.actions[d.verdict.action].log)
-        BlockCounter::log_verdict(snap, d.verdict, q.qname(msg), q.qname_len, q.qtype);
+      blocks_.monitor(snap, d.verdict, q.qname(msg), q.qname_len, q.qtype, from);
       return Step::next();
     case PolicyDecision::Kind::kBlock:
       break;
   }
   const policy::Action& action = snap.actions[d.verdict.action];
-  if (action.log) BlockCounter::log_verdict(snap, d.verdict, q.qname(msg), q.qname_len, q.qtype);
   if (action.kind == policy::ActionKind::kTcpOnly && from.is_tcp()) return Step::next();
-  blocks_.count(snap, d.verdict, cq, q.qtype, from);
   return answer_blocked(snap, d.verdict, cq, q.qtype, from);
 }
 
@@ -144,6 +140,8 @@ Step QueryPipeline::answer_blocked(const policy::PolicySnapshot& snap, const pol
                                    const dns::ClientQuery& cq, uint16_t qtype,
                                    const net::ClientEndpoint& to, unsigned hops) {
   const BlockedAnswer b = build_blocked_answer(snap, v, cq, qtype, tx_);
+  blocks_.count(snap, v, cq, qtype, to,
+                !b.redirect && b.step.kind == Step::Kind::kReply ? b.step.rcode : -1);
   if (b.truncated) counters_.inc(Counter::kTruncatedUdp);
   if (!b.redirect) return b.step;
   return start_redirect(b, cq, qtype, to, hops);
@@ -261,7 +259,6 @@ Step QueryPipeline::respond(const uint8_t* resp, const dns::MessageView& m,
     if (auto v = policy_.blocked_in_chain(snap, to.sa(), resp, m)) {
       v->depth = 0;  // the listed name is a CNAME target: the SOA is owned by the question
       counters_.inc(Counter::kBlockedCnameChain);
-      blocks_.count(snap, *v, cq, qtype, to);
       return answer_blocked(snap, *v, cq, qtype, to, c ? c->queries : 0);
     }
   }

@@ -93,8 +93,9 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   void refuse_unadmitted(const uint8_t* msg, size_t len, const net::ClientEndpoint& from);
   Step apply_policy(const dns::QueryView& q, const uint8_t* msg, const dns::ClientQuery& cq,
                     const net::ClientEndpoint& from);
-  // The blocked answer of `v` for the question in `cq` (deferred for a redirect). `hops`:
-  // questions already asked for this client's answer (a chain that led here).
+  // The blocked answer of `v` for the question in `cq` (deferred for a redirect), counted
+  // and logged (BlockCounter). `hops`: questions already asked for this client's answer (a
+  // chain that led here).
   Step answer_blocked(const policy::PolicySnapshot& snap, const policy::Verdict& v,
                       const dns::ClientQuery& cq, uint16_t qtype, const net::ClientEndpoint& to,
                       unsigned hops = 0);

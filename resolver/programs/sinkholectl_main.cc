@@ -1,85 +1,52 @@
 // SPDX-License-Identifier: MIT
 // sinkholectl: talks to a running sinkholed over its control socket. Its commands, their
 // arguments and --help come from the server's command table (control/command_table.h via
-// control/ctl_cli.h); it sends one request line, reads one reply line, and prints the text
-// (or, with --json, the JSON result). Exit 0 on success, 1 when the server reports a
-// failure, 2 when it cannot be reached. Single-threaded.
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
+// control/ctl_cli.h); it sends one request line, reads one reply line within --timeout
+// (control/ctl_client.h), and prints the text (or, with --json, the JSON result). Exit
+// status (ctl_cli.h, in --help): 0 ok, 1 failed or a usage error, 2 no server or no reply
+// in time, 3/4 explain's blocked/refused. Single-threaded.
 #include <CLI/CLI.hpp>
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "resolver/control/command_table.h"
 #include "resolver/control/ctl_cli.h"
-
-namespace {
-
-// Sends one request line and returns the whole reply; empty + `error` if unreachable.
-std::string ask(const std::string& socket_path, const std::string& request, std::string& error) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return {};
-  }
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof addr.sun_path) {
-    error = "socket path too long";
-    ::close(fd);
-    return {};
-  }
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    error = std::strerror(errno);
-    ::close(fd);
-    return {};
-  }
-  const std::string line = request + "\n";
-  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    error = std::strerror(errno);
-    ::close(fd);
-    return {};
-  }
-  std::string reply;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      reply.append(buf, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    break;
-  }
-  ::close(fd);
-  if (reply.empty()) error = "the server closed the connection without a reply";
-  return reply;
-}
-
-}  // namespace
+#include "resolver/control/ctl_client.h"
 
 int main(int argc, char** argv) {
   using namespace sinkhole::control;
   CLI::App app{"sinkholectl — control a running sinkholed", "sinkholectl"};
   CtlCli cli(app);
-  CLI11_PARSE(app, argc, argv);
+  if (const auto stop = parse_command_line(app, std::vector<std::string>(argv + 1, argv + argc),
+                                           std::cout, std::cerr))
+    return *stop;
 
+  const CtlCli::Target target = cli.target();
+  if (target.socket.empty()) {
+    std::cerr << "sinkholectl: " << target.error << "\n";
+    return target.exit;
+  }
   const Request request = cli.request();
-  std::string error;
-  const std::string line = ask(cli.socket_path(), to_line(request), error);
-  if (line.empty()) {
-    std::cerr << "sinkholectl: cannot reach sinkholed at " << cli.socket_path() << ": " << error
+  const auto timeout = cli.timeout();
+  const AskResult r = ask(target.socket, to_line(request), timeout);
+  if (r.outcome == AskResult::Outcome::kUnreachable) {
+    std::cerr << "sinkholectl: cannot reach sinkholed at " << target.socket << ": " << r.error
               << "\n";
     return kExitUnreachable;
   }
-  const auto reply = parse_reply(line);
+  if (r.outcome == AskResult::Outcome::kTimeout) {
+    std::cerr << "sinkholectl: sinkholed at " << target.socket << " did not answer within "
+              << static_cast<double>(timeout.count()) / 1000 << " s (" << r.error << "; --timeout"
+              << (request.id == CommandId::kReload
+                      ? "; the reload may still be running: sinkholectl status shows its outcome"
+                      : "")
+              << ")\n";
+    return kExitUnreachable;
+  }
+  const auto reply = parse_reply(r.reply);
   if (!reply) {
-    std::cerr << "sinkholectl: sinkholed at " << cli.socket_path()
+    std::cerr << "sinkholectl: sinkholed at " << target.socket
               << " sent a reply this version does not read\n";
     return kExitFailed;
   }

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
 """The HTTP listener (metrics.listen): /metrics in the Prometheus text format with the
-values of a known set of queries (by transport, qtype, rcode; blocked by list, category and
-action; cache; per-upstream attempts and latency histogram; lists; reloads), /explain as the
-warning page asks it, /healthz, 404/405; a metrics address that cannot be bound fails the
-start; and the opt-in blocked-query log with truncated client addresses."""
+values of a known set of queries (by transport, qtype, rcode; blocked by policy, list,
+category and action; cache; per-upstream attempts and latency histogram; lists; reloads),
+/explain as the warning page asks it, /healthz, 404/405; a metrics address that cannot be
+bound fails the start; and the opt-in blocked-query log with truncated client addresses."""
 
 import json
 import os
@@ -121,13 +121,13 @@ class MetricsTest(PolicyTestCase):
         self.assertEqual(value(samples, "sinkholed_queries_by_type_total", qtype="MX"), 1)
         self.assertEqual(value(samples, "sinkholed_answers_total", rcode="nxdomain"), 1)
         self.assertEqual(value(samples, "sinkholed_answers_total", rcode="noerror"), 5)
-        self.assertEqual(value(samples, "sinkholed_blocked_total", list="casinos",
-                               category="gambling", action="warning"), 2)
-        self.assertEqual(value(samples, "sinkholed_blocked_total", list="games",
-                               category="illegal-games", action="nxdomain"), 1)
+        self.assertEqual(value(samples, "sinkholed_blocked_total", policy="everyone",
+                               list="casinos", category="gambling", action="warning"), 2)
+        self.assertEqual(value(samples, "sinkholed_blocked_total", policy="everyone",
+                               list="games", category="illegal-games", action="nxdomain"), 1)
         # Only (list, action) pairs a block can produce are series: games is never `warning`.
-        self.assertIsNone(value(samples, "sinkholed_blocked_total", list="games",
-                                category="illegal-games", action="warning"))
+        self.assertIsNone(value(samples, "sinkholed_blocked_total", policy="everyone",
+                                list="games", category="illegal-games", action="warning"))
         self.assertEqual(value(samples, "sinkholed_blocked_queries_total"), 3)
         self.assertEqual(value(samples, "sinkholed_cache_hits_total"), 1)
         self.assertGreaterEqual(value(samples, "sinkholed_cache_entries"), 2)
@@ -141,10 +141,8 @@ class MetricsTest(PolicyTestCase):
         self.assertGreater(value(samples, "sinkholed_upstream_latency_seconds_sum", upstream=up),
                            0)
         self.assertEqual(families["sinkholed_upstream_latency_seconds"][0], "histogram")
-        self.assertEqual(value(samples, "sinkholed_list_entries", list="games",
-                               category="illegal-games"), 1)
-        self.assertEqual(value(samples, "sinkholed_list_rejected_lines", list="games",
-                               category="illegal-games"), 1)
+        self.assertEqual(value(samples, "sinkholed_list_entries", list="games", category="illegal-games"), 1)
+        self.assertEqual(value(samples, "sinkholed_list_rejected_lines", list="games", category="illegal-games"), 1)
         age = value(samples, "sinkholed_list_age_seconds", list="casinos", category="gambling")
         self.assertTrue(0 <= age < 120, age)
         self.assertEqual(value(samples, "sinkholed_snapshot_generation"), 1)
@@ -171,8 +169,8 @@ class MetricsTest(PolicyTestCase):
         # Counters by list survive a reload: still there, never reset.
         s.ask(CLIENT_A, "bet.metrics.test")
         samples, _ = self.scrape()
-        self.assertEqual(value(samples, "sinkholed_blocked_total", list="casinos",
-                               category="gambling", action="warning"), 1)
+        self.assertEqual(value(samples, "sinkholed_blocked_total", policy="everyone",
+                               list="casinos", category="gambling", action="warning"), 1)
 
     def test_explain_healthz_and_errors(self):
         self.start()
@@ -220,8 +218,9 @@ class MetricsTest(PolicyTestCase):
             time.sleep(0.05)
         lines = [l for l in s.log_since(before).splitlines() if "blocked name=" in l]
         self.assertEqual(len(lines), 1, s.log_since(before))
-        self.assertIn("blocked name=www.bet.metrics.test. type=28 list=casinos category=gambling "
-                      "action=warning client=127.0.0.0/24", lines[0])
+        self.assertIn("blocked name=www.bet.metrics.test. qtype=AAAA policy=everyone list=casinos "
+                      "category=gambling action=warning rcode=NOERROR line=1 "
+                      "client=127.0.0.0/24", lines[0])
         self.assertNotIn(CLIENT_A + " ", lines[0])
 
     def test_blocked_query_log_escapes_names(self):
@@ -236,7 +235,7 @@ class MetricsTest(PolicyTestCase):
         log = s.log_since(before)
         lines = [l for l in log.splitlines() if "blocked name=" in l]
         self.assertEqual(len(lines), 1, log)
-        self.assertIn("blocked name=a\\x0aINJECTED\\x1b[31m.www.bet.metrics.test. type=1 ",
+        self.assertIn("blocked name=a\\x0aINJECTED\\x1b[31m.www.bet.metrics.test. qtype=A ",
                       lines[0])
         self.assertNotIn("\x1b", log)
         self.assertFalse(any(l.startswith("INJECTED") for l in log.splitlines()), log)

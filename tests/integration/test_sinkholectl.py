@@ -2,23 +2,35 @@
 """Every sinkholectl command against a running server, as an operator uses it: stats and
 lists (text and --json), explain for a blocked, an excepted, an allow-listed and an allowed
 name (text and --json, with and without --client), cache flush (all, or one name: the
-upstream is asked again), the control socket's mode and group, and the one-line error with
-exit 2 when no server runs."""
+upstream is asked again), policies (groups in evaluation order), the control socket's mode
+and group, and the one-line error with exit 2 when no server runs. The command line: exit 2
+within --timeout against a socket that accepts and never answers (and after the 5 s
+default), exit 1 for usage errors, --json before the command and after each command,
+--version, -c CONFIG finding the socket. Metrics and logs: the policy label on blocked
+counts, monitored (passthru) hits per list in /metrics and stats, and the blocked-query log
+in JSON Lines, parsed line by line."""
 
 import grp
 import json
 import os
+import re
 import shutil
+import socket
 import stat
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctl import sinkholectl  # noqa: E402
+from ctl import sinkholectl, sinkholectl_binary  # noqa: E402
 from dnswire import NOERROR, NXDOMAIN  # noqa: E402
 from fakes import RecordingProxy  # noqa: E402
 from policy_harness import PolicyTestCase  # noqa: E402
+from processes import free_tcp_port, sinkholed_binary  # noqa: E402
 from zones import soa_zone_text  # noqa: E402
 
 SUBSCRIBER = "127.0.0.2"
@@ -54,29 +66,33 @@ class SinkholectlTest(PolicyTestCase):
         self.addCleanup(shutil.rmtree, self.sock_dir, True)
         self.sock = os.path.join(self.sock_dir, "control.sock")
 
-    def start(self, group=None):
+    def start(self, group=None, metrics_port=None, log=None):
         self.proxy = self.start_fake(RecordingProxy(self.knot))
         group_line = f'\n  group: "{group}"' if group else ""
+        metrics = f'metrics:\n  listen: "127.0.0.1:{metrics_port}"\n' if metrics_port else ""
         policy = f"""\
-control:
+{metrics}control:
   socket: "{self.sock}"
   mode: "0660"{group_line}
 lists:
   casinos: {{ path: casinos.txt, category: gambling }}
   exceptions: {{ path: exceptions.txt, format: adblock, category: gambling }}
   staff-allow: {{ path: staff.txt }}
+  trial: {{ path: trial.txt, category: testing }}
 actions:
   warning:
     type: sinkhole
     a: 203.0.113.10
     ede: censored
     ede_text: "Blocked under Decree 147/2024/ND-CP (list {{list}}, category {{category}})"
+  watch: {{ type: passthru, log: true }}
 policies:
   - name: subscribers
     clients: ["{SUBSCRIBER}/32"]
     block:
       - {{ list: exceptions, action: warning }}
       - {{ list: casinos, action: warning }}
+      - {{ list: trial, action: watch }}
   - name: staff
     clients: ["{STAFF}/32"]
     allow: [staff-allow]
@@ -87,9 +103,10 @@ default_policy: subscribers
             "casinos.txt": "# casinos\nbet.ctl.test\ncasino.ctl.test\n",
             "exceptions.txt": "@@||ok.bet.ctl.test^\n",
             "staff.txt": "casino.ctl.test\n",
+            "trial.txt": "trial.ctl.test\n",
         }
         return self.start_policy_sinkholed([self.proxy.upstream], policy, files,
-                                           cache={"max_bytes": "4MiB"})
+                                           cache={"max_bytes": "4MiB"}, log=log)
 
     def ctl(self, *args, expect=0):
         p = sinkholectl(self.sock, *args)
@@ -109,16 +126,17 @@ default_policy: subscribers
         s.ask(SUBSCRIBER, "www.ctl.test")
         text = self.ctl("stats").stdout
         self.assertRegex(text, r"queries \d+ \(\d+ udp, \d+ tcp\); blocked 4 \(")
-        self.assertRegex(text, r"casinos\s+gambling\s+warning\s+3\n")
-        self.assertRegex(text, r"casinos\s+gambling\s+nxdomain\s+1\n")
+        self.assertRegex(text, r"subscribers\s+casinos\s+gambling\s+warning\s+3\n")
+        self.assertRegex(text, r"staff\s+casinos\s+gambling\s+nxdomain\s+1\n")
         self.assertNotRegex(text, r"casinos\s+gambling\s+tcp-only")  # not an RPZ list
         doc = json.loads(self.ctl("stats", "--json").stdout)
         self.assertEqual(doc["counters"]["blocked"], 4)
         self.assertEqual(doc["counters"]["queries_udp"] - before["queries_udp"], 5)
-        rows = {(r["list"], r["action"]): r["blocked"] for r in doc["blocked"]}
-        self.assertEqual(rows[("casinos", "warning")], 3)
-        self.assertEqual(rows[("casinos", "nxdomain")], 1)
-        self.assertEqual(rows[("exceptions", "warning")], 0)
+        rows = {(r["policy"], r["list"], r["action"]): r["blocked"] for r in doc["blocked"]}
+        self.assertEqual(rows[("subscribers", "casinos", "warning")], 3)
+        self.assertEqual(rows[("staff", "casinos", "nxdomain")], 1)
+        self.assertEqual(rows[("subscribers", "exceptions", "warning")], 0)
+        self.assertNotIn(("staff", "casinos", "warning"), rows)  # staff never gets `warning`
         users = {u["category"]: (u["last_hour"], u["last_day"]) for u in doc["protected_users"]}
         self.assertEqual(users["gambling"], (2, 2))  # two clients, whatever their count
         self.assertRegex(text, r"gambling\s+last hour\s+2\s+last day\s+2")
@@ -132,7 +150,7 @@ default_policy: subscribers
         self.assertIn(os.path.join(s.dir, "casinos.txt"), text)
         doc = json.loads(self.ctl("lists", "--json").stdout)
         by = {l["name"]: l for l in doc}
-        self.assertEqual(set(by), {"casinos", "exceptions", "staff-allow"})
+        self.assertEqual(set(by), {"casinos", "exceptions", "staff-allow", "trial"})
         self.assertEqual(by["exceptions"]["format"], "adblock")
         self.assertEqual(by["casinos"]["entries"], 2)
         self.assertGreaterEqual(by["casinos"]["age_s"], 0)
@@ -220,6 +238,243 @@ default_policy: subscribers
         self.assertEqual(p.stdout, "")
         self.assertEqual(p.stderr.count("\n"), 1)
         self.assertIn(f"sinkholectl: cannot reach sinkholed at {self.sock}", p.stderr)
+
+
+    # -- the command line: timeouts, exit codes, --json, --version, -c ----------------------
+    def run_ctl(self, *args, timeout=60):
+        """sinkholectl ARGS (no -s): (CompletedProcess, seconds it took)."""
+        t0 = time.monotonic()
+        p = subprocess.run([sinkholectl_binary(), *args], capture_output=True, text=True,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        return p, time.monotonic() - t0
+
+    def silent_server(self):
+        """A Unix socket at self.sock that accepts every connection and never answers (a
+        hung daemon). Connections stay open until the test ends."""
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(self.sock)
+        srv.listen(16)
+        held = []
+        stop = threading.Event()
+
+        def accept():
+            srv.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    held.append(srv.accept()[0])
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+
+        def close():
+            stop.set()
+            t.join()
+            for c in held:
+                c.close()
+            srv.close()
+        self.addCleanup(close)
+        return held
+
+    def test_timeout_against_a_server_that_never_answers(self):
+        held = self.silent_server()
+        p, took = self.run_ctl("-s", self.sock, "--timeout", "1s", "status")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertIn(f"sinkholectl: sinkholed at {self.sock} did not answer within 1 s", p.stderr)
+        self.assertGreaterEqual(took, 1.0)
+        self.assertLess(took, 10.0)  # 1 s and a sanitizer's start-up, not a hang
+        self.assertGreaterEqual(len(held), 1)  # it did connect: the reply is what timed out
+        # The default is 5 s; a reload says it may still be running.
+        p, took = self.run_ctl("-s", self.sock, "stats")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("did not answer within 5 s", p.stderr)
+        self.assertGreaterEqual(took, 5.0)
+        self.assertLess(took, 20.0)
+        p, took = self.run_ctl("-s", self.sock, "reload", "--timeout", "500ms")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("the reload may still be running", p.stderr)
+        self.assertLess(took, 10.0)
+
+    def test_no_server_and_a_stale_socket_exit_2(self):
+        p, _ = self.run_ctl("-s", self.sock, "status")  # no socket file at all
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("No such file or directory", p.stderr)
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(self.sock)  # the file a killed daemon leaves: nobody listens
+        self.addCleanup(stale.close)
+        p, took = self.run_ctl("-s", self.sock, "status")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("Connection refused", p.stderr)
+        self.assertLess(took, 10.0)
+
+    def test_usage_errors_exit_1(self):
+        for args in ([], ["reboot"], ["explain"], ["status", "extra"], ["cache"],
+                     ["--timeout", "soon", "status"], ["explain", "x.test", "--cleint", "a"]):
+            p, _ = self.run_ctl("-s", self.sock, *args)
+            self.assertEqual(p.returncode, 1, f"{args}: {p.stderr}")
+            self.assertTrue(p.stderr.strip(), args)
+            self.assertEqual(p.stdout, "", args)
+        p, _ = self.run_ctl("--help")
+        self.assertEqual(p.returncode, 0)
+        for line in ("Exit status:", "  2  no server", "  3  explain", "policies", "--timeout",
+                     "--config", "--version"):
+            self.assertIn(line, p.stdout)
+
+    def test_version(self):
+        p, _ = self.run_ctl("--version")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        d = subprocess.run([sinkholed_binary(), "--version"], capture_output=True, text=True)
+        version = d.stdout.split()[-1]
+        self.assertRegex(version, r"^\d+\.\d+\.\d+")
+        self.assertEqual(p.stdout, f"sinkholectl {version}\n")
+
+    def test_json_before_and_after_every_command(self):
+        self.start()
+        commands = [["status"], ["stats"], ["lists"], ["policies"],
+                    ["explain", "www.ctl.test"], ["cache", "flush"],
+                    ["cache", "flush", "www.ctl.test"], ["reload"], ["reload", "--force"]]
+        for cmd in commands:
+            for args in (["--json", *cmd], [*cmd, "--json"]):
+                p = self.ctl(*args)
+                doc = json.loads(p.stdout)
+                self.assertIsInstance(doc, (dict, list), args)
+        self.assertIn("generation", json.loads(self.ctl("--json", "reload").stdout))
+        self.assertIn("removed", json.loads(self.ctl("cache", "flush", "--json").stdout))
+
+    def test_config_option_finds_the_socket(self):
+        s = self.start()
+        p, _ = self.run_ctl("-c", s.config_path, "status")  # no -s: control.socket of the file
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("sinkholed running", p.stdout)
+        p, _ = self.run_ctl("lists", "--json", "--config", s.config_path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(json.loads(p.stdout)), 4)
+        # -s wins over the file.
+        p, _ = self.run_ctl("-c", s.config_path, "-s", self.sock + ".nope", "status")
+        self.assertEqual(p.returncode, 2)
+        # A file that does not load: its error, exit 1.
+        bad = os.path.join(self.sock_dir, "bad.yaml")
+        with open(bad, "w") as f:
+            f.write("control:\n  sokcet: /x\n")
+        p, _ = self.run_ctl("-c", bad, "status")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"{bad}:2:3: unknown key 'sokcet'", p.stderr)
+
+    def test_policies_in_evaluation_order(self):
+        s = self.start()
+        text = self.ctl("policies").stdout
+        self.assertLess(text.index("1. policy subscribers (default_policy)"),
+                        text.index("2. policy staff"))
+        self.assertIn(f"clients  {SUBSCRIBER}/32", text)
+        self.assertRegex(text, r"block\s+1\. exceptions \(category gambling\): warning "
+                               r"\(sinkhole\)\n\s+2\. casinos \(category gambling\): warning "
+                               r"\(sinkhole\)\n\s+3\. trial \(category testing\): watch "
+                               r"\(passthru\)\n")
+        self.assertIn("allow    staff-allow", text)
+        self.assertTrue(text.endswith("clients in no policy: policy subscribers "
+                                      "(default_policy)\n"), text)
+        doc = json.loads(self.ctl("policies", "--json").stdout)
+        self.assertEqual([p["name"] for p in doc["policies"]], ["subscribers", "staff"])
+        sub, staff = doc["policies"]
+        self.assertEqual(sub["clients"], [f"{SUBSCRIBER}/32"])
+        self.assertTrue(sub["default"])
+        self.assertEqual([(r["list"], r["action"]) for r in sub["block"]],
+                         [("exceptions", "warning"), ("casinos", "warning"), ("trial", "watch")])
+        self.assertEqual([a["list"] for a in staff["allow"]], ["staff-allow"])
+        self.assertEqual(staff["block"][0]["action"], "nxdomain")
+        self.assertEqual(doc["unmatched_clients"], "subscribers")
+        # A reload that reorders the rules shows the new order.
+        s.rewrite(s.policy_yaml.replace(
+            "      - { list: casinos, action: warning }\n      - { list: trial, action: watch }",
+            "      - { list: trial, action: watch }\n      - { list: casinos, action: warning }"))
+        self.ctl("reload")
+        doc = json.loads(self.ctl("policies", "--json").stdout)
+        self.assertEqual([r["list"] for r in doc["policies"][0]["block"]],
+                         ["exceptions", "trial", "casinos"])
+
+    # -- metrics and logs ---------------------------------------------------------------
+    def test_metrics_policy_label_and_monitored_per_list(self):
+        port = free_tcp_port("127.0.0.1")
+        s = self.start(metrics_port=port)
+        for _ in range(2):
+            s.ask(SUBSCRIBER, "bet.ctl.test")
+        s.ask(STAFF, "bet.ctl.test")
+        for _ in range(3):
+            s.ask(SUBSCRIBER, "trial.ctl.test")  # passthru: answered by the upstream
+        self.assertEqual(len(self.upstream_asks("trial.ctl.test.")), 1)  # then cached
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            body = r.read().decode()
+        self.assertIn('sinkholed_blocked_total{policy="subscribers",list="casinos",'
+                      'category="gambling",action="warning"} 2\n', body)
+        self.assertIn('sinkholed_blocked_total{policy="staff",list="casinos",'
+                      'category="gambling",action="nxdomain"} 1\n', body)
+        self.assertIn('sinkholed_monitored_total{policy="subscribers",list="trial",'
+                      'category="testing",action="watch"} 3\n', body)
+        self.assertIn("# TYPE sinkholed_monitored_total counter", body)
+        self.assertRegex(body, r"\nsinkholed_monitored_queries_total 3\n")
+        self.assertRegex(body, r"\nsinkholed_blocked_queries_total 3\n")
+        self.assertNotIn('sinkholed_blocked_total{policy="subscribers",list="trial"', body)
+        doc = json.loads(self.ctl("stats", "--json").stdout)
+        self.assertEqual([(r["policy"], r["list"], r["monitored"]) for r in doc["monitored"]],
+                         [("subscribers", "trial", 3)])
+        self.assertRegex(self.ctl("stats").stdout,
+                         r"monitored .*\n\s+subscribers\s+trial\s+testing\s+watch\s+3\n")
+
+    def wait_for_lines(self, s, offset, prefix, count, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [l for l in s.log_since(offset).splitlines() if l.startswith(prefix)]
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
+    def test_blocked_query_log_in_json_lines(self):
+        s = self.start(log={"blocked_queries": True, "blocked_queries_format": "json",
+                            "client_address": "full"})
+        offset = s.log_size()
+        s.ask(SUBSCRIBER, "www.casino.ctl.test", "AAAA")
+        s.ask(STAFF, "bet.ctl.test", "A")
+        s.ask(SUBSCRIBER, r"we\"ird\\.bet.ctl.test", "TXT")
+        s.ask(SUBSCRIBER, "trial.ctl.test", "A")  # monitored, its action logs
+        s.ask(SUBSCRIBER, "www.ctl.test", "A")  # allowed: no line
+        lines = self.wait_for_lines(s, offset, "{", 4)
+        docs = [json.loads(l) for l in lines]  # every JSON line parses on its own
+        self.assertEqual(len(docs), 4, s.log_since(offset))
+        for d in docs:
+            self.assertEqual(list(d)[:2], ["time", "event"])
+            self.assertRegex(d["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        first = docs[0]
+        self.assertEqual({k: first[k] for k in ("event", "client", "name", "qtype", "policy",
+                                                "list", "category", "action", "rcode", "line")},
+                         {"event": "blocked", "client": SUBSCRIBER,
+                          "name": "www.casino.ctl.test.", "qtype": "AAAA",
+                          "policy": "subscribers", "list": "casinos", "category": "gambling",
+                          "action": "warning", "rcode": "NOERROR", "line": 3})
+        self.assertEqual((docs[1]["policy"], docs[1]["action"], docs[1]["rcode"],
+                          docs[1]["client"]), ("staff", "nxdomain", "NXDOMAIN", STAFF))
+        self.assertEqual(docs[2]["name"], 'we"ird\\\\.bet.ctl.test.')
+        self.assertEqual(docs[2]["qtype"], "TXT")
+        self.assertEqual((docs[3]["event"], docs[3]["list"], docs[3]["action"]),
+                         ("monitored", "trial", "watch"))
+        self.assertIsNone(docs[3]["rcode"])
+
+    def test_blocked_query_log_in_text(self):
+        # The same fields, key=value, after the logger's time.
+        s2 = self.start(log={"blocked_queries": True})
+        offset = s2.log_size()
+        s2.ask(SUBSCRIBER, "bet.ctl.test", "A")
+        log = s2.log_since(offset)
+        deadline = time.monotonic() + 10
+        while "blocked name=" not in log and time.monotonic() < deadline:
+            time.sleep(0.05)
+            log = s2.log_since(offset)
+        self.assertRegex(log, r"\d\d:\d\d:\d\d\.\d{3} blocked name=bet\.ctl\.test\. qtype=A "
+                              r"policy=subscribers list=casinos category=gambling "
+                              r"action=warning rcode=NOERROR line=2\n")
 
 
 if __name__ == "__main__":

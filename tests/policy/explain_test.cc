@@ -149,27 +149,58 @@ TEST_CASE("explain agrees with decide for every name and client") {
   }
 }
 
-TEST_CASE("a snapshot built with BlockStats has a counter cell for every list and action") {
+TEST_CASE("a snapshot built with BlockStats has a counter cell per policy, list and action") {
   TempDir tmp;
   tmp.write("casino.txt", "casino.example\n");
+  tmp.write("trial.txt", "trial.example\n");
   sinkhole::metrics::BlockStats stats(2);
   const char* yaml =
       "lists:\n  casino: { path: casino.txt, category: gambling }\n"
-      "policies:\n  - { name: all, clients: [0.0.0.0/0], block: [casino] }\n";
+      "  trial: { path: trial.txt, category: test }\n"
+      "policies:\n  - { name: all, clients: [0.0.0.0/0], block: [casino] }\n"
+      "  - { name: kids, clients: [10.0.0.0/8], block: [{ list: casino, action: refused },\n"
+      "      { list: trial, action: passthru }, { list: casino, action: drop }] }\n";
   auto r1 = sinkhole::policy::build_snapshot(yaml, tmp.config(), 1, &stats);
   REQUIRE(r1.snapshot);
   const auto& s = *r1.snapshot;
-  REQUIRE(s.block_cells.size() == s.lists.size() * s.actions.size());
-  auto* cell = s.block_cell(0, s.nxdomain);
+  auto verdict = [](uint16_t policy, uint16_t list, uint16_t action) {
+    sinkhole::policy::Verdict v;
+    v.policy = policy;
+    v.list = list;
+    v.action = action;
+    return v;
+  };
+  REQUIRE(s.cell_begin.size() == s.policies.size() * s.lists.size() + 1);
+  auto* cell = s.cell_for(verdict(0, 0, s.nxdomain));
   REQUIRE(cell != nullptr);
-  CHECK(s.block_cell(0, s.tcp_only) == nullptr);  // a domain list cannot answer tcp-only
+  CHECK(s.cell_for(verdict(0, 0, s.tcp_only)) == nullptr);  // a domain list cannot answer tcp-only
+  CHECK(s.cell_for(verdict(0, 1, s.nxdomain)) == nullptr);  // policy all has no rule for trial
+  auto* kids = s.cell_for(verdict(1, 0, s.refused));
+  REQUIRE(kids != nullptr);
+  CHECK(kids != cell);  // another policy, another series
+  // Only the first rule of a list in a policy can match: the second one gets no cell.
+  CHECK(s.cell_for(verdict(1, 0, s.drop)) == nullptr);
+  // A passthru rule counts monitored queries, not blocked ones.
+  auto* monitored = s.cell_for(verdict(1, 1, s.passthru));
+  REQUIRE(monitored != nullptr);
   cell->inc(1);
+  kids->inc(0);
+  monitored->inc(0);
+  monitored->inc(1);
+  const auto rows = stats.rows();
+  REQUIRE(rows.size() == 2);
+  CHECK((rows[0].policy == "all" && rows[0].action == "nxdomain" && rows[0].count == 1));
+  CHECK((rows[1].policy == "kids" && rows[1].action == "refused" && rows[1].count == 1));
+  const auto mon = stats.monitored_rows();
+  REQUIRE(mon.size() == 1);
+  CHECK((mon[0].policy == "kids" && mon[0].list == "trial" && mon[0].category == "test" &&
+         mon[0].action == "passthru" && mon[0].count == 2));
   // A rebuilt snapshot (a reload) points at the same cell: counts carry over.
   auto r2 = sinkhole::policy::build_snapshot(yaml, tmp.config(), 2, &stats);
   REQUIRE(r2.snapshot);
-  CHECK(r2.snapshot->block_cell(0, r2.snapshot->nxdomain) == cell);
+  CHECK(r2.snapshot->cell_for(verdict(0, 0, r2.snapshot->nxdomain)) == cell);
   CHECK(cell->total() == 1);
   // Without stats (tests, --check) no cells: workers skip counting.
   auto r3 = sinkhole::policy::build_snapshot(yaml, tmp.config(), 3);
-  CHECK(r3.snapshot->block_cell(0, 0) == nullptr);
+  CHECK(r3.snapshot->cell_for(verdict(0, 0, 0)) == nullptr);
 }

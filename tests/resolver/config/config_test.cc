@@ -362,7 +362,8 @@ TEST_CASE("parse_config reads metrics, control socket mode and group, blocked-qu
       "upstreams: [192.0.2.1]\n"
       "metrics:\n  listen: \"127.0.0.1:9200\"\n"
       "control:\n  socket: /tmp/x.sock\n  mode: \"0640\"\n  group: sinkholed\n"
-      "log:\n  blocked_queries: true\n  client_address: truncated\n";
+      "log:\n  blocked_queries: true\n  client_address: truncated\n"
+      "  blocked_queries_format: json\n";
   const auto r = parse_config(yaml, "cfg.yaml", "/nonexistent");
   INFO(joined(r.errors));
   REQUIRE(r.config);
@@ -373,12 +374,14 @@ TEST_CASE("parse_config reads metrics, control socket mode and group, blocked-qu
   CHECK(c.control.group == "sinkholed");
   CHECK(c.log.blocked_queries);
   CHECK(c.log.client_address == sinkhole::config::LogConfig::ClientAddress::kTruncated);
+  CHECK(c.log.blocked_queries_format == sinkhole::config::LogConfig::BlockedFormat::kJson);
   const auto d = parse_config("upstreams: [192.0.2.1]\n", "cfg.yaml", "/nonexistent");
   REQUIRE(d.config);
   CHECK_FALSE(d.config->metrics.listen);  // no HTTP listener unless asked
   CHECK(d.config->control.mode == 0660);
   CHECK_FALSE(d.config->log.blocked_queries);
   CHECK(d.config->log.client_address == sinkhole::config::LogConfig::ClientAddress::kNone);
+  CHECK(d.config->log.blocked_queries_format == sinkhole::config::LogConfig::BlockedFormat::kText);
 }
 
 TEST_CASE("parse_config reports bad metrics, control and log values at their position") {
@@ -397,6 +400,8 @@ TEST_CASE("parse_config reports bad metrics, control and log values at their pos
        "cfg.yaml:2:20: log.blocked_queries must be true or false"},
       {"log:\n  client_address: half\n",
        "cfg.yaml:2:19: log.client_address 'half' is not one of none, truncated, full"},
+      {"log:\n  blocked_queries_format: csv\n",
+       "cfg.yaml:2:27: log.blocked_queries_format 'csv' is not one of text, json"},
   };
   for (const auto& c : cases) {
     INFO(c.yaml);

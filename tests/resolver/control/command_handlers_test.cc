@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The server's side of the command table: every row is dispatched to a handler, and each
 // handler answers in text and JSON — status, stats, lists, explain (and its errors), cache
-// flush (all, one name, cache off), reload (done, failed) — over the same request lines
-// sinkholectl sends.
+// flush (all, one name, cache off), reload (done, failed), policies — over the same request
+// lines sinkholectl sends.
 #include "resolver/control/command_handlers.h"
 
 #include <doctest/doctest.h>
@@ -108,7 +108,7 @@ TEST_CASE("a line that is not a request, or an unknown command, gets a failure r
   CHECK_FALSE(r->ok);
   CHECK(r->error ==
         "unknown command 'reboot' (reload [--force], status, stats, lists, explain NAME "
-        "[--client IP], cache flush [NAME])");
+        "[--client IP], cache flush [NAME], policies)");
 }
 
 TEST_CASE("reload: the new generation, or why it failed, when the build ends") {
@@ -156,6 +156,30 @@ TEST_CASE("status and lists answer from the server state") {
   REQUIRE(r);
   REQUIRE(r->result.is_array());
   CHECK(r->result[0]["category"] == "gambling");
+}
+
+TEST_CASE("policies: groups with their CIDRs, allow lists and block rules, in order") {
+  Harness h;
+  auto r = h.ask(CommandId::kPolicies);
+  REQUIRE(r);
+  CHECK(r->ok);
+  CHECK(r->text.find("1. policy subscribers (default_policy)\n"
+                     "   clients  192.0.2.0/24\n"
+                     "   allow    (none)\n"
+                     "   block    1. casino (category gambling): nxdomain, by default\n") !=
+        std::string::npos);
+  CHECK(r->text.find("clients in no policy: policy subscribers (default_policy)\n") !=
+        std::string::npos);
+  r = h.ask(CommandId::kPolicies, {}, true);
+  REQUIRE(r);
+  REQUIRE(r->result["policies"].size() == 1);
+  const auto& p = r->result["policies"][0];
+  CHECK(p["name"] == "subscribers");
+  CHECK(p["clients"] == nlohmann::ordered_json::array({"192.0.2.0/24"}));
+  CHECK(p["block"][0]["list"] == "casino");
+  CHECK(p["block"][0]["action"] == "nxdomain");
+  CHECK(p["block"][0]["action_from"] == "default");
+  CHECK(r->result["unmatched_clients"] == "subscribers");
 }
 
 TEST_CASE("explain: text, JSON with file and line, and its errors") {

@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: MIT
 // sinkholectl's command line, generated from the command table: --help lists exactly the
-// table's commands with their help lines; typed commands become the requests the server
-// reads; replies print as documented, with the documented exit status.
+// table's commands with their help lines and the exit statuses; typed commands become the
+// requests the server reads; global options (--json, -s, -c, --timeout) before or after the
+// command; --version; usage errors exit 1 (not CLI11's own codes); -c CONFIG finds the
+// socket; replies print as documented, with the documented exit status.
 #include "resolver/control/ctl_cli.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
-#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "sinkhole/version.h"
 
 namespace {
 
@@ -31,22 +38,44 @@ std::set<std::string> cli_commands(CLI::App& app, const std::string& prefix = ""
   return out;
 }
 
-// Parses argv as sinkholectl would; nullopt when CLI11 rejects it.
+// Parses argv as sinkholectl would; no request when it stops there (usage error, --help,
+// --version), with the exit status and what it printed.
 struct Parsed {
   std::optional<Request> request;
   std::string socket;
+  std::chrono::milliseconds timeout{0};
+  std::optional<int> exit;
+  std::string out, err;
 };
 Parsed parse(std::vector<std::string> args) {
   CLI::App app{"sinkholectl", "sinkholectl"};
   CtlCli cli(app);
-  std::reverse(args.begin(), args.end());  // CLI11 takes the vector form reversed
-  try {
-    app.parse(args);
-  } catch (const CLI::ParseError&) {
-    return {};
-  }
-  return {cli.request(), cli.socket_path()};
+  std::ostringstream out, err;
+  Parsed p;
+  p.exit = parse_command_line(app, std::move(args), out, err);
+  p.out = out.str();
+  p.err = err.str();
+  if (p.exit) return p;
+  p.request = cli.request();
+  p.socket = cli.target().socket;
+  p.timeout = cli.timeout();
+  return p;
 }
+
+// A configuration file in the temporary directory, removed at the end of the test.
+struct TempConfig {
+  std::string path;
+  explicit TempConfig(const std::string& yaml) {
+    char dir[] = "/tmp/sinkholectl-test-XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    path = std::string(dir) + "/sinkholed.yaml";
+    std::ofstream(path) << yaml;
+  }
+  ~TempConfig() {
+    std::remove(path.c_str());
+    ::rmdir(path.substr(0, path.rfind('/')).c_str());
+  }
+};
 
 }  // namespace
 
@@ -76,8 +105,13 @@ TEST_CASE("--help lists exactly the table's commands, with their help lines") {
     for (const Argument& a : c.arguments)
       CHECK(sub_help.find(std::string(a.help)) != std::string::npos);
   }
-  CHECK(help.find("Exit status: 0 ok, 1 the server reported a failure, 2 server unreachable.") !=
-        std::string::npos);
+  CHECK(help.find(kExitStatusHelp) != std::string::npos);
+  for (const char* line :
+       {"  0  ok", "  1  failed", "usage error", "  2  no server", "--timeout",
+        "  3  explain: the name is blocked", "  4  explain: the client is refused"})
+    CHECK(help.find(line) != std::string::npos);
+  for (const char* option : {"--socket", "--config", "--timeout", "--json", "--version"})
+    CHECK(help.find(option) != std::string::npos);
 }
 
 TEST_CASE("typed commands become requests") {
@@ -101,10 +135,14 @@ TEST_CASE("typed commands become requests") {
   CHECK(p.request->arg("client") == "203.0.113.7");
   CHECK(p.request->json);
 
-  p = parse({"explain", "-c", "::1", "a.example"});
+  p = parse({"explain", "--client", "::1", "a.example"});
   REQUIRE(p.request);
   CHECK(p.request->arg("client") == "::1");
   CHECK(p.request->arg("name") == "a.example");
+
+  p = parse({"policies"});
+  REQUIRE(p.request);
+  CHECK(p.request->id == CommandId::kPolicies);
 
   p = parse({"cache", "flush"});
   REQUIRE(p.request);
@@ -127,20 +165,158 @@ TEST_CASE("typed commands become requests") {
                                                                 {"reload", "--force"},
                                                                 {"lists", "--json"},
                                                                 {"explain", "x.example"},
-                                                                {"cache", "flush"}}) {
+                                                                {"cache", "flush"},
+                                                                {"policies", "--json"}}) {
     const auto q = parse(args);
     REQUIRE(q.request);
     CHECK(parse_request(to_line(*q.request)).request);
   }
 }
 
-TEST_CASE("command lines CLI11 refuses") {
-  CHECK_FALSE(parse({}).request);                   // a command is required
-  CHECK_FALSE(parse({"explain"}).request);          // NAME is required
-  CHECK_FALSE(parse({"cache"}).request);            // cache needs flush
-  CHECK_FALSE(parse({"reboot"}).request);           // not in the table
-  CHECK_FALSE(parse({"status", "extra"}).request);  // no positional
-  CHECK_FALSE(parse({"explain", "a", "--cleint", "x"}).request);
+TEST_CASE("command lines CLI11 refuses exit 1, the documented usage status") {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {},                                 // a command is required
+           {"explain"},                        // NAME is required
+           {"cache"},                          // cache needs flush
+           {"reboot"},                         // not in the table
+           {"status", "extra"},                // no positional
+           {"explain", "a", "--cleint", "x"},  // misspelt option
+           {"--timeout", "soon", "status"},    // not a duration
+           {"--timeout", "0s", "status"},      // not more than zero
+           {"stats", "--socket"},              // an option without its value
+       }) {
+    CAPTURE(args.size() > 0 ? args[0] : "(none)");
+    const auto p = parse(args);
+    CHECK_FALSE(p.request);
+    REQUIRE(p.exit);
+    CHECK(*p.exit == kExitFailed);  // not CLI11's 106, 109, 114...
+    CHECK_FALSE(p.err.empty());
+  }
+  const auto help = parse({"--help"});
+  REQUIRE(help.exit);
+  CHECK(*help.exit == kExitOk);
+  CHECK(help.out.find("Exit status:") != std::string::npos);
+  const auto sub_help = parse({"explain", "--help"});
+  REQUIRE(sub_help.exit);
+  CHECK(*sub_help.exit == kExitOk);
+}
+
+TEST_CASE("--json before the command and after every command") {
+  auto p = parse({"--json", "status"});
+  REQUIRE(p.request);
+  CHECK(p.request->json);
+  CHECK(p.request->id == CommandId::kStatus);
+  p = parse({"status"});
+  REQUIRE(p.request);
+  CHECK_FALSE(p.request->json);
+  for (const Command& c : commands()) {
+    CAPTURE(c.name);
+    std::vector<std::string> words;
+    for (size_t at = 0;;) {
+      const size_t space = c.name.find(' ', at);
+      words.emplace_back(c.name.substr(at, space - at));
+      if (space == std::string_view::npos) break;
+      at = space + 1;
+    }
+    for (const Argument& a : c.arguments)
+      if (a.required) words.emplace_back("x.example");
+    for (const bool global : {false, true}) {
+      auto args = words;
+      if (global)
+        args.insert(args.begin(), "--json");
+      else
+        args.emplace_back("--json");
+      const auto q = parse(args);
+      REQUIRE(q.request);
+      CHECK(q.request->id == c.id);
+      CHECK(q.request->json);
+    }
+    // Flags of the command and --json in either order.
+    for (const Argument& a : c.arguments) {
+      if (!a.flag) continue;
+      auto args = words;
+      args.emplace_back("--json");
+      args.emplace_back(std::string(a.option.substr(a.option.rfind("--"))));
+      const auto q = parse(args);
+      REQUIRE(q.request);
+      CHECK(q.request->json);
+      CHECK(q.request->arg(a.key) == "true");
+    }
+  }
+}
+
+TEST_CASE("--version prints the project's version and exits 0") {
+  for (const char* flag : {"--version", "-V"}) {
+    const auto p = parse({flag});
+    REQUIRE(p.exit);
+    CHECK(*p.exit == kExitOk);
+    CHECK(p.out == std::string("sinkholectl ") + sinkhole::kVersion + "\n");
+  }
+}
+
+TEST_CASE("global options after the command; timeouts by command") {
+  auto p = parse({"status"});
+  REQUIRE(p.request);
+  CHECK(p.timeout == kDefaultTimeout);
+  CHECK(p.timeout == std::chrono::seconds(5));
+  p = parse({"reload"});
+  REQUIRE(p.request);
+  CHECK(p.timeout == kDefaultReloadTimeout);  // a reload answers when its lists are built
+  p = parse({"--timeout", "250ms", "reload"});
+  REQUIRE(p.request);
+  CHECK(p.timeout == std::chrono::milliseconds(250));
+  p = parse({"reload", "--force", "--timeout", "10m", "-s", "/tmp/a.sock"});
+  REQUIRE(p.request);
+  CHECK(p.timeout == std::chrono::minutes(10));
+  CHECK(p.socket == "/tmp/a.sock");
+  CHECK(p.request->arg("force") == "true");
+  p = parse({"cache", "flush", "--timeout", "2s"});
+  REQUIRE(p.request);
+  CHECK(p.timeout == std::chrono::seconds(2));
+}
+
+TEST_CASE("-c CONFIG: the socket is the configuration's control.socket; -s wins") {
+  TempConfig cfg("upstreams: [127.0.0.1:5300]\ncontrol:\n  socket: /tmp/elsewhere/ctl.sock\n");
+  auto p = parse({"-c", cfg.path, "status"});
+  REQUIRE(p.request);
+  CHECK(p.socket == "/tmp/elsewhere/ctl.sock");
+  p = parse({"status", "--config", cfg.path});
+  REQUIRE(p.request);
+  CHECK(p.socket == "/tmp/elsewhere/ctl.sock");
+  p = parse({"-c", cfg.path, "-s", "/tmp/given.sock", "status"});
+  REQUIRE(p.request);
+  CHECK(p.socket == "/tmp/given.sock");
+  // explain's own option is --client; -c after explain is still the configuration.
+  p = parse({"explain", "a.example", "-c", cfg.path});
+  REQUIRE(p.request);
+  CHECK(p.request->arg("client") == "");
+  CHECK(p.socket == "/tmp/elsewhere/ctl.sock");
+
+  TempConfig plain("upstreams: [127.0.0.1:5300]\n");
+  p = parse({"-c", plain.path, "status"});
+  REQUIRE(p.request);
+  CHECK(p.socket == kDefaultSocket);  // the server's default, as the loader says
+
+  auto target_of = [](const std::vector<std::string>& args) {
+    CLI::App app{"sinkholectl", "sinkholectl"};
+    CtlCli cli(app);
+    std::ostringstream out, err;
+    REQUIRE_FALSE(parse_command_line(app, args, out, err));
+    return cli.target();
+  };
+  TempConfig broken("upstreams: [127.0.0.1:5300]\ncontrol:\n  sokcet: /x.sock\n");
+  auto t = target_of({"-c", broken.path, "status"});
+  CHECK(t.socket.empty());
+  CHECK(t.exit == kExitFailed);
+  CHECK(t.error.find(broken.path + ":3:3: unknown key 'sokcet'") != std::string::npos);
+  t = target_of({"-c", "/nonexistent/sinkholed.yaml", "status"});
+  CHECK(t.socket.empty());
+  CHECK(t.exit == kExitFailed);
+  TempConfig off("upstreams: [127.0.0.1:5300]\ncontrol:\n  socket: \"\"\n");
+  t = target_of({"-c", off.path, "status"});
+  CHECK(t.socket.empty());
+  CHECK(t.exit == kExitUnreachable);
+  CHECK(t.error.find("turns the control socket off") != std::string::npos);
 }
 
 TEST_CASE("replies print as documented, exit 0 or 1") {

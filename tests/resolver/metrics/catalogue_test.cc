@@ -37,5 +37,7 @@ TEST_CASE("catalogue: table counters fall into their groups by prefix") {
   CHECK(cat::counter_group("refused_no_policy")->label == "reason");
   CHECK(cat::counter_group("blocked") == nullptr);
   CHECK(cat::counter_family_name("blocked") == "sinkholed_blocked_queries_total");
+  // The labelled family sinkholed_monitored_total{policy,list,...} keeps its name.
+  CHECK(cat::counter_family_name("monitored") == "sinkholed_monitored_queries_total");
   CHECK(cat::counter_family_name("cache_hits") == "sinkholed_cache_hits_total");
 }

@@ -5,6 +5,7 @@
 #include "resolver/observe/status_report.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <string>
 
@@ -138,19 +139,24 @@ TEST_CASE("lists without lists say so") {
   CHECK(sinkhole::observe::lists_json(f.state, kNow).dump() == "[]");
 }
 
-TEST_CASE("stats: blocked rows by list, category and action, protected users, cache") {
+TEST_CASE("stats: blocked rows by policy, list, category and action, protected users, cache") {
   auto f = fixture();
   const auto& snap = *f.holder.current();
-  snap.block_cell(1, snap.nodata)->inc(0);
-  snap.block_cell(1, snap.nodata)->inc(0);
+  sinkhole::policy::Verdict v;
+  v.policy = 0;
+  v.list = 1;
+  v.action = snap.nodata;
+  snap.cell_for(v)->inc(0);
+  snap.cell_for(v)->inc(0);
   const Json doc = reparsed(sinkhole::observe::stats_json(f.state, kNow));
   CHECK(doc["counters"]["queries_udp"] == 0);
   CHECK_FALSE(doc["counters"].contains("reloads"));  // status has those
   bool odd = false, casino = false;
   for (const auto& r : doc["blocked"]) {
     if (r["list"] == kOddName && r["category"] == kOddCategory && r["action"] == "nxdomain")
-      odd = r["blocked"] == 0;
-    if (r["list"] == "casino" && r["action"] == "nodata") casino = r["blocked"] == 2;
+      odd = r["blocked"] == 0 && r["policy"] == "all";
+    if (r["list"] == "casino" && r["action"] == "nodata")
+      casino = r["blocked"] == 2 && r["policy"] == "all";
   }
   CHECK(odd);
   CHECK(casino);
@@ -161,7 +167,10 @@ TEST_CASE("stats: blocked rows by list, category and action, protected users, ca
   const std::string text = sinkhole::observe::stats_text(f.state, kNow);
   CHECK(text.find("queries 0 (0 udp, 0 tcp); blocked 0 (0.0%)") == 0);
   CHECK(text.find("cache: off\n") != std::string::npos);
-  CHECK(text.find("blocked by list, category, action:\n") != std::string::npos);
+  CHECK(text.find("blocked by policy, list, category, action:\n") != std::string::npos);
+  CHECK(text.find(fmt::format("  {:<16} {:<20} {:<14} {:<16} {:>12}\n", "all", "casino", "gambling",
+                              "nodata", 2)) != std::string::npos);
+  CHECK(doc["monitored"].empty());
 }
 
 TEST_CASE("stats with the cache on") {
