@@ -28,8 +28,8 @@ std::span<const Family* const> families() {
       &kReloads,          &kReloadFailures,   &kReloadDuration,
       &kLastReload,       &kLastReloadOk,     &kListReloadFailures,
       &kGeneration,       &kListEntries,      &kListRejected,
-      &kListAge,          &kListLoaded,       &kWorkers,
-      &kStartTime,        &kBuildInfo,
+      &kListAge,          &kListLoaded,       &kListExemptedNames,
+      &kWorkers,          &kStartTime,        &kBuildInfo,
   };
   return kAll;
 }

@@ -101,10 +101,12 @@ TEST_CASE("typed commands become requests") {
   CHECK(p.request->arg("client") == "203.0.113.7");
   CHECK(p.request->json);
 
-  p = parse({"explain", "-c", "::1", "a.example"});
+  p = parse({"explain", "--client", "::1", "a.example"});
   REQUIRE(p.request);
   CHECK(p.request->arg("client") == "::1");
   CHECK(p.request->arg("name") == "a.example");
+  // --client only: -c is sinkholectl's global CONFIG option.
+  CHECK_FALSE(parse({"explain", "-c", "::1", "a.example"}).request);
 
   p = parse({"cache", "flush"});
   REQUIRE(p.request);
@@ -132,6 +134,24 @@ TEST_CASE("typed commands become requests") {
     REQUIRE(q.request);
     CHECK(parse_request(to_line(*q.request)).request);
   }
+}
+
+TEST_CASE("explain -- NAME: a name starting with '-' is the positional after --") {
+  auto p = parse({"explain", "--", "-odd-name.example"});
+  REQUIRE(p.request);
+  CHECK(p.request->id == CommandId::kExplain);
+  CHECK(p.request->arg("name") == "-odd-name.example");
+  p = parse({"explain", "--client", "192.0.2.1", "--json", "--", "-x.example"});
+  REQUIRE(p.request);
+  CHECK(p.request->arg("name") == "-x.example");
+  CHECK(p.request->arg("client") == "192.0.2.1");
+  CHECK(p.request->json);
+  p = parse({"cache", "flush", "--", "-x.example"});
+  REQUIRE(p.request);
+  CHECK(p.request->arg("name") == "-x.example");
+  // Without --, the same word is an unknown option.
+  CHECK_FALSE(parse({"explain", "-odd-name.example"}).request);
+  CHECK_FALSE(parse({"explain", "--"}).request);  // NAME still required
 }
 
 TEST_CASE("command lines CLI11 refuses") {
