@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <optional>
 
 #include "blocklist/normalize.h"
 #include "resolver/dns/name.h"
@@ -59,22 +60,116 @@ bool parse_client_address(std::string_view text, sockaddr_storage& out) {
   return false;
 }
 
-Explanation explain(const PolicySnapshot& snap, std::string_view name, const sockaddr* client) {
-  Explanation e;
+namespace {
+
+// The name as wire and a scratch ready for every list's patterns.
+struct Probe {
+  uint8_t wire[dns::kMaxNameWire];
+  size_t len = 0;
+  blocklist::PatternScratch scratch;
+  Probe(const PolicySnapshot& snap, const std::string& name) {
+    len = dns::text_to_wire(name, wire);
+    for (const auto& list : snap.lists)
+      if (list.matcher->pattern_count() > 0) scratch.prepare(list.matcher->patterns());
+  }
+};
+
+OverriddenRule overridden_rule(const PolicySnapshot& snap, const Explanation& e,
+                               const ListData& list, const blocklist::Match& m, int32_t action) {
+  OverriddenRule o;
+  o.list = list.name;
+  o.category = list.category;
+  o.file = list.path;
+  o.line = m.rule.line;
+  o.rule = m.rule.pattern ? "pattern" : listed_name(e.name, m.depth);
+  o.action = snap.actions[static_cast<size_t>(action)].name;
+  o.mandatory = list.mandatory;
+  return o;
+}
+
+// The same walk as PolicySnapshot::decide (snapshot.h's "decision" and "mandatory"), with
+// every rule that matched on the way kept for the operator.
+void explain_policy(const PolicySnapshot& snap, int32_t p, Probe& probe, Explanation& e) {
+  const Policy& policy = snap.policies[static_cast<size_t>(p)];
+  e.policy = policy.name;
+  std::optional<IgnoredAllow> lifter;  // the allow entry or exception that lifted the name
+  for (uint16_t l : policy.allow) {
+    if (const auto m = snap.lists[l].matcher->lookup(probe.wire, probe.len, &probe.scratch)) {
+      set_match(e, snap.lists[l], *m);
+      lifter = IgnoredAllow{true, e.list, e.file, e.line, e.rule};
+      e.outcome = Explanation::Outcome::kAllowListed;
+      break;
+    }
+  }
+  for (const BlockRule& rule : policy.block) {
+    const ListData& list = snap.lists[rule.list];
+    const auto m = list.matcher->lookup(probe.wire, probe.len, &probe.scratch);
+    if (!m) continue;
+    const int32_t action = m->rule.kind == blocklist::RuleKind::kException
+                               ? kNoAction
+                               : snap.rule_action(rule, m->rule);
+    uint16_t via = 0;
+    blocklist::Match via_match;
+    if (!list.exceptions.empty() &&
+        snap.exempt(list, probe.wire, probe.len, &probe.scratch, &via, &via_match)) {
+      if (action != kNoAction) {
+        OverriddenRule o = overridden_rule(snap, e, list, *m, action);
+        const ListData& exc = snap.lists[via];
+        o.lifted_by = exc.name;
+        o.lifted_file = exc.path;
+        o.lifted_line = via_match.rule.line;
+        e.overridden.push_back(std::move(o));
+      }
+      continue;
+    }
+    if (action == kNoAction) {  // an exception or an RPZ passthru
+      if (lifter) continue;
+      set_match(e, list, *m);
+      lifter = IgnoredAllow{false, e.list, e.file, e.line, e.rule};
+      e.outcome = Explanation::Outcome::kException;
+      continue;
+    }
+    if (lifter && !list.mandatory) {
+      e.overridden.push_back(overridden_rule(snap, e, list, *m, action));
+      continue;
+    }
+    set_match(e, list, *m);
+    const Action& a = snap.actions[static_cast<size_t>(action)];
+    e.action = a.name;
+    e.mandatory = list.mandatory;
+    e.outcome = a.kind == ActionKind::kPassthru ? Explanation::Outcome::kMonitored
+                                                : Explanation::Outcome::kBlocked;
+    if (lifter) e.ignored = lifter;
+    if (a.ede) {
+      char text[512];
+      e.ede_text.assign(text, render_ede(a.ede_text, list.name, list.category, list.path,
+                                         m->rule.line, text, sizeof text));
+    }
+    return;
+  }
+}
+
+bool normalise(Explanation& e, std::string_view name) {
   const blocklist::Normalized n = blocklist::normalize_name(name);
   if (!n.ok) {
     e.outcome = Explanation::Outcome::kInvalidName;
     e.name = std::string(name);
     e.reason = n.reason;
-    return e;
+    return false;
   }
   e.name = n.name;
+  return true;
+}
+
+}  // namespace
+
+Explanation explain(const PolicySnapshot& snap, std::string_view name, const sockaddr* client) {
+  Explanation e;
+  if (!normalise(e, name)) return e;
   int32_t p = snap.default_policy;
   if (client) {
     e.client = address_text(client);
     p = snap.classify(client);
-  } else if (p == kRefuseClient && !snap.policies.empty()) {
-    p = 0;  // no address and no default policy: show the first policy (to_text says so)
   }
   if (p == kAllowAll) {
     e.outcome = Explanation::Outcome::kNoPolicies;
@@ -84,45 +179,56 @@ Explanation explain(const PolicySnapshot& snap, std::string_view name, const soc
     e.outcome = Explanation::Outcome::kRefusedClient;
     return e;
   }
-  const Policy& policy = snap.policies[static_cast<size_t>(p)];
-  e.policy = policy.name;
+  Probe probe(snap, e.name);
+  explain_policy(snap, p, probe, e);
+  return e;
+}
 
-  uint8_t wire[dns::kMaxNameWire];
-  const size_t len = dns::text_to_wire(e.name, wire);
-  blocklist::PatternScratch scratch;
-  for (const auto& list : snap.lists)
-    if (list.matcher->pattern_count() > 0) scratch.prepare(list.matcher->patterns());
+std::vector<Explanation> explain_policies(const PolicySnapshot& snap, std::string_view name) {
+  Explanation base;
+  if (!normalise(base, name) || snap.default_policy == kAllowAll) {
+    if (base.outcome != Explanation::Outcome::kInvalidName)
+      base.outcome = Explanation::Outcome::kNoPolicies;
+    return {base};
+  }
+  Probe probe(snap, base.name);
+  std::vector<Explanation> out;
+  for (size_t p = 0; p < snap.policies.size(); ++p) {
+    Explanation e = base;
+    explain_policy(snap, static_cast<int32_t>(p), probe, e);
+    out.push_back(std::move(e));
+  }
+  if (out.size() == 1 && snap.default_policy == 0) {
+    out.front().assumed = true;
+    return out;
+  }
+  if (snap.default_policy == kRefuseClient && !snap.every_client_in_a_policy) {
+    Explanation e = base;
+    e.outcome = Explanation::Outcome::kRefusedClient;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
 
-  for (uint16_t l : policy.allow) {
-    if (const auto m = snap.lists[l].matcher->lookup(wire, len, &scratch)) {
-      e.outcome = Explanation::Outcome::kAllowListed;
-      set_match(e, snap.lists[l], *m);
-      return e;
-    }
+int exit_status(const Explanation& e) {
+  switch (e.outcome) {
+    case Explanation::Outcome::kBlocked:
+      return 3;
+    case Explanation::Outcome::kRefusedClient:
+      return 4;
+    default:
+      return 0;
   }
-  blocklist::PatternScratch* s = &scratch;
-  const Verdict v = snap.decide(p, wire, len, s);
-  for (const BlockRule& rule : policy.block) {
-    const ListData& list = snap.lists[rule.list];
-    const auto m = list.matcher->lookup(wire, len, s);
-    if (!m) continue;
-    set_match(e, list, *m);
-    if (v.kind == Verdict::Kind::kAllow) {
-      e.outcome = Explanation::Outcome::kException;  // an exception or an RPZ passthru
-      return e;
-    }
-    const Action& a = snap.actions[v.action];
-    e.action = a.name;
-    e.outcome = v.kind == Verdict::Kind::kMonitor ? Explanation::Outcome::kMonitored
-                                                  : Explanation::Outcome::kBlocked;
-    if (a.ede) {
-      char text[512];
-      e.ede_text.assign(text, render_ede(a.ede_text, list.name, list.category, list.path, v.line,
-                                         text, sizeof text));
-    }
-    return e;
+}
+
+int exit_status(const std::vector<Explanation>& each) {
+  int out = 0;
+  for (const auto& e : each) {
+    const int s = exit_status(e);
+    if (s == 3) return 3;
+    if (s == 4) out = 4;
   }
-  return e;  // kAllowed
+  return out;
 }
 
 }  // namespace sinkhole::policy

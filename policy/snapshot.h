@@ -13,7 +13,13 @@
 //   decision allow lists first (any match allows); then block rules in order: the first
 //            list with a match decides — an exception (AdBlock @@, RPZ passthru) allows, a
 //            block applies the rule's action, else the RPZ rule's own action, else the
-//            list's default action, else nxdomain.
+//            list's default action, else nxdomain. A name an exception list of the matching
+//            list holds (its `exceptions:`) is exempt from that list only: the walk goes on.
+//   mandatory a list marked `mandatory: true` (the regulator's): neither an allow list nor
+//            another list's exception lifts its block. Once an allow list or an exception
+//            matched, the walk goes on over the policy's mandatory rules only; the first
+//            one that blocks decides. Only its own `exceptions:` lists (or its own
+//            exception rules) lift a name from it.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +54,11 @@ struct ListData {
   int32_t protected_category = -1;  // BlockStats category id (protected users), -1: none
   int64_t file_mtime_unix = 0;      // the list file's modification time (list age metric)
   int64_t loaded_unix = 0;          // when this snapshot read it
+  bool mandatory = false;  // `mandatory: true`: no allow list or foreign exception lifts it
+  // `exceptions:`: lists whose entries are exempt from this list only, and per such list how
+  // many entries of this list it lifts (counted at load: the audit log line and metric).
+  std::vector<uint16_t> exceptions;
+  std::vector<size_t> exempted_names;
 };
 
 struct BlockRule {
@@ -60,6 +71,7 @@ struct Policy {
   std::vector<std::string> clients;  // its CIDRs as configured, normalised (sinkholectl policies)
   std::vector<uint16_t> allow;
   std::vector<BlockRule> block;
+  bool has_mandatory = false;  // a block rule's list is mandatory: allows do not end the walk
 };
 
 // The outcome of deciding one query: a few bytes, no strings.
@@ -85,6 +97,9 @@ class PolicySnapshot {
   std::vector<std::string> categories;
   ClientGroups groups;
   int32_t default_policy = kRefuseClient;
+  // Some policy's clients hold 0.0.0.0/0 and some ::/0: no client falls to default_policy
+  // (explain without a client then shows no "refused" verdict).
+  bool every_client_in_a_policy = false;
 
   // Built-in action indexes (always present).
   uint16_t nxdomain = 0, nodata = 0, refused = 0, drop = 0, passthru = 0, tcp_only = 0,
@@ -118,6 +133,14 @@ class PolicySnapshot {
   // pattern lists (may be null when none has patterns). Allocates nothing.
   Verdict decide(int32_t p, const uint8_t* qname, size_t len,
                  blocklist::PatternScratch* scratch) const noexcept;
+  // The action a matching block rule applies: the rule's, else the RPZ rule's own, else the
+  // list's default, else nxdomain; kNoAction for an RPZ passthru rule (an exception).
+  int32_t rule_action(const BlockRule& rule, const blocklist::Rule& matched) const noexcept;
+  // True when an exception list of `list` holds the name (exempt from that list only);
+  // `via`, when given, receives that exception list and its match.
+  bool exempt(const ListData& list, const uint8_t* qname, size_t len,
+              blocklist::PatternScratch* scratch, uint16_t* via = nullptr,
+              blocklist::Match* via_match = nullptr) const noexcept;
 };
 
 }  // namespace sinkhole::policy

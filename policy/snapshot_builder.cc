@@ -39,8 +39,11 @@ using config::YamlReader;
 class MatcherFeed : public blocklist::DomainSink {
  public:
   using LocalData = absl::flat_hash_map<uint32_t, std::vector<blocklist::LocalRecord>>;
-  MatcherFeed(blocklist::MatcherBuilder& mb, uint16_t list, LocalData& local, size_t max_entries)
-      : mb_(mb), list_(list), local_(local), max_entries_(max_entries) {}
+  // `keep`, when given, receives the names of the list's block entries: an exception list
+  // (another list's `exceptions:`), whose lifts are counted once every list is loaded.
+  MatcherFeed(blocklist::MatcherBuilder& mb, uint16_t list, LocalData& local, size_t max_entries,
+              std::vector<std::string>* keep = nullptr)
+      : mb_(mb), list_(list), local_(local), max_entries_(max_entries), keep_(keep) {}
   void expect(size_t lines, size_t bytes) override {
     if (lines > max_entries_) {
       bytes = static_cast<size_t>(static_cast<double>(bytes) * max_entries_ / lines);
@@ -52,6 +55,9 @@ class MatcherFeed : public blocklist::DomainSink {
     fed_ += entries.size();
     if (fed_ > max_entries_) return;
     mb_.add_domains(list_, entries, first);
+    if (keep_)
+      for (const auto& e : entries)
+        if (e.kind == blocklist::RuleKind::kBlock) keep_->push_back(e.name);
     for (size_t i = 0; i < entries.size(); ++i)
       if (!entries[i].local.empty())
         local_.emplace(first + static_cast<uint32_t>(i), std::move(entries[i].local));
@@ -64,6 +70,7 @@ class MatcherFeed : public blocklist::DomainSink {
   uint16_t list_;
   LocalData& local_;
   size_t max_entries_;
+  std::vector<std::string>* keep_;
   size_t fed_ = 0;  // domain rules handed over (before merging)
 };
 
@@ -148,6 +155,7 @@ class Builder {
     BuildResult out;
     out.errors = std::move(r_.errors());
     out.warnings = std::move(warnings_);
+    out.notices = std::move(notices_);
     out.refusals = std::move(refusals_);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!out.errors.empty()) return out;
@@ -366,6 +374,12 @@ class Builder {
     const std::filesystem::path base = std::filesystem::path(path_).parent_path();
     std::map<std::string, uint16_t> category_ids;
     std::set<std::string> seen;
+    // The lists some list names as its exceptions keep their names while loading, so that
+    // what each one lifts can be counted once all are loaded (resolve_exceptions).
+    for (const auto& kv : n)
+      if (kv.second.IsMap() && kv.second["exceptions"])
+        for (const auto& item : items(kv.second["exceptions"]))
+          if (item.IsScalar()) exception_names_.emplace(item.Scalar(), std::vector<std::string>{});
     for (const auto& kv : n) {
       const std::string name = kv.first.as<std::string>();
       const YAML::Node& l = kv.second;
@@ -376,7 +390,7 @@ class Builder {
       }
       if (!r_.check_keys(l,
                          {"path", "format", "category", "action", "max_reject_ratio", "max_shrink",
-                          "allow_shrink", "max_entries"},
+                          "allow_shrink", "max_entries", "mandatory", "exceptions"},
                          where))
         continue;
       ListLimits limits = list_defaults_;
@@ -415,6 +429,25 @@ class Builder {
             data.default_action = it->second;
         }
       }
+      if (const auto m = l["mandatory"]) {
+        auto s = r_.scalar(m, where + ".mandatory");
+        if (s && (*s == "true" || *s == "false"))
+          data.mandatory = *s == "true";
+        else if (s)
+          r_.error_at(m, fmt::format("{}.mandatory must be true or false", where));
+      }
+      // A passthru default would lift the mandatory block for every policy at once.
+      if (data.mandatory && data.default_action != kNoAction &&
+          snap_->actions[static_cast<size_t>(data.default_action)].kind == ActionKind::kPassthru)
+        r_.error_at(
+            l["action"],
+            fmt::format("{}.action: a mandatory list cannot have a passthru action", where));
+      if (const auto e = l["exceptions"]) {
+        if (!e.IsSequence() && !e.IsScalar())
+          r_.error_at(e, where + ".exceptions must be a list of list names");
+        else
+          pending_exceptions_.emplace_back(name, YAML::Node(e));
+      }
       auto [cat, added] =
           category_ids.emplace(data.category, static_cast<uint16_t>(snap_->categories.size()));
       if (added) snap_->categories.push_back(data.category);
@@ -427,6 +460,48 @@ class Builder {
       list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
       snap_->lists.push_back(std::move(data));
     }
+    resolve_exceptions();
+  }
+
+  // Every list's `exceptions:` as list ids, and the audit: how many names each exception
+  // list lifts from the list that names it (a notice, logged at info, and a metric).
+  void resolve_exceptions() {
+    for (const auto& [name, node] : pending_exceptions_) {
+      const auto self = list_index_.find(name);
+      if (self == list_index_.end()) continue;  // failed to load: its error is given
+      ListData& list = snap_->lists[self->second];
+      const std::string where = "list '" + name + "'.exceptions";
+      for (const auto& item : items(node)) {
+        const auto e = list_ref(item, where);
+        if (!e) continue;
+        if (*e == self->second) {
+          r_.error_at(item, fmt::format("{}: a list cannot be its own exception list", where));
+          continue;
+        }
+        if (std::find(list.exceptions.begin(), list.exceptions.end(), *e) !=
+            list.exceptions.end()) {
+          r_.error_at(item, fmt::format("{}: '{}' named twice", where, item.Scalar()));
+          continue;
+        }
+        const ListData& exc = snap_->lists[*e];
+        blocklist::PatternScratch scratch;
+        if (list.matcher->pattern_count() > 0) scratch.prepare(list.matcher->patterns());
+        size_t lifted = 0;
+        uint8_t wire[dns::kMaxNameWire];
+        for (const auto& entry : exception_names_[exc.name]) {
+          const size_t len = dns::text_to_wire(entry, wire);
+          if (len == 0) continue;
+          const auto m = list.matcher->lookup(wire, len, &scratch);
+          lifted += m && m->rule.kind == blocklist::RuleKind::kBlock;
+        }
+        list.exceptions.push_back(*e);
+        list.exempted_names.push_back(lifted);
+        notices_.push_back(fmt::format("list {}{}: {} name{} lifted by exception list {}", name,
+                                       list.mandatory ? " (mandatory)" : "", lifted,
+                                       lifted == 1 ? "" : "s", exc.name));
+      }
+    }
+    exception_names_.clear();
   }
 
   // Reads and compiles one list into `data`, then puts it through the list guard. An
@@ -459,7 +534,9 @@ class Builder {
       // (load time and reload memory).
       blocklist::MatcherBuilder mb;
       const uint16_t id = mb.begin_list(data.path, data.format);
-      MatcherFeed feed(mb, id, data.local, limits.max_entries);
+      const auto keep = exception_names_.find(data.name);
+      MatcherFeed feed(mb, id, data.local, limits.max_entries,
+                       keep == exception_names_.end() ? nullptr : &keep->second);
       blocklist::ParsedList parsed = blocklist::read_list_file(data.path, data.format, &feed);
       data.loaded_unix = static_cast<int64_t>(std::time(nullptr));
       if (::stat(data.path.c_str(), &st) == 0)
@@ -538,6 +615,7 @@ class Builder {
   void read_policies(const YAML::Node& n) {
     if (!n.IsSequence()) return r_.error_at(n, "policies must be a list");
     ClientGroups::Builder groups;
+    bool any_v4 = false, any_v6 = false;  // 0.0.0.0/0, ::/0 among the clients
     for (const auto& p : n) {
       if (!p.IsMap()) {
         r_.error_at(p, "a policy must be a mapping (name, clients, allow, block)");
@@ -581,6 +659,7 @@ class Builder {
             } else {
               cidr_owner_.emplace(key, pol.name);
               pol.clients.push_back(key);
+              if (cidr->prefix == 0) (cidr->family == AF_INET ? any_v4 : any_v6) = true;
             }
           }
         }
@@ -589,8 +668,15 @@ class Builder {
         if (!a.IsSequence())
           r_.error_at(a, where + ".allow must be a list of list names");
         else
-          for (const auto& item : a)
-            if (auto l = list_ref(item, where + ".allow")) pol.allow.push_back(*l);
+          for (const auto& item : a) {
+            auto l = list_ref(item, where + ".allow");
+            if (l && snap_->lists[*l].mandatory)
+              r_.error_at(item, fmt::format("{}.allow: list '{}' is mandatory: no allow list can "
+                                            "lift it (name an exception list in its exceptions)",
+                                            where, item.Scalar()));
+            else if (l)
+              pol.allow.push_back(*l);
+          }
       }
       if (const auto b = p["block"]) {
         if (!b.IsSequence()) {
@@ -622,6 +708,18 @@ class Builder {
             }
             if (auto l = list_ref(list_node, where + ".block.list")) {
               rule.list = *l;
+              if (snap_->lists[*l].mandatory) {
+                if (rule.action != kNoAction &&
+                    snap_->actions[static_cast<size_t>(rule.action)].kind ==
+                        ActionKind::kPassthru) {
+                  r_.error_at(item["action"],
+                              fmt::format("{}.block: list '{}' is mandatory: a passthru action "
+                                          "would lift it",
+                                          where, snap_->lists[*l].name));
+                  continue;
+                }
+                pol.has_mandatory = true;
+              }
               pol.block.push_back(rule);
             }
           }
@@ -631,6 +729,7 @@ class Builder {
       snap_->policies.push_back(std::move(pol));
     }
     snap_->groups = groups.build();
+    snap_->every_client_in_a_policy = any_v4 && any_v6;
   }
 
   YamlReader r_;
@@ -645,6 +744,11 @@ class Builder {
   std::map<std::string, int32_t> policy_index_;
   std::map<std::string, std::string> cidr_owner_;  // "10.0.0.0/8" → policy name
   std::vector<std::string> warnings_;
+  std::vector<std::string> notices_;
+  // List name → its `exceptions:` node, resolved once every list is loaded.
+  std::vector<std::pair<std::string, YAML::Node>> pending_exceptions_;
+  // Exception list name → the names of its block entries (kept while loading).
+  std::map<std::string, std::vector<std::string>> exception_names_;
 };
 
 }  // namespace

@@ -32,6 +32,7 @@ struct BuildResult {
   std::shared_ptr<const PolicySnapshot> snapshot;  // null on error
   std::vector<std::string> errors;                 // file:line:column: message
   std::vector<std::string> warnings;               // rejected list lines, bad patterns
+  std::vector<std::string> notices;                // audit lines for the info log (exception lifts)
   std::string summary;                             // "3 lists, 120,345 entries, 2 policies"
   double seconds = 0;
   std::vector<ListRefusal> refusals;  // the lists that failed their guard (also in errors)

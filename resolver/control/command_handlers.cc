@@ -70,16 +70,21 @@ void explain(const CommandContext& ctx, const Request& r, const Respond& respond
   if (!client.empty() && !policy::parse_client_address(client, addr))
     return respond(failure(fmt::format("'{}' is not an IPv4 or IPv6 address", client)));
   const auto snap = ctx.state->holder->current();
-  const policy::Explanation e = policy::explain(
-      *snap, r.arg("name"), client.empty() ? nullptr : reinterpret_cast<const sockaddr*>(&addr));
-  if (e.outcome == policy::Explanation::Outcome::kInvalidName) {
-    std::string text = observe::explain_text(e);
+  // Without --client: every policy's verdict, never silently one of them.
+  const std::vector<policy::Explanation> each =
+      client.empty() ? policy::explain_policies(*snap, r.arg("name"))
+                     : std::vector<policy::Explanation>{policy::explain(
+                           *snap, r.arg("name"), reinterpret_cast<const sockaddr*>(&addr))};
+  if (each.front().outcome == policy::Explanation::Outcome::kInvalidName) {
+    std::string text = observe::explain_text(each.front());
     if (!text.empty() && text.back() == '\n') text.pop_back();
     return respond(failure(text));
   }
-  respond(report(
-      r, [&] { return observe::explain_text(e); },
-      [&] { return observe::explain_json(e, observe::Audience::kOperator); }));
+  Reply reply = report(
+      r, [&] { return observe::explain_text(each); },
+      [&] { return observe::explain_json(each, observe::Audience::kOperator); });
+  reply.exit = policy::exit_status(each);
+  respond(std::move(reply));
 }
 
 void cache_flush(const CommandContext& ctx, const Request& r, const Respond& respond) {

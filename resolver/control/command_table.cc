@@ -13,7 +13,7 @@ using Json = nlohmann::ordered_json;
 constexpr Argument kExplainArgs[] = {
     {"name", "", "NAME", true, "Domain name", false},
     {"client", "--client", "IP", false,
-     "Client address whose policy applies (default: the default policy)", false},
+     "Client address whose policy applies (default: the verdict of every policy)", false},
 };
 constexpr Argument kFlushArgs[] = {
     {"name", "", "NAME", false, "Only this name (all types)", false},
@@ -35,7 +35,9 @@ constexpr std::array<Command, kCommandCount> kCommands = {{
      "upstreams"},
     {CommandId::kLists, "lists", {}, "Every list in service: format, entries, age"},
     {CommandId::kExplain, "explain", kExplainArgs,
-     "Why NAME is blocked or allowed: policy, list and file:line, action, EDE text"},
+     "Why NAME is blocked or allowed: policy, list and file:line, action, EDE text, the block "
+     "rules an allow overrides; exit 0 allowed, 3 blocked, 4 refused (without --client: 3 if "
+     "any policy blocks, else 4 if any refuses)"},
     {CommandId::kCacheFlush, "cache flush", kFlushArgs,
      "Empty the packet cache, or drop every answer for NAME"},
     {CommandId::kPolicies,

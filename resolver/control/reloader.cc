@@ -98,6 +98,7 @@ void Reloader::finished(Job& job) {
     if (job.options.force) spdlog::warn("reload: forced (sinkholectl reload --force)");
     holder_.publish(std::move(r.snapshot));
     status_.record_success(r.seconds);
+    for (const auto& n : r.notices) spdlog::info("reload: {}", n);
     out.ok = true;
     out.message = r.summary;
     spdlog::info("reload: generation {} in service: {} ({:.3f} s)", job.generation, r.summary,

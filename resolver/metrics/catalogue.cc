@@ -46,6 +46,7 @@ std::span<const Family* const> families() {
       &kListRejected,
       &kListAge,
       &kListLoaded,
+      &kListExemptedNames,
       &kWorkers,
       &kStartTime,
       &kBuildInfo,

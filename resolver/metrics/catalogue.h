@@ -127,6 +127,10 @@ inline constexpr Family kListAge{"sinkholed_list_age_seconds", T::kGauge,
                                  "Seconds since each list file was last modified"};
 inline constexpr Family kListLoaded{"sinkholed_list_loaded_timestamp_seconds", T::kGauge,
                                     "Unix time each list in service was read"};
+inline constexpr Family kListExemptedNames{
+    "sinkholed_list_exempted_names", T::kGauge,
+    "Names of each list lifted by an exception list named in its exceptions key (by list, "
+    "exception list, and whether the list is mandatory)"};
 inline constexpr Family kWorkers{"sinkholed_workers", T::kGauge, "Worker threads serving"};
 inline constexpr Family kStartTime{"sinkholed_start_time_seconds", T::kGauge,
                                    "Unix time the server started"};

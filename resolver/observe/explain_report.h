@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "policy/explain.h"
 
@@ -23,5 +24,11 @@ const char* verdict_name(policy::Explanation::Outcome outcome);
 
 std::string explain_text(const policy::Explanation& e);
 nlohmann::ordered_json explain_json(const policy::Explanation& e, Audience audience);
+// policy::explain_policies' answer (no client given): one verdict is shown as above; several
+// as a line per policy (text), or {"name", "verdict" (blocked if any policy blocks, else
+// refused-client if any refuses, else allowed), "client": "", "exit", "policies": [...]}.
+std::string explain_text(const std::vector<policy::Explanation>& each);
+nlohmann::ordered_json explain_json(const std::vector<policy::Explanation>& each,
+                                    Audience audience);
 
 }  // namespace sinkhole::observe

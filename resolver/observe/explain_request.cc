@@ -40,11 +40,14 @@ ExplainAnswer answer_explain(const policy::PolicySnapshot& snap, std::span<const
   sockaddr_storage addr{};
   if (has_client && !policy::parse_client_address(client->value, addr))
     return bad_request("client is not an IPv4 or IPv6 address");
-  const auto e =
-      policy::explain(snap, name->value, has_client ? reinterpret_cast<sockaddr*>(&addr) : nullptr);
-  if (e.outcome == policy::Explanation::Outcome::kInvalidName)
+  // Without a client: every policy's verdict (explain_report.h), as sinkholectl shows it.
+  const std::vector<policy::Explanation> each =
+      has_client ? std::vector<policy::Explanation>{policy::explain(
+                       snap, name->value, reinterpret_cast<sockaddr*>(&addr))}
+                 : policy::explain_policies(snap, name->value);
+  if (each.front().outcome == policy::Explanation::Outcome::kInvalidName)
     return bad_request("name is not a valid domain name");
-  return {200, json_body(explain_json(e, Audience::kPublic))};
+  return {200, json_body(explain_json(each, Audience::kPublic))};
 }
 
 }  // namespace sinkhole::observe

@@ -185,6 +185,14 @@ void reloads_and_lists(PrometheusText& out, const ServerState& s) {
       out.sample(*family, {{"list", l.name}, {"category", l.category}}, v);
     }
   }
+  out.family(cat::kListExemptedNames);
+  for (const auto& l : snap->lists)
+    for (size_t i = 0; i < l.exceptions.size(); ++i)
+      out.sample(cat::kListExemptedNames,
+                 {{"list", l.name},
+                  {"exceptions", snap->lists[l.exceptions[i]].name},
+                  {"mandatory", l.mandatory ? "true" : "false"}},
+                 static_cast<double>(l.exempted_names[i]));
 }
 
 }  // namespace

@@ -156,6 +156,12 @@ int main(int argc, char** argv) {
     close_sockets(startup);
     return rejected(policies.errors);
   }
+  for (const auto& n : policies.notices) {
+    if (options.check)
+      std::cerr << "note: " << n << "\n";
+    else
+      spdlog::info("policies: {}", n);
+  }
   if (options.check) {
     print_check_summary(cfg, policies);
     return 0;

@@ -159,14 +159,15 @@ default_policy: subscribers
     # -- explain --------------------------------------------------------------------------
     def test_explain_blocked_with_file_line_action_and_ede(self):
         s = self.start()
-        text = self.ctl("explain", "WWW.Casino.ctl.test.", "--client", SUBSCRIBER).stdout
+        text = self.ctl("explain", "WWW.Casino.ctl.test.", "--client", SUBSCRIBER,
+                        expect=3).stdout  # 3: blocked
         self.assertIn("www.casino.ctl.test: BLOCKED by list casinos (category gambling) at "
                       f"{os.path.join(s.dir, 'casinos.txt')}:3, rule casino.ctl.test", text)
         self.assertIn('action warning, EDE text "Blocked under Decree 147/2024/ND-CP '
                       '(list casinos, category gambling)"', text)
         self.assertIn(f"client {SUBSCRIBER}, policy subscribers", text)
         doc = json.loads(self.ctl("explain", "casino.ctl.test", "--client", SUBSCRIBER,
-                                  "--json").stdout)
+                                  "--json", expect=3).stdout)
         self.assertEqual((doc["verdict"], doc["list"], doc["line"], doc["action"]),
                          ("blocked", "casinos", 3, "warning"))
         # The same answer the resolver gives.
@@ -185,10 +186,12 @@ default_policy: subscribers
         t = self.ctl("explain", "www.ctl.test", "--client", SUBSCRIBER).stdout
         self.assertEqual(t.strip(), f"www.ctl.test: allowed, no rule (client {SUBSCRIBER}, "
                                     "policy subscribers)")
-        # Without --client: the default policy.
-        t = self.ctl("explain", "bet.ctl.test").stdout
-        self.assertIn("BLOCKED", t)
-        self.assertIn("no client given, policy subscribers", t)
+        # Without --client: every policy's verdict, in order (exit 3: blocked in one).
+        t = self.ctl("explain", "casino.ctl.test", expect=3).stdout
+        self.assertIn("casino.ctl.test: no client given, the verdict of each policy", t)
+        self.assertIn("\n  policy subscribers: BLOCKED by list casinos", t)
+        self.assertIn("\n  policy staff: allowed by allow list staff-allow", t)
+        self.assertIn("\n    overrides list casinos (category gambling)", t)
         doc = json.loads(self.ctl("explain", "www.ctl.test", "--json").stdout)
         self.assertEqual(doc["verdict"], "allowed")
         self.assertNotIn("list", doc)

@@ -60,6 +60,13 @@ void write_lists(const TempDir& t) {
   t.write("refusing.txt", "refuse-me.example\n");
   t.write("monitor.txt", "trial.example\n");
   t.write("patterns.txt", "/casino|poker/\n");
+  // The mandatory-list tests (kMandatory).
+  t.write("mic.txt", "casino.example\nlottery.example\nmic-only.example\n");
+  t.write("mic-exceptions.txt", "lottery.example\n");
+  t.write("helpdesk.txt", "casino.example\nlottery.example\nfalse-positive.example\n");
+  t.write("gambling.txt", "casino.example\nfalse-positive.example\nbingo.example\n");
+  t.write("ads2.adblock", "||ads.example^\n@@||mic-only.example^\n");
+  t.write("gambling-exceptions.txt", "bingo.example\n");
 }
 
 struct Snap {
@@ -445,3 +452,63 @@ policies:
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// mandatory lists and exception lists
+
+// mic: the regulator's list (mandatory); gambling: a category list whose false positive the
+// helpdesk allow-lists; ads: an AdBlock list with its own exception for casino.example.
+constexpr std::string_view kMandatory = R"(lists:
+  mic: { path: mic.txt, mandatory: true, exceptions: [mic-exceptions] }
+  mic-exceptions: { path: mic-exceptions.txt }
+  helpdesk: { path: helpdesk.txt }
+  gambling: { path: gambling.txt }
+  ads: { path: ads2.adblock, format: adblock }
+  gambling-exceptions: { path: gambling-exceptions.txt }
+  gambling-lifted: { path: gambling.txt, exceptions: [gambling-exceptions] }
+policies:
+  - name: subscribers
+    clients: [127.0.0.2/32]
+    allow: [helpdesk]
+    block: [ads, gambling, mic]
+  - name: legacy
+    clients: [127.0.0.3/32]
+    allow: [helpdesk]
+    block: [ads, gambling]
+  - name: lifted
+    clients: [127.0.0.4/32]
+    block: [gambling-lifted, mic]
+)";
+
+TEST_CASE("mandatory: an allow list does not lift it; it lifts a category list") {
+  Snap s(kMandatory);
+  // The regulator's name, allow-listed by the helpdesk: still blocked, by mic.
+  Verdict v = s.decide("subscribers", "www.casino.example");
+  CHECK(v.kind == Kind::kBlock);
+  CHECK(v.list == s.list("mic"));
+  CHECK(v.line == 1);
+  CHECK(v.action == s.s->nxdomain);
+  // A category false positive: the allow list still lifts it.
+  CHECK(s.decide("subscribers", "false-positive.example").kind == Kind::kAllow);
+  // Without the mandatory list in the policy, the allow list lifts everything as before.
+  CHECK(s.decide("legacy", "casino.example").kind == Kind::kAllow);
+  // Order is kept when nothing lifts: gambling comes before mic and decides.
+  CHECK(s.decide("subscribers", "bingo.example").list == s.list("gambling"));
+}
+
+TEST_CASE("mandatory: another list's exception does not lift it; its own exception list does") {
+  Snap s(kMandatory);
+  // ads (first in order) holds @@||mic-only.example^: an exception of another list.
+  Verdict v = s.decide("subscribers", "mic-only.example");
+  CHECK(v.kind == Kind::kBlock);
+  CHECK(v.list == s.list("mic"));
+  // lottery.example is in mic-exceptions, named in mic's own exceptions: lifted, and the
+  // helpdesk allow list allows it.
+  CHECK(s.decide("subscribers", "lottery.example").kind == Kind::kAllow);
+  CHECK(s.decide("lifted", "www.lottery.example").kind == Kind::kAllow);
+  CHECK(s.decide("lifted", "casino.example").list == s.list("gambling-lifted"));
+  // An exception list of a non-mandatory list exempts from that list only: bingo.example is
+  // lifted from gambling-lifted, and no other list of the policy holds it.
+  CHECK(s.decide("lifted", "bingo.example").kind == Kind::kAllow);
+  CHECK(s.decide("lifted", "mic-only.example").list == s.list("mic"));
+}

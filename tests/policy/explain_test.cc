@@ -107,9 +107,11 @@ TEST_CASE("explain: allow list, exception, pattern, monitor, no rule, refused cl
   CHECK(bad.outcome == Outcome::kInvalidName);
   CHECK(bad.name == "bad..name");
   CHECK_FALSE(bad.reason.empty());
-  // No client and no default policy: the first policy.
+  // No client and no default policy: a client in no policy's networks, never silently the
+  // first policy (explain_policies gives every policy's verdict).
   const Explanation d = f.explain("casino.example", nullptr);
-  CHECK(d.policy == "kids");
+  CHECK(d.outcome == Outcome::kRefusedClient);
+  CHECK(d.policy.empty());
   CHECK(d.client.empty());
 }
 
@@ -203,4 +205,176 @@ TEST_CASE("a snapshot built with BlockStats has a counter cell per policy, list 
   // Without stats (tests, --check) no cells: workers skip counting.
   auto r3 = sinkhole::policy::build_snapshot(yaml, tmp.config(), 3);
   CHECK(r3.snapshot->cell_for(verdict(0, 0, 0)) == nullptr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overridden rules, mandatory lists, every policy's verdict, exit status
+
+constexpr const char* kMandatoryYaml = R"(lists:
+  mic: { path: mic.txt, mandatory: true, exceptions: [mic-exceptions], category: regulator }
+  mic-exceptions: { path: mic-exceptions.txt }
+  helpdesk: { path: helpdesk.txt }
+  gambling: { path: casino.txt, category: gambling }
+  ads: { path: ads.adblock, format: adblock, category: ads }
+policies:
+  - name: subscribers
+    clients: [127.0.0.2/32]
+    allow: [helpdesk]
+    block: [ads, { list: gambling, action: nodata }, mic]
+  - name: business
+    clients: [127.0.0.3/32]
+    block: [gambling]
+)";
+
+std::shared_ptr<const sinkhole::policy::PolicySnapshot> build_mandatory(const TempDir& tmp,
+                                                                        const char* yaml) {
+  tmp.write("mic.txt", "casino.example\nlottery.example\ngood.ads.example\n");
+  tmp.write("mic-exceptions.txt", "lottery.example\n");
+  tmp.write("helpdesk.txt", "casino.example\nlottery.example\nbet.example\n");
+  tmp.write("casino.txt", "# gambling\ncasino.example\nbet.example\n");
+  tmp.write("ads.adblock", "! ads\n||ads.example^\n@@||good.ads.example^\n");
+  auto r = sinkhole::policy::build_snapshot(yaml, tmp.config(), 1);
+  INFO("errors: ", r.errors.empty() ? "" : r.errors.front());
+  REQUIRE(r.snapshot);
+  return r.snapshot;
+}
+
+Explanation explain_at(const sinkhole::policy::PolicySnapshot& snap, const char* name,
+                       const char* client) {
+  sockaddr_storage a{};
+  REQUIRE(sinkhole::policy::parse_client_address(client, a));
+  return sinkhole::policy::explain(snap, name, reinterpret_cast<sockaddr*>(&a));
+}
+
+TEST_CASE("explain: an allowed name shows every block rule its allow entry overrides") {
+  TempDir tmp;
+  const auto snap = build_mandatory(tmp, kMandatoryYaml);
+  const Explanation e = explain_at(*snap, "www.bet.example", "127.0.0.2");
+  CHECK(e.outcome == Outcome::kAllowListed);
+  CHECK(e.list == "helpdesk");
+  CHECK(e.line == 3);
+  REQUIRE(e.overridden.size() == 1);
+  const auto& o = e.overridden.front();
+  CHECK(o.list == "gambling");
+  CHECK(o.category == "gambling");
+  CHECK(o.file == tmp.path("casino.txt"));
+  CHECK(o.line == 3);
+  CHECK(o.rule == "bet.example");
+  CHECK(o.action == "nodata");
+  CHECK_FALSE(o.mandatory);
+  CHECK(o.lifted_by.empty());
+  CHECK_FALSE(e.ignored);
+  CHECK(sinkhole::policy::exit_status(e) == 0);
+}
+
+TEST_CASE("explain: a mandatory list is not overridden; the allow entry is shown as ignored") {
+  TempDir tmp;
+  const auto snap = build_mandatory(tmp, kMandatoryYaml);
+  const Explanation e = explain_at(*snap, "casino.example", "127.0.0.2");
+  CHECK(e.outcome == Outcome::kBlocked);
+  CHECK(e.list == "mic");
+  CHECK(e.mandatory);
+  CHECK(e.line == 1);
+  CHECK(e.action == "nxdomain");
+  REQUIRE(e.ignored);
+  CHECK(e.ignored->allow_list);
+  CHECK(e.ignored->list == "helpdesk");
+  CHECK(e.ignored->file == tmp.path("helpdesk.txt"));
+  CHECK(e.ignored->line == 1);
+  // gambling matched too: overridden by the allow entry (which mic then ignored).
+  REQUIRE(e.overridden.size() == 1);
+  CHECK(e.overridden.front().list == "gambling");
+  CHECK(sinkhole::policy::exit_status(e) == 3);
+
+  // Another list's exception (ads: @@||good.ads.example^) is ignored the same way.
+  const Explanation x = explain_at(*snap, "good.ads.example", "127.0.0.2");
+  CHECK(x.outcome == Outcome::kBlocked);
+  CHECK(x.list == "mic");
+  REQUIRE(x.ignored);
+  CHECK_FALSE(x.ignored->allow_list);
+  CHECK(x.ignored->list == "ads");
+  CHECK(x.ignored->line == 3);
+
+  // Its own exception list lifts it: allowed, and the lift is shown with both files.
+  const Explanation l = explain_at(*snap, "lottery.example", "127.0.0.2");
+  CHECK(l.outcome == Outcome::kAllowListed);
+  REQUIRE(l.overridden.size() == 1);
+  CHECK(l.overridden.front().list == "mic");
+  CHECK(l.overridden.front().mandatory);
+  CHECK(l.overridden.front().lifted_by == "mic-exceptions");
+  CHECK(l.overridden.front().lifted_file == tmp.path("mic-exceptions.txt"));
+  CHECK(l.overridden.front().lifted_line == 1);
+  CHECK(sinkhole::policy::exit_status(l) == 0);
+}
+
+TEST_CASE("explain with mandatory lists agrees with decide") {
+  TempDir tmp;
+  const auto snap = build_mandatory(tmp, kMandatoryYaml);
+  for (const char* client : {"127.0.0.2", "127.0.0.3"}) {
+    sockaddr_storage a{};
+    REQUIRE(sinkhole::policy::parse_client_address(client, a));
+    const int32_t p = snap->classify(reinterpret_cast<sockaddr*>(&a));
+    for (const char* name : {"casino.example", "www.lottery.example", "bet.example",
+                             "good.ads.example", "ads.example", "example.org"}) {
+      CAPTURE(client);
+      CAPTURE(name);
+      uint8_t wire[sinkhole::dns::kMaxNameWire];
+      const size_t len = sinkhole::dns::text_to_wire(name, wire);
+      const auto v = snap->decide(p, wire, len, nullptr);
+      const Explanation e = explain_at(*snap, name, client);
+      if (v.kind == sinkhole::policy::Verdict::Kind::kBlock) {
+        CHECK(e.outcome == Outcome::kBlocked);
+        CHECK(e.list == snap->lists[v.list].name);
+        CHECK(e.line == v.line);
+      } else {
+        CHECK(e.outcome != Outcome::kBlocked);
+      }
+    }
+  }
+}
+
+TEST_CASE("explain_policies: every policy's verdict in order, then the refused clients") {
+  TempDir tmp;
+  const auto snap = build_mandatory(tmp, kMandatoryYaml);
+  auto each = sinkhole::policy::explain_policies(*snap, "Bet.Example.");
+  REQUIRE(each.size() == 3);
+  CHECK(each[0].policy == "subscribers");
+  CHECK(each[0].outcome == Outcome::kAllowListed);
+  CHECK(each[1].policy == "business");
+  CHECK(each[1].outcome == Outcome::kBlocked);
+  CHECK(each[2].policy.empty());
+  CHECK(each[2].outcome == Outcome::kRefusedClient);
+  for (const auto& e : each) CHECK(e.name == "bet.example");
+  CHECK(sinkhole::policy::exit_status(each) == 3);  // blocked in one policy
+  each = sinkhole::policy::explain_policies(*snap, "example.org");
+  CHECK(sinkhole::policy::exit_status(each) == 4);  // allowed, but refused outside policies
+  CHECK(sinkhole::policy::explain_policies(*snap, "bad..name").front().outcome ==
+        Outcome::kInvalidName);
+}
+
+TEST_CASE("explain_policies: the only policy, the default, is assumed; both /0: no refused row") {
+  TempDir tmp;
+  const auto only = build_mandatory(tmp,
+                                    "lists:\n  gambling: { path: casino.txt }\n"
+                                    "policies:\n  - { name: all, clients: [10.0.0.0/8], block: "
+                                    "[gambling] }\ndefault_policy: all\n");
+  auto each = sinkhole::policy::explain_policies(*only, "casino.example");
+  REQUIRE(each.size() == 1);
+  CHECK(each[0].assumed);
+  CHECK(each[0].policy == "all");
+  CHECK(sinkhole::policy::exit_status(each) == 3);
+  const auto everyone = build_mandatory(
+      tmp,
+      "lists:\n  gambling: { path: casino.txt }\n"
+      "policies:\n  - { name: all, clients: [0.0.0.0/0, \"::/0\"], block: [gambling] }\n"
+      "  - { name: lab, clients: [10.0.0.0/8] }\n");
+  each = sinkhole::policy::explain_policies(*everyone, "example.org");
+  REQUIRE(each.size() == 2);
+  CHECK_FALSE(each[0].assumed);
+  CHECK(sinkhole::policy::exit_status(each) == 0);
+  const auto none = build_mandatory(tmp, "lists:\n  gambling: { path: casino.txt }\n");
+  each = sinkhole::policy::explain_policies(*none, "casino.example");
+  REQUIRE(each.size() == 1);
+  CHECK(each[0].outcome == Outcome::kNoPolicies);
+  CHECK(sinkhole::policy::exit_status(each) == 0);
 }

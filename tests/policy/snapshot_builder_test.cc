@@ -841,3 +841,69 @@ TEST_CASE("several errors are all reported, each at its own place") {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// mandatory and exceptions (list keys)
+
+TEST_CASE("mandatory and exceptions: parsed, resolved to list ids, lifts counted at load") {
+  Env env;
+  env.tmp.write("mic.txt", "a.example\nb.example\nc.example\nd.example\n");
+  env.tmp.write("mic-exceptions.txt", "b.example\nwww.c.example\nnot-in-mic.example\n");
+  const BuildResult r = env.build(
+      "lists:\n  mic:\n    path: mic.txt\n    mandatory: true\n    exceptions: [mic-exceptions]\n"
+      "  mic-exceptions: {path: mic-exceptions.txt}\n  a: {path: a.txt}\n"
+      "  b: {path: b.txt, exceptions: a, mandatory: false}\n"
+      "policies:\n  - name: p\n    clients: [10.0.0.0/8]\n    block: [a, mic]\n"
+      "  - name: q\n    clients: [10.1.0.0/16]\n    block: [a]\n");
+  INFO("errors:", all(r.errors));
+  REQUIRE(r.snapshot);
+  const PolicySnapshot& s = *r.snapshot;
+  REQUIRE(s.lists.size() == 4);
+  CHECK(s.lists[0].mandatory);
+  CHECK(s.lists[0].exceptions == std::vector<uint16_t>{1});
+  // b.example and www.c.example lift names of mic; not-in-mic.example lifts nothing.
+  CHECK(s.lists[0].exempted_names == std::vector<size_t>{2});
+  CHECK_FALSE(s.lists[1].mandatory);
+  CHECK(s.lists[1].exceptions.empty());
+  CHECK_FALSE(s.lists[3].mandatory);
+  CHECK(s.lists[3].exceptions == std::vector<uint16_t>{2});
+  CHECK(s.lists[3].exempted_names == std::vector<size_t>{0});
+  CHECK(s.policies[0].has_mandatory);
+  CHECK_FALSE(s.policies[1].has_mandatory);
+  // The audit: one info line per (list, exception list).
+  CHECK(r.notices == std::vector<std::string>{
+                         "list mic (mandatory): 2 names lifted by exception list mic-exceptions",
+                         "list b: 0 names lifted by exception list a"});
+}
+
+TEST_CASE("mandatory: not true or false") {
+  Env env;
+  env.one_error("lists:\n  a:\n    path: a.txt\n    mandatory: yes-please\n", "yes-please",
+                {"list 'a'.mandatory must be true or false"});
+}
+
+TEST_CASE("exceptions: an unknown list, the list itself, twice, not a list") {
+  Env env;
+  env.one_error("lists:\n  a:\n    path: a.txt\n    exceptions: [nope]\n", "nope",
+                {"list 'a'.exceptions: unknown list 'nope'"});
+  env.one_error("lists:\n  a:\n    path: a.txt\n    exceptions: [a]\n", "a]",
+                {"a list cannot be its own exception list"});
+  env.one_error("lists:\n  a:\n    path: a.txt\n    exceptions: [b, b]\n  b: {path: b.txt}\n", "b]",
+                {"'b' named twice"});
+  env.one_error("lists:\n  a:\n    path: a.txt\n    exceptions: {b: 1}\n  b: {path: b.txt}\n", "{b",
+                {"list 'a'.exceptions must be a list of list names"});
+}
+
+TEST_CASE("a mandatory list cannot be allow-listed or given a passthru action") {
+  Env env;
+  env.one_error(
+      "lists:\n  a:\n    path: a.txt\n    mandatory: true\npolicies:\n  - name: p\n"
+      "    allow: [a]\n",
+      "a]", {"policy 'p'.allow: list 'a' is mandatory"});
+  env.one_error(
+      "actions:\n  watch: {type: passthru}\nlists:\n  a:\n    path: a.txt\n    mandatory: true\n"
+      "policies:\n  - name: p\n    block: [{list: a, action: watch}]\n",
+      "watch}", {"list 'a' is mandatory: a passthru action would lift it"});
+  env.one_error("lists:\n  a:\n    path: a.txt\n    mandatory: true\n    action: passthru\n",
+                "passthru", {"a mandatory list cannot have a passthru action"});
+}

@@ -190,9 +190,12 @@ TEST_CASE("explain: text, JSON with file and line, and its errors") {
   CHECK(r->text.rfind("www.casino.example: BLOCKED by list casino (category gambling) at ", 0) ==
         0);
   CHECK(r->text.find("(client 192.0.2.9, policy subscribers)") != std::string::npos);
+  CHECK(r->exit == 3);  // sinkholectl exits 3: blocked
   r = h.ask(CommandId::kExplain, {{"name", "casino.example"}}, true);
   REQUIRE(r);
+  CHECK(r->exit == 3);
   CHECK(r->result["verdict"] == "blocked");
+  CHECK(r->result["assumed"] == true);  // the only policy, the default: assumed, and said
   CHECK(r->result["file"] == h.f.tmp.path("casino.txt"));
   CHECK(r->result["line"] == 1);
   CHECK(r->result["client"] == "");

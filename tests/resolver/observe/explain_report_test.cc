@@ -103,3 +103,99 @@ TEST_CASE("verdict names are stable") {
   CHECK(std::string(sinkhole::observe::verdict_name(Outcome::kRefusedClient)) == "refused-client");
   CHECK(std::string(sinkhole::observe::verdict_name(Outcome::kInvalidName)) == "invalid-name");
 }
+
+TEST_CASE("explain_text and explain_json: overridden rules, an ignored allow entry, a lift") {
+  using sinkhole::policy::IgnoredAllow;
+  using sinkhole::policy::OverriddenRule;
+  Explanation allowed = blocked();
+  allowed.outcome = Outcome::kAllowListed;
+  allowed.list = "helpdesk";
+  allowed.file = "/etc/sinkholed/lists/helpdesk.txt";
+  allowed.line = 4;
+  allowed.action.clear();
+  allowed.ede_text.clear();
+  OverriddenRule o;
+  o.list = "casino";
+  o.category = "gambling";
+  o.file = "/etc/sinkholed/lists/casino.txt";
+  o.line = 12;
+  o.rule = "bet.example";
+  o.action = "warning";
+  allowed.overridden.push_back(o);
+  OverriddenRule lifted = o;
+  lifted.list = "mic";
+  lifted.mandatory = true;
+  lifted.lifted_by = "mic-exceptions";
+  lifted.lifted_file = "/etc/sinkholed/lists/mic-exceptions.txt";
+  lifted.lifted_line = 2;
+  allowed.overridden.push_back(lifted);
+  CHECK(explain_text(allowed) ==
+        "www.bet.example: allowed by allow list helpdesk (category gambling) at "
+        "/etc/sinkholed/lists/helpdesk.txt:4, rule bet.example (client 192.0.2.7, policy "
+        "subscribers)\n"
+        "  overrides list casino (category gambling) at /etc/sinkholed/lists/casino.txt:12, rule "
+        "bet.example, action warning\n"
+        "  lifted by its exception list mic-exceptions at "
+        "/etc/sinkholed/lists/mic-exceptions.txt:2: mandatory list mic (category gambling) at "
+        "/etc/sinkholed/lists/casino.txt:12, rule bet.example, action warning\n");
+  const auto j = explain_json(allowed, Audience::kOperator);
+  REQUIRE(j["overrides"].size() == 2);
+  CHECK(j["overrides"][0]["list"] == "casino");
+  CHECK(j["overrides"][0]["line"] == 12);
+  CHECK(j["overrides"][0]["mandatory"] == false);
+  CHECK(j["overrides"][1]["lifted_by"] == "mic-exceptions");
+  CHECK(j["overrides"][1]["lifted_line"] == 2);
+  const auto pub = explain_json(allowed, Audience::kPublic);
+  CHECK_FALSE(pub["overrides"][0].contains("file"));
+  CHECK_FALSE(pub["overrides"][1].contains("lifted_file"));
+
+  Explanation mandatory = blocked();
+  mandatory.list = "mic";
+  mandatory.mandatory = true;
+  mandatory.ignored =
+      IgnoredAllow{true, "helpdesk", "/etc/sinkholed/lists/helpdesk.txt", 4, "bet.example"};
+  const std::string text = explain_text(mandatory);
+  CHECK(text.find("  mandatory list mic: NOT overridden: the allow list helpdesk at "
+                  "/etc/sinkholed/lists/helpdesk.txt:4, rule bet.example was ignored") !=
+        std::string::npos);
+  const auto mj = explain_json(mandatory, Audience::kOperator);
+  CHECK(mj["mandatory"] == true);
+  CHECK(mj["ignored_allow"]["kind"] == "allow-list");
+  CHECK(mj["ignored_allow"]["list"] == "helpdesk");
+  CHECK(mj["ignored_allow"]["line"] == 4);
+}
+
+TEST_CASE("explain_text and explain_json for every policy: a line each, the aggregate verdict") {
+  Explanation a = blocked();
+  a.client.clear();
+  Explanation b;
+  b.name = "www.bet.example";
+  b.policy = "business";
+  Explanation refused;
+  refused.name = "www.bet.example";
+  refused.outcome = Outcome::kRefusedClient;
+  const std::vector<Explanation> each{a, b, refused};
+  CHECK(explain_text(each) ==
+        "www.bet.example: no client given, the verdict of each policy (in configuration order):\n"
+        "  policy subscribers: BLOCKED by list casino (category gambling) at "
+        "/etc/sinkholed/lists/casino.txt:12, rule bet.example, action warning\n"
+        "  policy business: allowed, no rule\n"
+        "  clients in no policy: REFUSED (default_policy: refused)\n");
+  const auto j = explain_json(each, Audience::kOperator);
+  CHECK(j["verdict"] == "blocked");
+  CHECK(j["exit"] == 3);
+  REQUIRE(j["policies"].size() == 3);
+  CHECK(j["policies"][1]["policy"] == "business");
+  CHECK(j["policies"][2]["verdict"] == "refused-client");
+  const auto k = explain_json(std::vector<Explanation>{b, refused}, Audience::kPublic);
+  CHECK(k["verdict"] == "refused-client");
+  CHECK(k["exit"] == 4);
+  // One verdict (the only policy, assumed): the single form, saying so.
+  Explanation only = blocked();
+  only.client.clear();
+  only.assumed = true;
+  CHECK(explain_text(std::vector<Explanation>{only})
+            .find("(no client given, assumed policy subscribers (the only policy))") !=
+        std::string::npos);
+  CHECK(explain_json(std::vector<Explanation>{only}, Audience::kOperator)["assumed"] == true);
+}

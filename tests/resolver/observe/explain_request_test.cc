@@ -49,14 +49,18 @@ TEST_CASE("answer_explain: a name, and a client when given, decide the verdict")
   auto a = e.ask({{"name", "www.casino.example"}});
   REQUIRE(a.status == 200);
   auto j = nlohmann::json::parse(a.body);
-  CHECK(j["verdict"] == "blocked");
+  CHECK(j["verdict"] == "blocked");    // without a client: blocked if any policy blocks
+  REQUIRE(j["policies"].size() == 2);  // every policy's verdict, never silently one
+  CHECK(j["policies"][0]["policy"] == "subscribers");
+  CHECK(j["policies"][0]["verdict"] == "blocked");
+  CHECK(j["policies"][1]["verdict"] == "allowed");
   CHECK(a.body.find("casino.txt") == std::string::npos);  // the public audience: no path
   CHECK(a.body.back() == '\n');
 
   a = e.ask({{"client", "198.51.100.9"}, {"name", "www.casino.example"}});
   REQUIRE(a.status == 200);
   CHECK(nlohmann::json::parse(a.body)["verdict"] == "allowed");
-  // An empty client is no client: the default policy.
+  // An empty client is no client: every policy's verdict.
   a = e.ask({{"name", "www.casino.example"}, {"client", ""}});
   REQUIRE(a.status == 200);
   CHECK(nlohmann::json::parse(a.body)["verdict"] == "blocked");

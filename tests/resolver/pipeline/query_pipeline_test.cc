@@ -406,3 +406,34 @@ TEST_CASE("sticky upstream: the one that answered last is tried first, even afte
   REQUIRE(f.transport.attempts.size() == 4);
   CHECK(f.transport.attempts[3].upstream == 0);
 }
+
+TEST_CASE("mandatory list: a name allow-listed in a group is still blocked through the pipeline") {
+  // mic is the regulator's list; the helpdesk allow list holds one of its names (and a
+  // category false positive, which it still lifts).
+  std::string lists(kLists);
+  lists.insert(lists.find("actions:"),
+               "  mic: { path: mic.txt, mandatory: true, category: regulator }\n"
+               "  helpdesk: { path: helpdesk.txt }\n");
+  PipelineFixture f(lists +
+                        "policies:\n  - name: subscribers\n    clients: [\"0.0.0.0/0\", \"::/0\"]\n"
+                        "    allow: [helpdesk]\n"
+                        "    block: [{ list: gambling, action: nxdomain }, { list: mic, action: "
+                        "warning-page }]\n",
+                    {kFiles[0],
+                     kFiles[1],
+                     {"mic.txt", "casino.example\n"},
+                     {"helpdesk.txt", "casino.example\nbet.example\n"}});
+  f.query(make_query("www.casino.example.", kA));
+  Answer a = f.last();
+  CHECK(a.rcode == 0);
+  CHECK(addr(a) == "203.0.113.10");  // mic's warning page, not the allow list's pass
+  CHECK(a.ede_text == "Blocked under Decree 147/2024/ND-CP (list mic, category regulator)");
+  CHECK(f.transport.attempts.empty());
+  CHECK(f.counter(Counter::kBlocked) == 1);
+  // bet.example is only in the category list: the allow list lifts it, it is forwarded.
+  f.query(make_query("bet.example.", kA));
+  REQUIRE(f.transport.attempts.size() == 1);
+  f.transport.reply(0, answer_to(f.transport.attempts[0].query, {a_record("", {198, 51, 100, 1})}));
+  CHECK(addr(f.last()) == "198.51.100.1");
+  CHECK(f.counter(Counter::kBlocked) == 1);
+}
