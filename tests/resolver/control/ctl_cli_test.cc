@@ -107,7 +107,7 @@ TEST_CASE("--help lists exactly the table's commands, with their help lines") {
   }
   CHECK(help.find(kExitStatusHelp) != std::string::npos);
   for (const char* line :
-       {"  0  ok", "  1  failed", "usage error", "  2  no server", "--timeout",
+       {"  0  ok", "  1  failed", "error on the command line", "  2  no server", "--timeout",
         "  3  explain: the name is blocked", "  4  explain: the client is refused"})
     CHECK(help.find(line) != std::string::npos);
   for (const char* option : {"--socket", "--config", "--timeout", "--json", "--version"})
