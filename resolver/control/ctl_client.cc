@@ -24,10 +24,11 @@ struct Fd {
   }
 };
 
+// Rounded up: poll() must not return before the deadline.
 int ms_left(Clock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count();
+  return us > 0 ? static_cast<int>((us + 999) / 1000) : 0;
 }
 
 // Waits for `events` on `fd` until `deadline`; false on timeout or a poll error.

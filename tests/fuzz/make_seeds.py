@@ -115,6 +115,7 @@ def control_seeds():
         '{"command":"explain","args":{"name":1}}',
         '{"ok":true,"text":"sinkholed 0.1.0\\n"}',
         '{"ok":false,"error":"unknown command","text":"error: unknown command"}',
+        '{"command":"policies","args":{},"json":true}',
     ]
     for i, line in enumerate(lines):
         w("fuzz_control_request", "req%02d.json" % i, line + "\n")

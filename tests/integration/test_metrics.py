@@ -141,8 +141,10 @@ class MetricsTest(PolicyTestCase):
         self.assertGreater(value(samples, "sinkholed_upstream_latency_seconds_sum", upstream=up),
                            0)
         self.assertEqual(families["sinkholed_upstream_latency_seconds"][0], "histogram")
-        self.assertEqual(value(samples, "sinkholed_list_entries", list="games", category="illegal-games"), 1)
-        self.assertEqual(value(samples, "sinkholed_list_rejected_lines", list="games", category="illegal-games"), 1)
+        self.assertEqual(value(samples, "sinkholed_list_entries", list="games",
+                               category="illegal-games"), 1)
+        self.assertEqual(value(samples, "sinkholed_list_rejected_lines", list="games",
+                               category="illegal-games"), 1)
         age = value(samples, "sinkholed_list_age_seconds", list="casinos", category="gambling")
         self.assertTrue(0 <= age < 120, age)
         self.assertEqual(value(samples, "sinkholed_snapshot_generation"), 1)
