@@ -104,17 +104,27 @@ std::string lists_text(const ServerState& s, int64_t now_unix) {
   const auto snap = s.holder->current();
   if (snap->lists.empty()) return "no lists configured\n";
   std::string out;
-  for (const auto& l : snap->lists)
-    out += fmt::format("{:<20} {:<14} {:<8} {:>9} entries {:>6} rejected  age {:>7} s  {}\n",
-                       l.name, l.category, blocklist::to_string(l.format), l.stats.entries,
+  for (const auto& l : snap->lists) {
+    out += fmt::format("{:<20} {:<14} {:<8} {:>9} entries {:>6} rejected  age {:>7} s  {}", l.name,
+                       l.category, blocklist::to_string(l.format), l.stats.entries,
                        l.stats.rejects.size(), now_unix - l.file_mtime_unix, l.path);
+    if (l.mandatory) out += "  mandatory";
+    for (size_t i = 0; i < l.exceptions.size(); ++i)
+      out += fmt::format("  exceptions {} ({} lifted)", snap->lists[l.exceptions[i]].name,
+                         l.exempted_names[i]);
+    out += "\n";
+  }
   return out;
 }
 
 nlohmann::ordered_json lists_json(const ServerState& s, int64_t now_unix) {
   const auto snap = s.holder->current();
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const auto& l : snap->lists)
+  for (const auto& l : snap->lists) {
+    nlohmann::ordered_json exceptions = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < l.exceptions.size(); ++i)
+      exceptions.push_back(
+          {{"list", snap->lists[l.exceptions[i]].name}, {"lifted", l.exempted_names[i]}});
     out.push_back({{"name", l.name},
                    {"category", l.category},
                    {"format", blocklist::to_string(l.format)},
@@ -124,7 +134,10 @@ nlohmann::ordered_json lists_json(const ServerState& s, int64_t now_unix) {
                    {"rejected", l.stats.rejects.size()},
                    {"age_s", now_unix - l.file_mtime_unix},
                    {"loaded_unix", l.loaded_unix},
-                   {"generation", snap->generation}});
+                   {"generation", snap->generation},
+                   {"mandatory", l.mandatory},
+                   {"exceptions", std::move(exceptions)}});
+  }
   return out;
 }
 

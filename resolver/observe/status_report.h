@@ -27,7 +27,8 @@ nlohmann::ordered_json counters_json(const Counters& counters);
 std::string status_text(const ServerState& s, int64_t now_unix);
 nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix);
 
-// Every list in service: category, format, entries, rejected lines, age, file.
+// Every list in service: category, format, entries, rejected lines, age, file; whether it
+// is mandatory, and its exception lists with the names each lifts.
 std::string lists_text(const ServerState& s, int64_t now_unix);
 nlohmann::ordered_json lists_json(const ServerState& s, int64_t now_unix);
 

@@ -119,6 +119,13 @@ class MandatoryListsTest(PolicyTestCase):
         # The lift is audited at load, in the log and in /metrics.
         self.assertIn("list mic (mandatory): 1 name lifted by exception list mic-exceptions",
                       s.log_text())
+        lists = {l["name"]: l for l in json.loads(self.ctl("lists", "--json").stdout)}
+        self.assertTrue(lists["mic"]["mandatory"])
+        self.assertEqual(lists["mic"]["exceptions"], [{"list": "mic-exceptions", "lifted": 1}])
+        self.assertFalse(lists["gambling"]["mandatory"])
+        self.assertRegex(self.ctl("lists").stdout,
+                         r"mic\s+regulator .*mic\.txt  mandatory  exceptions mic-exceptions "
+                         r"\(1 lifted\)\n")
         self.assertRegex(self.metrics(),
                          r'sinkholed_list_exempted_names\{list="mic",'
                          r'exceptions="mic-exceptions",mandatory="true"\} 1\n')
