@@ -114,7 +114,7 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
                     {"listen", "workers", "udp_payload", "tcp_idle_timeout", "tcp_max_connections",
                      "tcp_max_connections_per_client", "tcp_query_timeout", "tcp_write_timeout",
                      "tcp_max_queued_bytes", "tcp_max_query_size", "identity", "version",
-                     "allow_query", "deny_query", "refuse_action"},
+                     "allow_query", "deny_query", "refuse_action", "runtime_dir"},
                     "server"))
     return;
   if (n["listen"]) {
@@ -141,6 +141,13 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
     if (auto v = r.scalar(i, "server.identity")) s.identity = *v;
   if (const auto v = n["version"])
     if (auto t = r.scalar(v, "server.version")) s.version = *t;
+  if (const auto d = n["runtime_dir"]) {
+    auto v = r.scalar(d, "server.runtime_dir");
+    if (v && (v->empty() || v->front() != '/'))
+      r.error_at(d, fmt::format("server.runtime_dir must be an absolute path, not '{}'", *v));
+    else if (v)
+      s.runtime_dir = *v;
+  }
   read_access(r, n, s.access);
 }
 
@@ -190,9 +197,14 @@ void read_bool(YamlReader& r, const YAML::Node& n, const std::string& where, boo
 }
 
 void read_log(YamlReader& r, const YAML::Node& n, LogConfig& l) {
-  if (!r.check_keys(n, {"level", "blocked_queries", "blocked_queries_format", "client_address"},
+  if (!r.check_keys(n,
+                    {"level", "blocked_queries", "blocked_queries_format", "client_address",
+                     "debug_query_rate"},
                     "log"))
     return;
+  if (const auto d = n["debug_query_rate"])
+    if (auto v = r.unsigned_in(d, "log.debug_query_rate", 1, 1'000'000))
+      l.debug_query_rate = static_cast<unsigned>(*v);
   if (const auto b = n["blocked_queries"])
     read_bool(r, b, "log.blocked_queries", l.blocked_queries);
   if (const auto f = n["blocked_queries_format"]) {
@@ -386,6 +398,8 @@ LoadResult parse_config(const Document& doc, const std::string& resolv_conf) {
       if (root["metrics"]) read_metrics(r, root["metrics"], c.metrics);
       if (root["rate_limit"]) read_rate_limit(r, root["rate_limit"], c.rate_limit);
     }
+    if (!root.IsMap() || !root["control"] || !root["control"].IsMap() || !root["control"]["socket"])
+      c.control.socket = c.server.runtime_dir + "/control.sock";
   } catch (const YAML::Exception& e) {
     r.error(e.mark, e.msg);
   }

@@ -35,6 +35,9 @@ struct ServerConfig {
   std::optional<std::string> identity;              // answers id.server / hostname.bind when set
   std::optional<std::string> version;  // answers version.bind / version.server when set
   AccessConfig access;                 // allow_query, deny_query, refuse_action
+  // Lock files (one sinkholed per listen address: control/instance_lock.h) and, unless
+  // control.socket says otherwise, the control socket. Created (one level) if missing.
+  std::string runtime_dir = "/run/sinkholed";
 };
 
 struct UpstreamConfig {
@@ -58,6 +61,9 @@ struct UpstreamConfig {
 
 struct LogConfig {
   std::string level = "info";
+  // At level debug: per-query decision lines per second per worker (more are counted and
+  // summarised in one "suppressed" line a second).
+  unsigned debug_query_rate = 100;
   // One line per blocked query (time, name, qtype, policy, list, category, action, rcode)
   // when true.
   bool blocked_queries = false;
@@ -89,8 +95,9 @@ struct CacheConfig {
 };
 
 struct ControlConfig {
-  std::string socket = "/run/sinkholed/control.sock";  // "" disables it
-  unsigned mode = 0660;                                // of the socket file
+  // "" disables it; unset: <server.runtime_dir>/control.sock. Its directory must exist.
+  std::string socket = "/run/sinkholed/control.sock";
+  unsigned mode = 0660;         // of the socket file
   std::string group;            // group owning the socket ("" = the server's own group)
   bool watch_files = true;      // reload when config or a list changes
   Millis watch_debounce{1000};  // wait for writes to settle

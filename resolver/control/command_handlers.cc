@@ -12,6 +12,7 @@
 #include "resolver/observe/policies_report.h"
 #include "resolver/observe/stats_report.h"
 #include "resolver/observe/status_report.h"
+#include "resolver/observe/upstream_report.h"
 
 namespace sinkhole::control {
 
@@ -45,9 +46,21 @@ void reload(const CommandContext& ctx, const Request& r, const Respond& respond)
 void status(const CommandContext& ctx, const Request& r, const Respond& respond) {
   const auto& s = *ctx.state;
   const int64_t now = ctx.now_unix();
-  respond(report(
+  Reply reply = report(
       r, [&] { return observe::status_text(s, now); },
-      [&] { return observe::status_json(s, now); }));
+      [&] { return observe::status_json(s, now); });
+  // Scripts and monitoring check the exit status: the operator's last change is not in
+  // service.
+  if (!s.reloads->last_error().empty()) reply.exit = 1;
+  respond(reply);
+}
+
+void upstreams(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  const auto& s = *ctx.state;
+  const int64_t now = ctx.now_unix();
+  respond(report(
+      r, [&] { return observe::upstreams_text(s, now); },
+      [&] { return observe::upstreams_json(s, now); }));
 }
 
 void stats(const CommandContext& ctx, const Request& r, const Respond& respond) {
@@ -129,6 +142,7 @@ constexpr std::array<Handler, kCommandCount> kHandlers = [] {
   h[static_cast<size_t>(CommandId::kExplain)] = explain;
   h[static_cast<size_t>(CommandId::kCacheFlush)] = cache_flush;
   h[static_cast<size_t>(CommandId::kPolicies)] = policies;
+  h[static_cast<size_t>(CommandId::kUpstreams)] = upstreams;
   return h;
 }();
 

@@ -27,7 +27,10 @@ constexpr std::array<Command, kCommandCount> kCommands = {{
     {CommandId::kReload, "reload", kReloadArgs,
      "Rebuild lists and policies from the configuration; the old policy keeps serving if the "
      "new one fails"},
-    {CommandId::kStatus, "status", {}, "Policy generation, lists, reloads, counters"},
+    {CommandId::kStatus,
+     "status",
+     {},
+     "Policy generation, lists, reloads, upstreams, counters (exit 1 after a failed reload)"},
     {CommandId::kStats,
      "stats",
      {},
@@ -44,6 +47,11 @@ constexpr std::array<Command, kCommandCount> kCommands = {{
      "policies",
      {},
      "Policies in evaluation order: client CIDRs, allow lists, block rules and their actions"},
+    {CommandId::kUpstreams,
+     "upstreams",
+     {},
+     "Each upstream: up or down (since when), smoothed RTT, queries, timeouts, errors, last "
+     "error"},
 }};
 
 // Every id appears once: command(id) and the dispatch table rely on it.

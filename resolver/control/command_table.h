@@ -35,8 +35,9 @@ enum class CommandId : uint8_t {
   kExplain,
   kCacheFlush,
   kPolicies,
+  kUpstreams,
 };
-inline constexpr size_t kCommandCount = 7;
+inline constexpr size_t kCommandCount = 8;
 
 // One argument: a positional (`option` empty, e.g. NAME), an option (e.g. --client IP), or
 // a flag (e.g. --force: no value; sent as "true" when given).

@@ -32,6 +32,27 @@ bool socket_in_use(const std::string& path) {
 }
 }  // namespace
 
+std::string control_socket_problem(const config::ControlConfig& c, const std::string& runtime_dir) {
+  if (c.socket.empty()) return {};
+  if (c.socket.size() >= sizeof(sockaddr_un{}.sun_path))
+    return fmt::format("control.socket {}: longer than a Unix socket path may be ({} bytes)",
+                       c.socket, sizeof(sockaddr_un{}.sun_path) - 1);
+  if (!c.group.empty() && !::getgrnam(c.group.c_str()))
+    return fmt::format("control.group '{}': no such group", c.group);
+  const std::filesystem::path dir = std::filesystem::path(c.socket).parent_path();
+  // The runtime directory is made at start when missing; no other directory is.
+  if (dir.empty() || dir == std::filesystem::path(runtime_dir) ||
+      dir == std::filesystem::path(runtime_dir + "/"))
+    return {};
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return fmt::format(
+        "control.socket {}: directory {} does not exist (sinkholed creates only "
+        "server.runtime_dir, {})",
+        c.socket, dir.string(), runtime_dir);
+  return {};
+}
+
 struct ControlSocket::Connection {
   uv_pipe_t pipe;
   ControlSocket* owner;
@@ -56,10 +77,6 @@ bool ControlSocket::open(uv_loop_t* loop, const std::string& path, Handler handl
                          std::string* error, unsigned mode, const std::string& group) {
   handler_ = std::move(handler);
   path_ = path;
-  // /run/sinkholed exists under systemd (RuntimeDirectory); elsewhere, make it.
-  std::error_code ec;
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   if (socket_in_use(path)) {
     if (error) *error = "in use by another running sinkholed";
     return false;

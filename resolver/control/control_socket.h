@@ -10,7 +10,15 @@
 #include <functional>
 #include <string>
 
+#include "resolver/config/config.h"
+
 namespace sinkhole::control {
+
+// Why the control socket cannot be opened as configured, or "": `control.group` names no
+// group, the socket's directory does not exist (sinkholed creates none but the runtime
+// directory, `runtime_dir`), or the path is too long for a Unix socket. main() asks
+// before it binds anything, so the start fails at once; --check asks too.
+std::string control_socket_problem(const config::ControlConfig& c, const std::string& runtime_dir);
 
 class ControlSocket {
  public:
@@ -20,7 +28,7 @@ class ControlSocket {
 
   // Binds `path` (replacing a stale socket file) with `mode` and, when `group` is not
   // empty, that group as owner (operators in it may use sinkholectl without root);
-  // false + `error` on failure.
+  // false + `error` on failure. Creates no directory: the path's must exist.
   bool open(uv_loop_t* loop, const std::string& path, Handler handler, std::string* error,
             unsigned mode = 0660, const std::string& group = {});
   void close();

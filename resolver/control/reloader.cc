@@ -52,6 +52,11 @@ void Reloader::start() {
   waiting_force_ = false;
   job->options.serving_entries = policy::entries_by_list(*holder_.current());
   job->req.data = job;
+  spdlog::debug(
+      "reload: building generation {} from {} on the reload thread (generation {} "
+      "serves meanwhile{})",
+      job->generation, path_, holder_.generation(),
+      job->options.force ? "; --force: the list guard's refusals are overridden" : "");
   if (on_started) on_started();
   uv_queue_work(
       loop_, &job->req,
@@ -96,6 +101,15 @@ void Reloader::finished(Job& job) {
     spdlog::error("reload failed: keeping generation {} in service", holder_.generation());
   } else if (!stopped_) {
     if (job.options.force) spdlog::warn("reload: forced (sinkholectl reload --force)");
+    if (spdlog::should_log(spdlog::level::debug))
+      for (const auto& l : r.snapshot->lists)
+        spdlog::debug("reload: list {} ({}, {}): {} entries, {} rules, {} rejected lines", l.name,
+                      blocklist::to_string(l.format), l.path, l.stats.entries, l.stats.rules,
+                      l.stats.rejects.size());
+    spdlog::debug(
+        "reload: publishing generation {} (built in {:.3f} s); each worker switches "
+        "at its next query, the old snapshot is freed once none holds it",
+        job.generation, r.seconds);
     holder_.publish(std::move(r.snapshot));
     status_.record_success(r.seconds);
     for (const auto& n : r.notices) spdlog::info("reload: {}", n);

@@ -82,11 +82,15 @@ Server::~Server() {
 
 int Server::run() {
   if (!start_dnstap()) return 1;
+  if (!start_control_socket()) {
+    uv_run(&loop_, UV_RUN_NOWAIT);  // finishes closing the socket's handle
+    return 1;
+  }
   make_workers();
   handle_reloads();
+  watch_health();  // before the metrics thread, which reads it
   start_metrics();
   watch_files();
-  start_control_socket();
   collect_retired_snapshots();
   handle_signals();
   start_workers();
@@ -157,13 +161,15 @@ std::vector<std::string> Server::watched_files() const {
   return files;
 }
 
-void Server::start_control_socket() {
+// Before the workers: a socket that cannot be made fails the start (main checked the group
+// and the directory already). Requests are served once the loop runs, after every step.
+bool Server::start_control_socket() {
   commands_.state = &state_;
   commands_.reload = [this](bool force, Reloader::Done done) {
     reloader_->request(std::move(done), force);
   };
   commands_.now_unix = now_unix;
-  if (cfg_.control.socket.empty()) return;
+  if (cfg_.control.socket.empty()) return true;
   std::string error;
   const bool open = control_socket_.open(
       &loop_, cfg_.control.socket,
@@ -171,9 +177,8 @@ void Server::start_control_socket() {
         dispatch(commands_, request, [answer](const Reply& r) { answer(to_line(r)); });
       },
       &error, cfg_.control.mode, cfg_.control.group);
-  if (!open)
-    spdlog::error("control socket {}: {}; sinkholectl will not reach this server",
-                  cfg_.control.socket, error);
+  if (!open) spdlog::critical("control socket {}: {}; not starting", cfg_.control.socket, error);
+  return open;
 }
 
 // Retired snapshots are released here, once no worker holds them, never on a worker. The
@@ -190,6 +195,23 @@ void Server::on_collect(uv_timer_t* t) {
   // A freed snapshot leaves tens of MB in malloc's free lists: give them back.
   if (self->holder_.collect() < before) malloc_trim(0);
   if (self->startup_.block_stats) self->startup_.block_stats->protected_users().rotate(now_unix());
+}
+
+// Once a second: upstream states (logged once per change) and worker heartbeats, for
+// /healthz, `sinkholectl upstreams` and `status`.
+void Server::watch_health() {
+  health_ = std::make_unique<observe::HealthMonitor>(state_, uv_now(&loop_));
+  state_.health = health_.get();
+  uv_timer_init(&loop_, &health_timer_);
+  health_timer_.data = this;
+  uv_timer_start(&health_timer_, on_health, observe::HealthMonitor::kTickMs,
+                 observe::HealthMonitor::kTickMs);
+}
+
+void Server::on_health(uv_timer_t* t) {
+  auto* self = static_cast<Server*>(t->data);
+  uv_update_time(&self->loop_);
+  self->health_->tick(uv_now(&self->loop_));
 }
 
 void Server::handle_signals() {
@@ -214,8 +236,9 @@ void Server::on_signal(uv_signal_t* s, int signum) {
 void Server::start_workers() {
   // Before the threads: the watchdog needs their heartbeats, which only a worker that has
   // not started yet may turn on.
-  if (const auto period = watchdog_.start())
-    for (auto& w : workers_) w->enable_heartbeat(*period);
+  // Without a watchdog the health monitor still reads them (/healthz: a stuck worker).
+  const auto period = watchdog_.start().value_or(observe::HealthMonitor::kHeartbeatPeriod);
+  for (auto& w : workers_) w->enable_heartbeat(period);
   for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
 }
 
@@ -249,6 +272,8 @@ void Server::stop(int signum) {
   for (auto& s : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
   uv_timer_stop(&collect_);
   uv_close(reinterpret_cast<uv_handle_t*>(&collect_), nullptr);
+  uv_timer_stop(&health_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&health_timer_), nullptr);
 }
 
 void Server::shut_down() {

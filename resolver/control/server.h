@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Server: the control thread of a running sinkholed. Takes what main() prepared (the
 // listen sockets bound by listeners.h, the policy snapshot built at start) and runs the
-// server in named steps: start dnstap, make the workers, handle reloads, start the metrics
-// listener, watch the files, open the control socket, collect retired snapshots, handle
-// signals (SIGTERM/SIGINT: graceful stop; SIGHUP: reload; SIGUSR1: log counters), start
-// the worker threads, announce readiness; then the control loop turns until a stop, and
-// shut_down() joins the workers and flushes what they left.
-// Construct, run() and destroy on one thread (main's): it becomes the control thread.
+// server in named steps: start dnstap, open the control socket, make the workers, handle
+// reloads, watch health (upstream states, worker heartbeats: observe/health_monitor.h),
+// start the metrics listener, watch the files, collect retired snapshots, handle signals
+// (SIGTERM/SIGINT: graceful stop; SIGHUP: reload; SIGUSR1: log counters), start the worker threads,
+// announce readiness; then the control loop turns until a stop, and shut_down() joins the workers
+// and flushes what they left. Construct, run() and destroy on one thread (main's): it becomes the
+// control thread.
 #pragma once
 
 #include <uv.h>
@@ -28,6 +29,7 @@
 #include "resolver/control/reloader.h"
 #include "resolver/dnstap/dnstap_writer.h"
 #include "resolver/metrics/block_stats.h"
+#include "resolver/observe/health_monitor.h"
 #include "resolver/observe/metrics_http.h"
 #include "resolver/observe/server_state.h"
 #include "resolver/pipeline/worker.h"
@@ -57,7 +59,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Runs until SIGTERM/SIGINT; returns the process exit code (1: dnstap output unusable).
+  // Runs until SIGTERM/SIGINT; returns the process exit code (1: dnstap output or control
+  // socket unusable).
   int run();
 
  private:
@@ -66,8 +69,9 @@ class Server {
   void handle_reloads();
   void start_metrics();
   void watch_files();
-  void start_control_socket();
+  bool start_control_socket();
   void collect_retired_snapshots();
+  void watch_health();
   void handle_signals();
   void start_workers();
   void announce_ready();
@@ -79,6 +83,7 @@ class Server {
   std::vector<uint64_t> heartbeats() const;
   static void on_signal(uv_signal_t* s, int signum);
   static void on_collect(uv_timer_t* t);
+  static void on_health(uv_timer_t* t);
 
   const config::Config& cfg_;
   Startup startup_;
@@ -99,6 +104,8 @@ class Server {
   CommandContext commands_;
   std::array<uv_signal_t, 4> signals_{};  // SIGTERM, SIGINT, SIGHUP, SIGUSR1
   uv_timer_t collect_{};
+  std::unique_ptr<observe::HealthMonitor> health_;
+  uv_timer_t health_timer_{};
   bool stopping_ = false;
 };
 

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "resolver/observe/explain_request.h"
+#include "resolver/observe/health_check.h"
+#include "resolver/observe/health_monitor.h"
 #include "resolver/observe/metrics_exposition.h"
 
 namespace sinkhole::observe {
@@ -61,7 +63,13 @@ HandlerResult on_request(void* cls, MHD_Connection* c, const char* url, const ch
     const auto answer = answer_explain(*snap, query_args(c));
     return reply(c, answer.status, answer.body, "application/json");
   }
-  if (path == "/healthz") return reply(c, 200, "ok\n", "text/plain");
+  if (path == "/healthz") {
+    // No monitor (tests that serve HTTP without a Server): nothing to say against health.
+    HealthInput in = s.health ? s.health->health_input() : HealthInput{};
+    if (!s.health) in.generation = s.holder->generation();
+    const HealthVerdict v = evaluate_health(in);
+    return reply(c, v.healthy ? 200 : 503, health_json(in, v).dump() + "\n", "application/json");
+  }
   return reply(c, 404, "not found: /metrics, /explain?name=HOST, /healthz\n", "text/plain");
 }
 

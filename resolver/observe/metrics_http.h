@@ -6,7 +6,9 @@
 //   GET /explain?name=HOST[&client=IP] why HOST is blocked for that client, as JSON
 //                                      (explain_report.h, without file paths); the
 //                                      warning page asks it
-//   GET /healthz                       "ok" while the server runs
+//   GET /healthz                       200 {"status":"ok",...} or 503 {"status":"unhealthy",
+//                                      "reasons":[...]} (health_check.h: lists, stuck
+//                                      workers, a failed last reload, no upstream up)
 // Anything else is 404; methods other than GET/HEAD are 405. Bind it to a private
 // address: it tells whoever asks which names are listed.
 // start() and stop() on the control thread; requests are answered on libmicrohttpd's own

@@ -19,6 +19,8 @@
 
 namespace sinkhole::observe {
 
+class HealthMonitor;  // health_monitor.h
+
 struct ServerState {
   const config::Config* cfg = nullptr;
   const std::vector<std::unique_ptr<pipeline::Worker>>* workers = nullptr;
@@ -26,6 +28,7 @@ struct ServerState {
   cache::PacketCache* cache = nullptr;         // null when the cache is off
   metrics::BlockStats* block_stats = nullptr;  // also rotates protected-user windows
   const ReloadStatus* reloads = nullptr;
+  const HealthMonitor* health = nullptr;  // upstream states, stuck workers (/healthz)
   int64_t started_unix = 0;
 };
 

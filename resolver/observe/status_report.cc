@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "resolver/metrics/worker_counters.h"
+#include "resolver/observe/upstream_report.h"
 
 namespace sinkhole::observe {
 
@@ -72,6 +73,14 @@ std::string status_text(const ServerState& s, int64_t now_unix) {
                      get(counters, "queries_udp"), get(counters, "queries_tcp"),
                      get(counters, "blocked"), get(counters, "refused_no_policy"),
                      get(counters, "answers_servfail"));
+  out += "upstreams:\n";
+  const std::string ups = upstreams_text(s, now_unix);
+  for (size_t at = 0; at < ups.size();) {
+    const size_t nl = ups.find('\n', at);
+    const size_t end = nl == std::string::npos ? ups.size() : nl + 1;
+    out += "  " + ups.substr(at, end - at);
+    at = end;
+  }
   return out;
 }
 
@@ -97,6 +106,7 @@ nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix) {
           {"lists", std::move(lists)},
           {"entries", total_entries(*snap)},
           {"policies", snap->policies.size()},
+          {"upstreams", upstreams_json(s, now_unix)},
           {"counters", counters_json(server_counters(s))}};
 }
 

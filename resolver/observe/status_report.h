@@ -23,7 +23,8 @@ Counters server_counters(const ServerState& s);
 // {"queries_udp":1,...}: one member per counter, in order.
 nlohmann::ordered_json counters_json(const Counters& counters);
 
-// Uptime, workers, policy generation, reloads (and the last failure), lists, key counters.
+// Uptime, workers, policy generation, reloads (and the last failure), lists, key counters,
+// the upstreams (upstream_report.h).
 std::string status_text(const ServerState& s, int64_t now_unix);
 nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix);
 

@@ -49,6 +49,7 @@ QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters&
       limiter_(cfg.rate_limit, 1, random_u64(), random_u64()),
       policy_(policies),
       blocks_(cfg.log, counters, clock),
+      debug_(cfg.log.debug_query_rate),
       cache_(cache),
       cache_buf_(cache ? new uint8_t[dns::kMaxMessage] : nullptr) {
   inflight_.set_limits({cfg.upstream.max_inflight, cfg.upstream.zone_limit()});
@@ -91,10 +92,21 @@ void QueryPipeline::handle_query(const uint8_t* msg, size_t len, const net::Clie
     uint32_t chase = 0;
     const Step s = from_cache(key, cq, from, /*stale=*/false, chase, client_deadline());
     if (chase) chases_.release(chase);
-    if (finish(s, from)) return;
+    if (finish(s, from)) {
+      if (upstream::DebugLog::on()) [[unlikely]]
+        debug_decision(from, key.qname, key.qname_len, key.qtype, Decision::kCacheHit);
+      return;
+    }
     counters_.inc(Counter::kCacheMisses);
   }
   forward(key, cq, from, /*context=*/0);
+}
+
+void QueryPipeline::debug_decision(const net::ClientEndpoint& from, const uint8_t* qname,
+                                   size_t qname_len, uint16_t qtype, Decision d,
+                                   const policy::Verdict* v) {
+  if (!debug_.allow(clock_.now_ms())) return;
+  log_decision(policy_.snapshot(), from, qname, qname_len, qtype, d, v);
 }
 
 void QueryPipeline::refuse_unadmitted(const uint8_t* msg, size_t len,
@@ -118,6 +130,12 @@ Step QueryPipeline::apply_policy(const dns::QueryView& q, const uint8_t* msg,
                                  const dns::ClientQuery& cq, const net::ClientEndpoint& from) {
   const policy::PolicySnapshot& snap = policy_.snapshot();
   const PolicyDecision d = policy_.decide(snap, from.sa(), q.qname(msg), q.qname_len);
+  if (d.kind != PolicyDecision::Kind::kAllow && upstream::DebugLog::on()) [[unlikely]]
+    debug_decision(from, q.qname(msg), q.qname_len, q.qtype,
+                   d.kind == PolicyDecision::Kind::kBlock     ? Decision::kBlocked
+                   : d.kind == PolicyDecision::Kind::kMonitor ? Decision::kMonitored
+                                                              : Decision::kRefusedNoPolicy,
+                   d.kind == PolicyDecision::Kind::kRefuseClient ? nullptr : &d.verdict);
   switch (d.kind) {
     case PolicyDecision::Kind::kAllow:
       return Step::next();
@@ -166,6 +184,11 @@ void QueryPipeline::forward(const dns::QuestionKey& key, const dns::ClientQuery&
                             const net::ClientEndpoint& from, uint32_t context,
                             uint64_t deadline_ms) {
   const upstream::InflightTable::Found f = inflight_.find_or_admit(key);
+  if (context == 0 && upstream::DebugLog::on()) [[unlikely]]
+    debug_decision(from, key.qname, key.qname_len, key.qtype,
+                   !f.q                                           ? Decision::kLimited
+                   : f.admission == upstream::Admission::kCreated ? Decision::kUpstream
+                                                                  : Decision::kCoalesced);
   if (!f.q) {
     note_limit(f.admission, key);
     answer_without_upstream(

@@ -43,11 +43,13 @@
 #include "resolver/pipeline/block_counter.h"
 #include "resolver/pipeline/blocked_answer.h"
 #include "resolver/pipeline/chase.h"
+#include "resolver/pipeline/decision_log.h"
 #include "resolver/pipeline/policy_stage.h"
 #include "resolver/pipeline/rate_limiter.h"
 #include "resolver/pipeline/reply_sink.h"
 #include "resolver/pipeline/step.h"
 #include "resolver/upstream/clock.h"
+#include "resolver/upstream/debug_log.h"
 #include "resolver/upstream/inflight_table.h"
 #include "resolver/upstream/limit_log.h"
 #include "resolver/upstream/upstream_pool.h"
@@ -78,6 +80,9 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   void on_upstream_answer(upstream::PendingQuery& q, const uint8_t* resp,
                           const dns::MessageView& m) override;
   void on_upstream_failure(upstream::PendingQuery& q) override;
+
+  // The gate of this worker's per-query debug lines; the pool shares it.
+  upstream::DebugLog& debug_log() { return debug_; }
 
   // Questions waiting on an upstream (graceful shutdown waits for 0).
   size_t in_flight() const { return inflight_.size(); }
@@ -150,6 +155,9 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
     return clock_.now_ms() + static_cast<uint64_t>(cfg_.upstream.deadline.count());
   }
   void done_waiting(const upstream::Waiter& w);
+  // The decision line (decision_log.h), when debug lines are on and one is allowed now.
+  void debug_decision(const net::ClientEndpoint& from, const uint8_t* qname, size_t qname_len,
+                      uint16_t qtype, Decision d, const policy::Verdict* v = nullptr);
 
   const config::Config& cfg_;
   metrics::WorkerCounters& counters_;
@@ -161,6 +169,7 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   BlockCounter blocks_;
   upstream::InflightTable inflight_;
   upstream::LimitLog limit_log_;
+  upstream::DebugLog debug_;
   upstream::UpstreamPool* pool_ = nullptr;
   cache::PacketCache* cache_ = nullptr;
   bool log_queries_ = false;

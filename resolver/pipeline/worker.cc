@@ -50,6 +50,7 @@ Worker::Worker(const config::Config& cfg, unsigned index, ListenFds fds,
   po.payload = cfg.server.udp_payload;
   po.max_inflight_per_upstream = cfg.upstream.max_inflight_per_upstream;
   pool_ = std::make_unique<upstream::UpstreamPool>(po, transport_, clock_, counters_, pipeline_);
+  pool_->set_debug_log(&pipeline_.debug_log());
   pipeline_.set_upstreams(pool_.get());
   pipeline_.set_worker_index(index);
 

@@ -57,8 +57,8 @@ class Worker {
   // Per-upstream attempts and latency of this worker (any thread may read).
   const metrics::UpstreamStats& upstream_stats() const { return pool_->stats(); }
   // Before run(): bump heartbeat() every `period` from a timer on this worker's loop, so
-  // the control thread can tell a loop that turns from one that hangs (watchdog.h).
-  // Off by default: without a watchdog nobody reads it.
+  // the control thread can tell a loop that turns from one that hangs (watchdog.h, and
+  // /healthz through observe/health_monitor.h). Off until called.
   void enable_heartbeat(std::chrono::milliseconds period);
   // Any thread: moves while the loop runs; stops when the loop is stuck (or drained).
   uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }

@@ -21,7 +21,9 @@
 #include "policy/snapshot_builder.h"
 #include "resolver/config/config.h"
 #include "resolver/config/yaml_reader.h"
+#include "resolver/control/control_socket.h"
 #include "resolver/control/fd_limit.h"
+#include "resolver/control/instance_lock.h"
 #include "resolver/control/listeners.h"
 #include "resolver/control/server.h"
 #include "sinkhole/version.h"
@@ -87,6 +89,26 @@ int rejected(const std::vector<std::string>& errors) {
   return 1;
 }
 
+// One sinkholed per address (instance_lock.h): the locks in the runtime directory, then a
+// bind probe for programs that hold none of our locks. Before any socket is bound, so a
+// second instance never receives a query.
+bool claim_addresses(const config::Config& cfg, control::InstanceLocks& locks) {
+  std::string error;
+  if (!control::ensure_runtime_dir(cfg.server.runtime_dir, &error) ||
+      !locks.acquire(cfg.server.runtime_dir,
+                     control::lock_plan(cfg.server.listen, cfg.control.socket), &error)) {
+    spdlog::critical("{}; not starting", error);
+    return false;
+  }
+  for (const auto& addr : cfg.server.listen) {
+    if (!control::probe_unused(addr, &error)) {
+      spdlog::critical("{}; not starting", error);
+      return false;
+    }
+  }
+  return true;
+}
+
 // Sockets before the lists (see listeners.h): queries sent while they compile wait for us.
 bool bind_sockets(const config::Config& cfg, control::Startup& s) {
   auto bound = control::bind_listeners(cfg);
@@ -137,8 +159,15 @@ int main(int argc, char** argv) {
   const auto loaded = config::parse_config(*document.document);
   if (!loaded.config) return rejected(loaded.errors);
   const config::Config& cfg = *loaded.config;
+  // A control socket that cannot be made as configured fails the start (and --check):
+  // without it `systemctl reload` would fail days later.
+  if (const auto problem = control::control_socket_problem(cfg.control, cfg.server.runtime_dir);
+      !problem.empty())
+    return rejected({cfg.path + ": " + problem});
 
   control::Startup startup;
+  control::InstanceLocks locks;  // held until the process ends
+  if (!options.check && !claim_addresses(cfg, locks)) return 1;
   if (!options.check) control::raise_and_log_fd_limit(cfg);
   if (!options.check && !bind_sockets(cfg, startup)) return 1;
   // Blocked-query counters by list/category/action, kept across reloads (block_stats.h).

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/upstream/upstream_pool.h"
 
-#include <algorithm>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include <cstring>
 
@@ -47,6 +47,27 @@ size_t build_upstream_query(const PendingQuery& q, uint16_t id, uint16_t payload
   dns::write_u16(out + pos + 9, 0);
   return pos + dns::kOptFixedSize;
 }
+
+namespace {
+
+const char* error_text(metrics::UpstreamStats::Error e) {
+  using E = metrics::UpstreamStats::Error;
+  switch (e) {
+    case E::kTimeout:
+      return "timed out";
+    case E::kSocket:
+      return "failed (socket error)";
+    case E::kRcode:
+      return "answered SERVFAIL/REFUSED";
+    case E::kBadReply:
+      return "sent a bad reply";
+    case E::kNone:
+      break;
+  }
+  return "failed";
+}
+
+}  // namespace
 
 // --- UpstreamPool ----------------------------------------------------------------------
 
@@ -106,6 +127,24 @@ void UpstreamPool::count_sent(PendingQuery& q) {
   ++busy_[q.upstream];
 }
 
+void UpstreamPool::note_failure(const PendingQuery& q, metrics::UpstreamStats::Error e) {
+  stats_.note_failure(q.upstream, clock_.now_ms(), e);
+  if (!debug_ || !DebugLog::on() || !debug_->allow(clock_.now_ms())) return;
+  spdlog::debug("upstream: {} {} for {} type {} after {} ms; failing over",
+                opts_.servers[q.upstream].to_string(), error_text(e),
+                dns::wire_to_log_text(q.qname(), q.qname_len), q.qtype,
+                (clock_.now_ns() - q.attempt_ns) / 1'000'000);
+}
+
+void UpstreamPool::debug_attempt(const PendingQuery& q, bool tcp) {
+  if (!debug_ || !DebugLog::on() || !debug_->allow(clock_.now_ms())) return;
+  spdlog::debug("upstream: asking {} for {} type {} over {}{}",
+                opts_.servers[q.upstream].to_string(),
+                dns::wire_to_log_text(q.qname(), q.qname_len), q.qtype,
+                tcp ? "tcp (truncated over udp)" : "udp",
+                q.upstream == preferred_ ? "" : " (not the preferred upstream: failover)");
+}
+
 void UpstreamPool::detach(PendingQuery& q) {
   transport_.cancel(q);
   if (q.attempt_open) {
@@ -118,6 +157,12 @@ void UpstreamPool::fail(PendingQuery& q) {
   detach(q);
   counters_.inc(q.failure == PendingQuery::Failure::kUpstreamLimit ? Counter::kUpstreamLimitUpstream
                                                                    : Counter::kUpstreamAllFailed);
+  if (debug_ && DebugLog::on() && debug_->allow(clock_.now_ms()))
+    spdlog::debug("upstream: giving up on {} type {}: {}",
+                  dns::wire_to_log_text(q.qname(), q.qname_len), q.qtype,
+                  q.failure == PendingQuery::Failure::kUpstreamLimit
+                      ? "every usable upstream is at upstream.max_inflight_per_upstream"
+                      : "no upstream answered within the deadline");
   delegate_.on_upstream_failure(q);
 }
 
@@ -145,9 +190,11 @@ void UpstreamPool::attempt(PendingQuery& q) {
   q.id = random_.next_u16();
   const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
   count_sent(q);
+  debug_attempt(q, /*tcp=*/false);
   if (!transport_.send(q, opts_.servers[q.upstream], q.upstream, /*tcp=*/false, tx_, len,
                        timeout)) {
     counters_.inc(Counter::kUpstreamErrors);
+    note_failure(q, metrics::UpstreamStats::Error::kSocket);
     on_attempt_failed(q, /*hard=*/true);
   }
 }
@@ -159,8 +206,10 @@ void UpstreamPool::attempt_tcp(PendingQuery& q) {
   q.id = random_.next_u16();
   const size_t len = build_upstream_query(q, q.id, opts_.payload, tx_);
   count_sent(q);
+  debug_attempt(q, /*tcp=*/true);
   if (!transport_.send(q, opts_.servers[q.upstream], q.upstream, /*tcp=*/true, tx_, len, timeout)) {
     counters_.inc(Counter::kUpstreamErrors);
+    note_failure(q, metrics::UpstreamStats::Error::kSocket);
     on_attempt_failed(q, /*hard=*/true);
   }
 }
@@ -170,17 +219,22 @@ void UpstreamPool::on_attempt_failed(PendingQuery& q, bool hard) {
   stats_.inc(q.upstream,
              hard ? metrics::UpstreamStats::kFailures : metrics::UpstreamStats::kTimeouts);
   if (hard) q.failed |= 1u << q.upstream;
-  if (preferred_ == q.upstream) preferred_ = (preferred_ + 1) % n;
+  if (preferred_ == q.upstream) {
+    preferred_ = (preferred_ + 1) % n;
+    stats_.set_preferred(preferred_);
+  }
   attempt(q);
 }
 
 void UpstreamPool::on_transport_timeout(PendingQuery& q) {
   counters_.inc(Counter::kUpstreamTimeouts);
+  note_failure(q, metrics::UpstreamStats::Error::kTimeout);
   on_attempt_failed(q, /*hard=*/false);
 }
 
 void UpstreamPool::on_transport_error(PendingQuery& q) {
   counters_.inc(Counter::kUpstreamErrors);
+  note_failure(q, metrics::UpstreamStats::Error::kSocket);
   on_attempt_failed(q, /*hard=*/true);
 }
 
@@ -190,24 +244,35 @@ void UpstreamPool::on_transport_reply(PendingQuery& q, const uint8_t* data, size
   switch (check_reply(q, data, len, m)) {
     case ReplyCheck::kSpoofed:
       counters_.inc(Counter::kUpstreamSpoofed);
-      if (over_tcp) on_attempt_failed(q, /*hard=*/true);
+      if (over_tcp) {
+        note_failure(q, metrics::UpstreamStats::Error::kBadReply);
+        on_attempt_failed(q, /*hard=*/true);
+      }
       return;  // over UDP, keep waiting: the real reply may still come
     case ReplyCheck::kMalformed:
       counters_.inc(Counter::kUpstreamBadResponses);
-      if (over_tcp) on_attempt_failed(q, /*hard=*/true);
+      if (over_tcp) {
+        note_failure(q, metrics::UpstreamStats::Error::kBadReply);
+        on_attempt_failed(q, /*hard=*/true);
+      }
       return;
     case ReplyCheck::kAccept:
       stats_.observe(q.upstream, clock_.now_ns() - q.attempt_ns);
       break;
   }
+  const uint16_t rcode = m.rcode();
+  const bool rcode_failure = rcode == static_cast<uint16_t>(dns::Rcode::kServFail) ||
+                             rcode == static_cast<uint16_t>(dns::Rcode::kRefused);
+  if (rcode_failure)
+    note_failure(q, metrics::UpstreamStats::Error::kRcode);
+  else if (m.opt_is_last())
+    stats_.note_answer(q.upstream, clock_.now_ms(), (clock_.now_ns() - q.attempt_ns) / 1000);
   if (m.truncated() && !over_tcp) {
     counters_.inc(Counter::kUpstreamTcpRetries);
     attempt_tcp(q);
     return;
   }
-  const uint16_t rcode = m.rcode();
-  if (rcode == static_cast<uint16_t>(dns::Rcode::kServFail) ||
-      rcode == static_cast<uint16_t>(dns::Rcode::kRefused)) {
+  if (rcode_failure) {
     counters_.inc(Counter::kUpstreamRcodeFailures);
     const uint32_t all = opts_.servers.size() >= 32 ? ~0u : (1u << opts_.servers.size()) - 1;
     const bool another_left = ((q.tried | q.failed | (1u << q.upstream)) & all) != all;
@@ -219,10 +284,14 @@ void UpstreamPool::on_transport_reply(PendingQuery& q, const uint8_t* data, size
   if (!m.opt_is_last()) {
     // Records after OPT would move when OPT is replaced, breaking compression pointers.
     counters_.inc(Counter::kUpstreamBadResponses);
+    if (!rcode_failure) note_failure(q, metrics::UpstreamStats::Error::kBadReply);
     on_attempt_failed(q, /*hard=*/true);
     return;
   }
-  preferred_ = q.upstream;
+  if (preferred_ != q.upstream) {
+    preferred_ = q.upstream;
+    stats_.set_preferred(preferred_);
+  }
   detach(q);
   delegate_.on_upstream_answer(q, data, m);
 }

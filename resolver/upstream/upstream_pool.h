@@ -26,6 +26,7 @@
 #include "resolver/metrics/upstream_stats.h"
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/upstream/clock.h"
+#include "resolver/upstream/debug_log.h"
 #include "resolver/upstream/inflight_table.h"
 #include "resolver/upstream/limit_log.h"
 #include "resolver/upstream/random_source.h"
@@ -79,6 +80,8 @@ class UpstreamPool final : private TransportEvents {
   void close() { transport_.close(); }
   // Per-upstream attempts, timeouts, failures and reply latency (read by the metrics thread).
   const metrics::UpstreamStats& stats() const { return stats_; }
+  // Where the per-query debug lines (choice, failover) are gated; none when null.
+  void set_debug_log(DebugLog* log) { debug_ = log; }
   // Attempts in flight at upstream `i` (tests).
   unsigned busy(unsigned i) const { return busy_[i]; }
 
@@ -98,6 +101,9 @@ class UpstreamPool final : private TransportEvents {
   Pick pick_upstream(PendingQuery& q);
   void count_sent(PendingQuery& q);
   uint64_t attempt_timeout(const PendingQuery& q) const;
+  // The attempt at q.upstream failed with `e`: counted for the health view, and a debug line.
+  void note_failure(const PendingQuery& q, metrics::UpstreamStats::Error e);
+  void debug_attempt(const PendingQuery& q, bool tcp);
 
   Options opts_;
   Transport& transport_;
@@ -109,6 +115,7 @@ class UpstreamPool final : private TransportEvents {
   unsigned preferred_ = 0;
   std::vector<unsigned> busy_;  // attempts in flight per upstream
   LimitLog limit_log_;
+  DebugLog* debug_ = nullptr;
   uint8_t tx_[dns::kMaxNameWire + 64];
 };
 

@@ -407,7 +407,8 @@ class Sinkholed:
     extra keys for those sections. The cache is off unless a test passes `cache`:
     forwarding tests compare exact TTLs and count upstream queries (test_cache.py covers
     the cache). Listens on a random 127.x.y.z and, when `ipv6`, on ::1, both with the same
-    random port (a machine without ::1 fails start() unless `ipv6` is False). `env`: extra
+    random port (a machine without ::1 fails start() unless `ipv6` is False). Its lock files
+    and (unless the config sets one) control socket are in its own `runtime_dir`. `env`: extra
     environment variables for the daemon (e.g. NOTIFY_SOCKET;
     None removes one); `exec_prefix`: argv run in front of the binary (a wrapper that execs
     it).
@@ -434,6 +435,9 @@ class Sinkholed:
         lines = ["server:", f"  listen: {_yaml_list(self.listen_strings())}"]
         for k, v in self.server.items():
             lines.append(f"  {k}: {yaml_scalar(v)}")
+        if "runtime_dir" not in self.server:
+            # Its own lock files and control socket: parallel tests never share them.
+            lines.append(f"  runtime_dir: {yaml_scalar(self.runtime_dir)}")
         lines.append(f"upstreams: {_yaml_list(self.upstreams)}")
         if self.upstream_opts:
             lines.append("upstream:")
@@ -447,6 +451,16 @@ class Sinkholed:
         for k, v in self.log_opts.items():
             lines.append(f"  {k}: {yaml_scalar(v)}")
         return "\n".join(lines) + "\n"
+
+    @property
+    def runtime_dir(self):
+        """server.runtime_dir: the test's own (inside its temp dir) unless `server` set it."""
+        return self.server.get("runtime_dir") or os.path.join(self.dir, "run")
+
+    @property
+    def control_socket(self):
+        """The control socket when the config does not set one: in the runtime dir."""
+        return os.path.join(self.runtime_dir, "control.sock")
 
     def listen_strings(self):
         out = [f"{self.addr}:{self.port}"]

@@ -321,7 +321,7 @@ class FaultListsAtStartTest(unittest.TestCase):
         with open(cfg, "w") as f:
             # The start fails at the lists, after the sockets bind.
             f.write(f"""\
-server: {{ listen: ["{addr}:{port}"], workers: 1 }}
+server: {{ listen: ["{addr}:{port}"], workers: 1, runtime_dir: "{d}/run" }}
 upstreams: [127.0.0.1:9]
 {defaults}lists:
   gambling: {{ path: gambling.txt{list_extra} }}

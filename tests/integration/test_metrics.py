@@ -194,7 +194,9 @@ class MetricsTest(PolicyTestCase):
                                   "&client=127.0.0.2")[0], 400)
         self.assertEqual(self.get("/explain?name=bet.metrics.test%26client%3D1")[0], 400)
         self.assertEqual(self.get("/explain?name=bet.metrics.test&client=nobody")[0], 400)
-        self.assertEqual(self.get("/healthz")[::2], (200, "ok\n"))
+        status, _, body = self.get("/healthz")
+        self.assertEqual((status, json.loads(body)["status"], json.loads(body)["reasons"]),
+                         (200, "ok", []))
         self.assertEqual(self.get("/nope")[0], 404)
         self.assertEqual(self.get("/metrics", method="POST")[0], 405)
 

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctl import sinkholectl, sinkholectl_binary  # noqa: E402
 from dnswire import NOERROR, NXDOMAIN  # noqa: E402
 from fakes import RecordingProxy  # noqa: E402
-from policy_harness import PolicyTestCase  # noqa: E402
+from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
 from processes import free_tcp_port, sinkholed_binary  # noqa: E402
 from zones import soa_zone_text  # noqa: E402
 
@@ -230,9 +230,18 @@ default_policy: subscribers
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
         self.assertEqual(st.st_gid, g.gr_gid)
 
-    def test_unknown_group_fails_to_open_the_socket_with_a_clear_log(self):
-        s = self.start(group="no-such-group-sinkholed")
-        self.assertIn("no group named 'no-such-group-sinkholed'", s.log_text())
+    def test_unknown_group_fails_the_start_with_a_clear_message(self):
+        # A daemon without its socket would leave `systemctl reload` failing days later.
+        s = PolicySinkholed(["127.0.0.1:9"], f'control:\n  socket: "{self.sock}"\n'
+                            '  group: "no-such-group-sinkholed"\n')
+        try:
+            with self.assertRaises(RuntimeError) as e:
+                s.start()
+            self.assertEqual(s.proc.returncode, 1)
+        finally:
+            s.proc = None
+            shutil.rmtree(s.dir, ignore_errors=True)
+        self.assertIn("control.group 'no-such-group-sinkholed': no such group", str(e.exception))
         p = self.ctl("status", expect=2)
         self.assertIn("cannot reach sinkholed", p.stderr)
 

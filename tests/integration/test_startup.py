@@ -52,6 +52,7 @@ class StartupTest(unittest.TestCase):
 server:
   listen: ["{addr}:{port}"]
   workers: 1
+  runtime_dir: "{self.dir}/run"
 upstreams: ["{up_addr}:{up_port}"]
 log:
   level: info

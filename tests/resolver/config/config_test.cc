@@ -594,3 +594,48 @@ TEST_CASE("parse_config reads allow_query, deny_query, refuse_action and rate_li
     }
   }
 }
+
+TEST_CASE("server.runtime_dir: default, the control socket inside it unless set, errors") {
+  auto r = parse_config("upstreams: [192.0.2.1]\n", "cfg.yaml", "/nonexistent");
+  REQUIRE(r.config);
+  CHECK(r.config->server.runtime_dir == "/run/sinkholed");
+  CHECK(r.config->control.socket == "/run/sinkholed/control.sock");
+  CHECK(r.config->log.debug_query_rate == 100);
+
+  r = parse_config(
+      "upstreams: [192.0.2.1]\nserver:\n  runtime_dir: /tmp/sh-run\nlog:\n  debug_query_rate: 5\n",
+      "cfg.yaml", "/nonexistent");
+  INFO(joined(r.errors));
+  REQUIRE(r.config);
+  CHECK(r.config->server.runtime_dir == "/tmp/sh-run");
+  CHECK(r.config->control.socket == "/tmp/sh-run/control.sock");
+  CHECK(r.config->log.debug_query_rate == 5);
+
+  // A socket set explicitly (or disabled) stays where it is said to be.
+  r = parse_config(
+      "upstreams: [192.0.2.1]\nserver:\n  runtime_dir: /tmp/sh-run\n"
+      "control:\n  socket: /srv/ctl.sock\n",
+      "cfg.yaml", "/nonexistent");
+  REQUIRE(r.config);
+  CHECK(r.config->control.socket == "/srv/ctl.sock");
+  r = parse_config("upstreams: [192.0.2.1]\ncontrol:\n  socket: \"\"\n", "cfg.yaml",
+                   "/nonexistent");
+  REQUIRE(r.config);
+  CHECK(r.config->control.socket.empty());
+
+  struct Case {
+    const char* yaml;
+    const char* want;
+  } cases[] = {
+      {"server:\n  runtime_dir: run/sinkholed\n",
+       "cfg.yaml:2:16: server.runtime_dir must be an absolute path, not 'run/sinkholed'"},
+      {"log:\n  debug_query_rate: 0\n", "cfg.yaml:2:21: log.debug_query_rate must be"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.yaml);
+    const auto bad = parse_config(c.yaml, "cfg.yaml", "/nonexistent");
+    CHECK_FALSE(bad.config);
+    REQUIRE(!bad.errors.empty());
+    CHECK(bad.errors[0].rfind(c.want, 0) == 0);
+  }
+}

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "resolver/dns/name.h"
+#include "resolver/observe/health_monitor.h"
 #include "tests/resolver/observe/server_fixture.h"
 
 namespace {
@@ -108,7 +109,7 @@ TEST_CASE("a line that is not a request, or an unknown command, gets a failure r
   CHECK_FALSE(r->ok);
   CHECK(r->error ==
         "unknown command 'reboot' (reload [--force], status, stats, lists, explain NAME "
-        "[--client IP], cache flush [NAME], policies)");
+        "[--client IP], cache flush [NAME], policies, upstreams)");
 }
 
 TEST_CASE("reload: the new generation, or why it failed, when the build ends") {
@@ -233,4 +234,54 @@ TEST_CASE("cache flush: everything, one name, or a failure when the cache is off
   REQUIRE(r);
   CHECK_FALSE(r->ok);
   CHECK(r->error == "'bad..name' is not a valid name");
+}
+
+TEST_CASE("status exits 1 after a failed reload and 0 after a good one; upstreams in it") {
+  Harness h;
+  h.f.cfg.upstream.servers = {*sinkhole::config::SocketAddress::parse("127.0.0.1:5300", 53),
+                              *sinkhole::config::SocketAddress::parse("[::1]:5301", 53)};
+  sinkhole::observe::HealthMonitor health(h.f.state, 1000);
+  health.tick(2000);
+  h.f.state.health = &health;
+  auto r = h.ask(CommandId::kStatus);
+  REQUIRE(r);
+  CHECK(r->exit == 0);
+  CHECK(r->text.find("upstreams:\n  127.0.0.1:5300           up") != std::string::npos);
+  h.f.reloads.record_failure("sinkholed.yaml:3:1: bad indentation");
+  for (bool json : {false, true}) {
+    r = h.ask(CommandId::kStatus, {}, json);
+    REQUIRE(r);
+    CHECK(r->ok);
+    CHECK(r->exit == 1);
+  }
+  CHECK(r->result["upstreams"][1]["address"] == "[::1]:5301");
+  CHECK(r->result["upstreams"][1]["state"] == "up");
+  h.f.reloads.record_success(0.1);
+  r = h.ask(CommandId::kStatus);
+  REQUIRE(r);
+  CHECK(r->exit == 0);
+}
+
+TEST_CASE("upstreams: one row per upstream, in text and JSON") {
+  Harness h;
+  h.f.cfg.upstream.servers = {*sinkhole::config::SocketAddress::parse("127.0.0.1:5300", 53)};
+  auto r = h.ask(CommandId::kUpstreams);
+  REQUIRE(r);
+  CHECK(r->text == "upstreams: not monitored\n");
+  sinkhole::observe::HealthMonitor health(h.f.state, 1000);
+  h.f.state.health = &health;
+  r = h.ask(CommandId::kUpstreams);
+  REQUIRE(r);
+  CHECK(r->text.rfind("upstreams: no state yet", 0) == 0);
+  health.tick(2000);
+  r = h.ask(CommandId::kUpstreams);
+  REQUIRE(r);
+  CHECK(r->text.rfind("127.0.0.1:5300           up   for ", 0) == 0);
+  CHECK(r->text.find("rtt        -  queries 0 answers 0 timeouts 0 errors 0\n") !=
+        std::string::npos);
+  r = h.ask(CommandId::kUpstreams, {}, true);
+  REQUIRE(r);
+  REQUIRE(r->result.size() == 1);
+  CHECK(r->result[0]["state"] == "up");
+  CHECK(r->result[0]["last_error"].is_null());
 }
