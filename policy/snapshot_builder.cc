@@ -18,6 +18,7 @@
 
 #include "blocklist/list_reader.h"
 #include "policy/cidr.h"
+#include "policy/semantic_checks.h"
 #include "resolver/config/config.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/dns/name.h"
@@ -147,6 +148,7 @@ class Builder {
     BuildResult out;
     out.errors = std::move(r_.errors());
     out.warnings = std::move(warnings_);
+    out.details = std::move(details_);
     out.refusals = std::move(refusals_);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!out.errors.empty()) return out;
@@ -354,7 +356,7 @@ class Builder {
       }
       if (!r_.check_keys(l,
                          {"path", "format", "category", "action", "max_reject_ratio", "max_shrink",
-                          "allow_shrink", "max_entries"},
+                          "allow_shrink", "max_entries", "allow_suffix"},
                          where))
         continue;
       ListLimits limits = list_defaults_;
@@ -369,8 +371,10 @@ class Builder {
       if (!path) continue;
       std::filesystem::path p(*path);
       data.path = (p.is_relative() ? base / p : p).lexically_normal().string();
-      data.format = blocklist::Format::kDomains;
+      // Without `format:` the format is inferred from the file once read (load_list).
+      data.format_basis = blocklist::FormatBasis::kContent;
       if (const auto f = l["format"]) {
+        data.format_basis = blocklist::FormatBasis::kConfigured;
         auto s = r_.scalar(f, where + ".format");
         if (s && !blocklist::parse_format(*s, data.format)) {
           r_.error_at(f, fmt::format("{}.format: '{}' is not one of domains, hosts, adblock, rpz, "
@@ -378,6 +382,13 @@ class Builder {
                                      where, *s));
           continue;
         }
+      }
+      if (const auto a = l["allow_suffix"]) {
+        auto s = r_.scalar(a, where + ".allow_suffix");
+        if (s && (*s == "true" || *s == "false"))
+          data.allow_suffix = *s == "true";
+        else if (s)
+          r_.error_at(a, fmt::format("{}.allow_suffix must be true or false", where));
       }
       data.category = name;
       if (const auto c = l["category"])
@@ -438,7 +449,14 @@ class Builder {
       blocklist::MatcherBuilder mb;
       const uint16_t id = mb.begin_list(data.path, data.format);
       MatcherFeed feed(mb, id, data.local, limits.max_entries);
-      blocklist::ParsedList parsed = blocklist::read_list_file(data.path, data.format, &feed);
+      const bool configured = data.format_basis == blocklist::FormatBasis::kConfigured;
+      blocklist::FormatChoice chosen;
+      blocklist::ParsedList parsed =
+          blocklist::read_list_file(data.path, configured ? &data.format : nullptr, &feed, &chosen);
+      data.format = chosen.format;
+      data.format_basis = chosen.basis;
+      data.format_why = std::move(chosen.why);
+      mb.set_format(id, data.format);
       data.loaded_unix = static_cast<int64_t>(std::time(nullptr));
       if (::stat(data.path.c_str(), &st) == 0)
         data.file_mtime_unix = static_cast<int64_t>(st.st_mtime);
@@ -458,11 +476,11 @@ class Builder {
       const std::string shown_path = util::escape_for_log(data.path, 240);
       const auto& rejects = parsed.stats.rejects;
       for (size_t i = 0; i < rejects.size() && i < kMaxRejectWarnings; ++i)
-        warnings_.push_back(fmt::format("{}:{}: {} (line skipped)", shown_path, rejects[i].line,
-                                        rejects[i].reason));
+        details_.push_back(fmt::format("{}:{}: {} (line skipped)", shown_path, rejects[i].line,
+                                       rejects[i].reason));
       if (rejects.size() > kMaxRejectWarnings)
-        warnings_.push_back(fmt::format("{}: {} more rejected lines", shown_path,
-                                        rejects.size() - kMaxRejectWarnings));
+        details_.push_back(fmt::format("{}: {} more rejected lines", shown_path,
+                                       rejects.size() - kMaxRejectWarnings));
       mb.add_patterns(id, parsed.patterns);
       const auto& counts = mb.domain_counts(id);
       parsed.stats.entries += counts.names;
@@ -470,7 +488,22 @@ class Builder {
       parsed.stats.duplicates += counts.duplicates;
       auto built = mb.build();
       for (const auto& e : built.pattern_errors)
-        warnings_.push_back(util::escape_for_log(e.to_string(), 240) + " (rule skipped)");
+        details_.push_back(util::escape_for_log(e.to_string(), 240) + " (rule skipped)");
+      // One line a list, ahead of the details, so that a capped log still names every list.
+      if (const size_t n = rejects.size() + built.pattern_errors.size(); n > 0) {
+        const uint32_t first =
+            rejects.empty() ? built.pattern_errors.front().line
+            : built.pattern_errors.empty()
+                ? rejects.front().line
+                : std::min(rejects.front().line, built.pattern_errors.front().line);
+        // A list read in the wrong format is mostly rejects: say which format was used.
+        const std::string how =
+            configured ? ""
+                       : ", read as " + blocklist::format_label(data.format, data.format_basis);
+        warnings_.push_back(fmt::format("list {}: {} line{} rejected (first at {}:{}){}",
+                                        util::escape_for_log(data.name, 120), n, n == 1 ? "" : "s",
+                                        shown_path, first, how));
+      }
       data.matcher = std::move(built.matcher);
       data.stats = std::move(parsed.stats);
       const ListFigures figures{data.name,
@@ -621,6 +654,7 @@ class Builder {
   std::map<std::string, int32_t> policy_index_;
   std::map<std::string, std::string> cidr_owner_;  // "10.0.0.0/8" → policy name
   std::vector<std::string> warnings_;
+  std::vector<std::string> details_;
 };
 
 }  // namespace
@@ -667,7 +701,9 @@ BuildResult validate_and_build(const config::DocumentResult& doc, uint64_t gener
     r.errors = base.errors;
     return r;
   }
-  return build_snapshot(*doc.document, generation, stats, options);
+  BuildResult built = build_snapshot(*doc.document, generation, stats, options);
+  add_semantic_checks(built, *doc.document, *base.config);
+  return built;
 }
 
 }  // namespace
