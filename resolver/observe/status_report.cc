@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 
@@ -116,11 +117,15 @@ std::string lists_text(const ServerState& s, int64_t now_unix) {
   const auto snap = s.holder->current();
   if (snap->lists.empty()) return "no lists configured\n";
   std::string out;
+  // "hosts (inferred from content)" when a list has no format: key: as wide as the widest.
+  size_t width = 8;
+  for (const auto& l : snap->lists)
+    width = std::max(width, blocklist::format_label(l.format, l.format_basis).size());
   for (const auto& l : snap->lists)
     out +=
-        fmt::format("{:<20} {:<14} {:<8} {:>9} entries {:>6} rejected  age {:>7} s  {}\n", l.name,
-                    l.category, blocklist::format_label(l.format, l.format_basis), l.stats.entries,
-                    l.stats.rejects.size(), now_unix - l.file_mtime_unix, l.path);
+        fmt::format("{:<20} {:<14} {:<{}} {:>9} entries {:>6} rejected  age {:>7} s  {}\n", l.name,
+                    l.category, blocklist::format_label(l.format, l.format_basis), width,
+                    l.stats.entries, l.stats.rejects.size(), now_unix - l.file_mtime_unix, l.path);
   return out;
 }
 

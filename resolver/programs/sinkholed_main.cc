@@ -47,12 +47,14 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
       "Blocked names get a sinkhole answer; everything else is forwarded and returned.",
       "sinkholed"};
   app.add_option("-c,--config", o.config_path, "Configuration file (YAML)")->capture_default_str();
-  app.add_flag("--check", o.check,
-               "Validate the configuration, print a summary and the strict checks' warnings, "
-               "and exit (1 when it would not start: errors, an empty or refused list)");
+  auto* check =
+      app.add_flag("--check", o.check,
+                   "Validate the configuration, print a summary and the strict checks' warnings, "
+                   "and exit (1 when it would not start: errors, an empty or refused list)");
   app.add_flag("--strict", o.strict,
                "With --check: the strict checks' warnings (unused lists, dead rules, public "
-               "suffixes, forwarding to ourselves, an open resolver, ...) are errors too");
+               "suffixes, forwarding to ourselves, an open resolver, ...) are errors too")
+      ->needs(check);
   app.add_option("--check-list", o.check_list,
                  "Load blocklist file(s), print entries, rules, duplicates, skipped lines and "
                  "every rejected line as file:line, then exit (0 clean, 1 rejects, 2 unreadable)");

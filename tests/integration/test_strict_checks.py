@@ -171,6 +171,10 @@ policies:
         self.assertEqual(code, 0, out + err)
         self.assertNotIn("warning", err)
         self.assertIn(": OK:", out)
+        # --strict means nothing without --check: a usage error, not a start.
+        code, out, err = run("--strict", "-c", cfg, timeout=30)
+        self.assertNotEqual(code, 0, out + err)
+        self.assertIn("--check", err)
 
     def test_empty_or_refused_list_fails_check(self):
         self.write("empty.txt", "# nothing here\n")
