@@ -7,6 +7,8 @@
 #include <array>
 #include <cstring>
 
+#include "util/log_escape.h"
+
 namespace sinkhole::blocklist {
 
 namespace {
@@ -157,7 +159,7 @@ FormatChoice infer_format(std::string_view text, std::string_view path) {
     if (t.empty()) continue;
     if (istarts(t, "[adblock") || istarts(t, "[ublock"))
       return {Format::kAdblock, FormatBasis::kContent,
-              fmt::format("`{}` header at line {}", t.substr(0, 40), line_no)};
+              fmt::format("`{}` header at line {}", util::escape_for_log(t, 40), line_no)};
     if (t.starts_with('#') || t.starts_with('!') || t.starts_with(';')) continue;
     bool strong = false;
     const Kind k = classify(raw, strong);
