@@ -12,25 +12,14 @@
 
 namespace sinkhole::blocklist {
 
-Format guess_format(const std::string& path) {
-  auto ends_with = [&](const char* ext) {
-    const std::string e(ext);
-    return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0;
-  };
-  if (ends_with(".rpz") || ends_with(".zone")) return Format::kRpz;
-  if (ends_with(".hosts")) return Format::kHosts;
-  if (ends_with(".adblock")) return Format::kAdblock;
-  if (ends_with(".patterns")) return Format::kPatterns;
-  return Format::kDomains;
-}
-
 CheckStatus check_lists(const std::vector<std::string>& paths, const Format* format,
                         std::ostream& out) {
   CheckStatus worst = CheckStatus::kClean;
   for (const auto& path : paths) {
-    const Format f = format ? *format : guess_format(path);
     const auto t0 = std::chrono::steady_clock::now();
-    const ParsedList list = read_list_file(path, f);
+    FormatChoice chosen;
+    const ParsedList list = read_list_file(path, format, nullptr, &chosen);
+    const Format f = chosen.format;
     MatcherBuilder builder;
     builder.add(list);
     const auto built = builder.build();
@@ -43,6 +32,8 @@ CheckStatus check_lists(const std::vector<std::string>& paths, const Format* for
                "{} ({}): {} entries, {} rules, {} duplicates, {} rejected, {} lines, {:.3f} s\n",
                path, to_string(f), list.stats.entries, list.stats.rules, list.stats.duplicates,
                rejected, list.stats.lines, secs);
+    if (chosen.basis != FormatBasis::kConfigured)
+      fmt::print(out, "  format: {}\n", describe(chosen));
     for (const auto& [reason, count] : list.stats.skipped)
       fmt::print(out, "  skipped {}: {}\n", reason, count);
     for (const auto& r : list.stats.rejects) fmt::print(out, "{}:{}: {}\n", path, r.line, r.reason);

@@ -12,15 +12,12 @@
 
 namespace sinkhole::blocklist {
 
-// The format a file name suggests: .rpz/.zone → rpz, .hosts → hosts, .adblock → adblock,
-// .patterns → patterns, anything else → domains.
-Format guess_format(const std::string& path);
-
 enum class CheckStatus : int { kClean = 0, kRejects = 1, kUnreadable = 2 };
 
-// Checks each file (with `format`, or the guessed one when `format` is null); prints the
-// report to `out`. Returns the worst status: 2 if a file could not be read, 1 if any line
-// or pattern was rejected, 0 when every file is clean.
+// Checks each file (with `format`, or when `format` is null the one infer_format chooses,
+// the rule the daemon applies to a list without `format:`); prints the report to `out`,
+// with the format chosen and why. Returns the worst status: 2 if a file could not be read, 1 if any
+// line or pattern was rejected, 0 when every file is clean.
 CheckStatus check_lists(const std::vector<std::string>& paths, const Format* format,
                         std::ostream& out);
 

@@ -123,16 +123,27 @@ ParsedList parse_list(std::string_view text, Format format, std::string source, 
 }
 
 ParsedList read_list_file(const std::string& path, Format format, DomainSink* sink) {
+  return read_list_file(path, &format, sink, nullptr);
+}
+
+ParsedList read_list_file(const std::string& path, const Format* format, DomainSink* sink,
+                          FormatChoice* chosen) {
   std::string error;
   const auto text = util::read_regular_file(path, &error);
+  FormatChoice choice;
+  if (format)
+    choice.format = *format;
+  else
+    choice = infer_format(text ? std::string_view(*text) : std::string_view{}, path);
+  if (chosen) *chosen = choice;
   if (!text) {
     ParsedList list;
     list.source = path;
-    list.format = format;
+    list.format = choice.format;
     list.stats.rejects.push_back(Reject{0, "cannot read file: " + error});
     return list;
   }
-  return parse_list(*text, format, path, sink);
+  return parse_list(*text, choice.format, path, sink);
 }
 
 }  // namespace sinkhole::blocklist

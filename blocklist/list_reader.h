@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "blocklist/entry.h"
+#include "blocklist/format_inference.h"
 
 namespace sinkhole::blocklist {
 
@@ -34,6 +35,12 @@ ParsedList parse_list(std::string_view text, Format format, std::string source,
 
 // Reads the whole file, then parse_list with the path as source.
 ParsedList read_list_file(const std::string& path, Format format, DomainSink* sink = nullptr);
+
+// The same for a list whose format may be unnamed (`format` null): it is then inferred from
+// the text just read (infer_format: content first, then the path's extension), so the file
+// is read once. `chosen` (optional) receives the format used and where it came from.
+ParsedList read_list_file(const std::string& path, const Format* format, DomainSink* sink,
+                          FormatChoice* chosen);
 
 // The merge and counting step of parse_list, for callers that run readers themselves.
 void merge_duplicates(ParsedList& list);

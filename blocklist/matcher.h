@@ -85,6 +85,8 @@ class MatcherBuilder {
   // The same in steps, for a list streamed by parse_list (DomainSink): begin_list, then
   // add_domains for every chunk, then add_patterns with the parsed result.
   uint16_t begin_list(const std::string& source, Format format);
+  // A list begun before its format was known (inferred from its text once read).
+  void set_format(uint16_t list, Format format) { m_->lists_[list].format = format; }
   // Sizes the tables for `names` more names of `name_bytes` in all (a hint; they grow).
   void reserve(size_t names, size_t name_bytes);
   void add_domains(uint16_t list, std::span<const DomainEntry> entries, uint32_t first);

@@ -13,6 +13,8 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libabsl-dev libsystemd-dev libssl-dev nlohmann-json3-dev
   # operations: metrics/explain HTTP, dnstap
   libmicrohttpd-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
+  # the strict checks' TLD / public-suffix list (/usr/share/publicsuffix)
+  publicsuffix
   # packaging
   debhelper dpkg-dev fakeroot help2man
   # tests and benchmarks

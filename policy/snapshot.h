@@ -29,6 +29,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include "blocklist/format_inference.h"
 #include "blocklist/matcher.h"
 #include "policy/action.h"
 #include "policy/client_groups.h"
@@ -46,6 +47,11 @@ struct ListData {
   uint16_t category_id = 0;
   std::string path;
   blocklist::Format format = blocklist::Format::kDomains;
+  // Where the format came from (`format:`, or inferred: blocklist/format_inference.h), and
+  // why it was inferred so.
+  blocklist::FormatBasis format_basis = blocklist::FormatBasis::kConfigured;
+  std::string format_why;
+  bool allow_suffix = false;  // `allow_suffix: true`: entries may be public suffixes
   int32_t default_action = kNoAction;
   std::shared_ptr<const blocklist::Matcher> matcher;
   blocklist::ListStats stats;

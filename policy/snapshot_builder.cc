@@ -19,6 +19,7 @@
 
 #include "blocklist/list_reader.h"
 #include "policy/cidr.h"
+#include "policy/semantic_checks.h"
 #include "resolver/config/config.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/dns/name.h"
@@ -156,6 +157,7 @@ class Builder {
     out.errors = std::move(r_.errors());
     out.warnings = std::move(warnings_);
     out.notices = std::move(notices_);
+    out.details = std::move(details_);
     out.refusals = std::move(refusals_);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!out.errors.empty()) return out;
@@ -390,7 +392,7 @@ class Builder {
       }
       if (!r_.check_keys(l,
                          {"path", "format", "category", "action", "max_reject_ratio", "max_shrink",
-                          "allow_shrink", "max_entries", "mandatory", "exceptions"},
+                          "allow_shrink", "max_entries", "mandatory", "exceptions", "allow_suffix"},
                          where))
         continue;
       ListLimits limits = list_defaults_;
@@ -405,8 +407,10 @@ class Builder {
       if (!path) continue;
       std::filesystem::path p(*path);
       data.path = (p.is_relative() ? base / p : p).lexically_normal().string();
-      data.format = blocklist::Format::kDomains;
+      // Without `format:` the format is inferred from the file once read (load_list).
+      data.format_basis = blocklist::FormatBasis::kContent;
       if (const auto f = l["format"]) {
+        data.format_basis = blocklist::FormatBasis::kConfigured;
         auto s = r_.scalar(f, where + ".format");
         if (s && !blocklist::parse_format(*s, data.format)) {
           r_.error_at(f, fmt::format("{}.format: '{}' is not one of domains, hosts, adblock, rpz, "
@@ -414,6 +418,13 @@ class Builder {
                                      where, *s));
           continue;
         }
+      }
+      if (const auto a = l["allow_suffix"]) {
+        auto s = r_.scalar(a, where + ".allow_suffix");
+        if (s && (*s == "true" || *s == "false"))
+          data.allow_suffix = *s == "true";
+        else if (s)
+          r_.error_at(a, fmt::format("{}.allow_suffix must be true or false", where));
       }
       data.category = name;
       if (const auto c = l["category"])
@@ -537,7 +548,14 @@ class Builder {
       const auto keep = exception_names_.find(data.name);
       MatcherFeed feed(mb, id, data.local, limits.max_entries,
                        keep == exception_names_.end() ? nullptr : &keep->second);
-      blocklist::ParsedList parsed = blocklist::read_list_file(data.path, data.format, &feed);
+      const bool configured = data.format_basis == blocklist::FormatBasis::kConfigured;
+      blocklist::FormatChoice chosen;
+      blocklist::ParsedList parsed =
+          blocklist::read_list_file(data.path, configured ? &data.format : nullptr, &feed, &chosen);
+      data.format = chosen.format;
+      data.format_basis = chosen.basis;
+      data.format_why = std::move(chosen.why);
+      mb.set_format(id, data.format);
       data.loaded_unix = static_cast<int64_t>(std::time(nullptr));
       if (::stat(data.path.c_str(), &st) == 0)
         data.file_mtime_unix = static_cast<int64_t>(st.st_mtime);
@@ -557,11 +575,11 @@ class Builder {
       const std::string shown_path = util::escape_for_log(data.path, 240);
       const auto& rejects = parsed.stats.rejects;
       for (size_t i = 0; i < rejects.size() && i < kMaxRejectWarnings; ++i)
-        warnings_.push_back(fmt::format("{}:{}: {} (line skipped)", shown_path, rejects[i].line,
-                                        rejects[i].reason));
+        details_.push_back(fmt::format("{}:{}: {} (line skipped)", shown_path, rejects[i].line,
+                                       rejects[i].reason));
       if (rejects.size() > kMaxRejectWarnings)
-        warnings_.push_back(fmt::format("{}: {} more rejected lines", shown_path,
-                                        rejects.size() - kMaxRejectWarnings));
+        details_.push_back(fmt::format("{}: {} more rejected lines", shown_path,
+                                       rejects.size() - kMaxRejectWarnings));
       mb.add_patterns(id, parsed.patterns);
       const auto& counts = mb.domain_counts(id);
       parsed.stats.entries += counts.names;
@@ -569,7 +587,22 @@ class Builder {
       parsed.stats.duplicates += counts.duplicates;
       auto built = mb.build();
       for (const auto& e : built.pattern_errors)
-        warnings_.push_back(util::escape_for_log(e.to_string(), 240) + " (rule skipped)");
+        details_.push_back(util::escape_for_log(e.to_string(), 240) + " (rule skipped)");
+      // One line a list, ahead of the details, so that a capped log still names every list.
+      if (const size_t n = rejects.size() + built.pattern_errors.size(); n > 0) {
+        const uint32_t first =
+            rejects.empty() ? built.pattern_errors.front().line
+            : built.pattern_errors.empty()
+                ? rejects.front().line
+                : std::min(rejects.front().line, built.pattern_errors.front().line);
+        // A list read in the wrong format is mostly rejects: say which format was used.
+        const std::string how =
+            configured ? ""
+                       : ", read as " + blocklist::format_label(data.format, data.format_basis);
+        warnings_.push_back(fmt::format("list {}: {} line{} rejected (first at {}:{}){}",
+                                        util::escape_for_log(data.name, 120), n, n == 1 ? "" : "s",
+                                        shown_path, first, how));
+      }
       data.matcher = std::move(built.matcher);
       data.stats = std::move(parsed.stats);
       const ListFigures figures{data.name,
@@ -749,6 +782,7 @@ class Builder {
   std::vector<std::pair<std::string, YAML::Node>> pending_exceptions_;
   // Exception list name → the names of its block entries (kept while loading).
   std::map<std::string, std::vector<std::string>> exception_names_;
+  std::vector<std::string> details_;
 };
 
 }  // namespace
@@ -795,7 +829,9 @@ BuildResult validate_and_build(const config::DocumentResult& doc, uint64_t gener
     r.errors = base.errors;
     return r;
   }
-  return build_snapshot(*doc.document, generation, stats, options);
+  BuildResult built = build_snapshot(*doc.document, generation, stats, options);
+  add_semantic_checks(built, *doc.document, *base.config);
+  return built;
 }
 
 }  // namespace

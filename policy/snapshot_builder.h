@@ -31,9 +31,16 @@ namespace sinkhole::policy {
 struct BuildResult {
   std::shared_ptr<const PolicySnapshot> snapshot;  // null on error
   std::vector<std::string> errors;                 // file:line:column: message
-  std::vector<std::string> warnings;               // rejected list lines, bad patterns
-  std::vector<std::string> notices;                // audit lines for the info log (exception lifts)
-  std::string summary;                             // "3 lists, 120,345 entries, 2 policies"
+  // One line per list with rejected lines ("list X: N lines rejected (first at
+  // file:line)"), lists published anyway (--force), and the like.
+  std::vector<std::string> warnings;
+  // Each rejected line and bad pattern (file:line), at most 100 a list.
+  std::vector<std::string> details;
+  // The strict checks (policy/semantic_checks.h): filled by build_snapshot(yaml|file) and
+  // by add_semantic_checks; warnings unless `sinkholed --check --strict`.
+  std::vector<std::string> findings;
+  std::vector<std::string> notices;  // audit lines for the info log (exception lifts)
+  std::string summary;               // "3 lists, 120,345 entries, 2 policies"
   double seconds = 0;
   std::vector<ListRefusal> refusals;  // the lists that failed their guard (also in errors)
 };

@@ -36,10 +36,12 @@ void reload(const CommandContext& ctx, const Request& r, const Respond& respond)
       return respond(failure(error, "failed: " + error + "\n"));
     }
     if (json)
-      return respond(json_reply(
-          {{"generation", o.generation}, {"summary", o.message}, {"seconds", o.seconds}}));
-    respond(text_reply(fmt::format("ok: generation {} in service: {} ({:.3f} s)\n", o.generation,
-                                   o.message, o.seconds)));
+      return respond(json_reply({{"generation", o.generation},
+                                 {"summary", o.message},
+                                 {"seconds", o.seconds},
+                                 {"warnings", o.warnings}}));
+    respond(text_reply(fmt::format("ok: generation {} in service: {} ({:.3f} s)\n{}", o.generation,
+                                   o.message, o.seconds, observe::warnings_text(o.warnings))));
   });
 }
 

@@ -89,9 +89,15 @@ void Reloader::finished(Job& job) {
   auto& r = job.result;
   Outcome out;
   out.seconds = r.seconds;
-  for (size_t i = 0; i < r.warnings.size() && i < 20; ++i)
-    spdlog::warn("reload: {}", r.warnings[i]);
-  if (r.warnings.size() > 20) spdlog::warn("reload: {} more warnings", r.warnings.size() - 20);
+  out.warnings = r.warnings;
+  out.warnings.insert(out.warnings.end(), r.findings.begin(), r.findings.end());
+  // The summaries and checks first, then the rejected lines: at most 20 lines in all.
+  constexpr size_t kShown = 20;
+  const size_t total = out.warnings.size() + r.details.size();
+  for (size_t i = 0; i < total && i < kShown; ++i)
+    spdlog::warn("reload: {}",
+                 i < out.warnings.size() ? out.warnings[i] : r.details[i - out.warnings.size()]);
+  if (total > kShown) spdlog::warn("reload: {} more warnings", total - kShown);
   if (!r.snapshot) {
     out.message = r.errors.empty() ? "unknown error" : r.errors.front();
     std::vector<observe::ReloadStatus::ListFailure> lists;
@@ -111,7 +117,7 @@ void Reloader::finished(Job& job) {
         "at its next query, the old snapshot is freed once none holds it",
         job.generation, r.seconds);
     holder_.publish(std::move(r.snapshot));
-    status_.record_success(r.seconds);
+    status_.record_success(r.seconds, out.warnings);
     for (const auto& n : r.notices) spdlog::info("reload: {}", n);
     out.ok = true;
     out.message = r.summary;

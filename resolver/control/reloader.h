@@ -34,6 +34,9 @@ class Reloader {
     uint64_t generation = 0;  // in service after this reload
     std::string message;      // summary, or the first error
     double seconds = 0;
+    // List summaries and the strict checks' findings (policy/semantic_checks.h) of this
+    // build, published or not; rejected lines are only logged.
+    std::vector<std::string> warnings;
   };
   using Done = std::function<void(const Outcome&)>;
 
@@ -47,7 +50,9 @@ class Reloader {
   void stop() { stopped_ = true; }
 
   // The build at start-up: its time and duration count as the last successful load.
-  void record_initial(double seconds) { status_.record_initial(seconds); }
+  void record_initial(double seconds, std::vector<std::string> warnings = {}) {
+    status_.record_initial(seconds, std::move(warnings));
+  }
   // Counters and the last error, readable from any thread (the metrics endpoint scrapes them).
   const observe::ReloadStatus& status() const { return status_; }
   // Called after every successful publication (e.g. to re-arm file watches).

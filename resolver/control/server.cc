@@ -126,7 +126,7 @@ void Server::make_workers() {
 // READY=1 around every build, with the outcome in STATUS.
 void Server::handle_reloads() {
   reloader_ = std::make_unique<Reloader>(&loop_, cfg_.path, holder_, startup_.block_stats);
-  reloader_->record_initial(startup_.build_seconds);
+  reloader_->record_initial(startup_.build_seconds, startup_.warnings);
   state_.reloads = &reloader_->status();
   reloader_->on_started = [this] { notify_.reloading(); };
   reloader_->on_finished = [this](const Reloader::Outcome& o) {

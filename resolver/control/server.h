@@ -49,6 +49,7 @@ struct Startup {
   std::shared_ptr<const policy::PolicySnapshot> policies;  // built at start (generation 1)
   double build_seconds = 0;                                // of that build
   metrics::BlockStats* block_stats = nullptr;              // the cells that snapshot counts into
+  std::vector<std::string> warnings;  // of that build: list summaries, strict checks
 };
 
 class Server {

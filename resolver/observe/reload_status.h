@@ -25,19 +25,29 @@ class ReloadStatus {
     std::string message;
   };
 
-  // Control thread: the build at start-up counts as the last successful load.
-  void record_initial(double seconds) {
+  // Control thread: the build at start-up counts as the last successful load. `warnings`:
+  // what its build said about the policy now in service (list summaries, strict checks).
+  void record_initial(double seconds, std::vector<std::string> warnings = {}) {
     last_seconds_.store(seconds, std::memory_order_relaxed);
     last_success_unix_.store(static_cast<int64_t>(std::time(nullptr)), std::memory_order_relaxed);
+    std::lock_guard lock(error_mu_);
+    if (warnings.size() > kMaxWarnings) warnings.resize(kMaxWarnings);
+    warnings_ = std::move(warnings);
   }
   // Control thread: a reload published a new snapshot.
-  void record_success(double seconds) {
+  void record_success(double seconds, std::vector<std::string> warnings = {}) {
     reloads_.fetch_add(1, std::memory_order_relaxed);
-    record_initial(seconds);
+    record_initial(seconds, std::move(warnings));
     std::lock_guard lock(error_mu_);
     last_error_.clear();
     last_lists_.clear();
   }
+  // The warnings of the build in service (at most kMaxWarnings kept).
+  std::vector<std::string> warnings() const {
+    std::lock_guard lock(error_mu_);
+    return warnings_;
+  }
+  static constexpr size_t kMaxWarnings = 200;
   // Control thread: a reload failed; the previous snapshot keeps serving. `lists`: the
   // lists whose guard refused them (policy/list_guard.h), each counted under its reason.
   void record_failure(const std::string& error, const std::vector<ListFailure>& lists = {}) {
@@ -76,6 +86,7 @@ class ReloadStatus {
   mutable std::mutex error_mu_;
   std::string last_error_;
   std::vector<ListFailure> last_lists_;
+  std::vector<std::string> warnings_;
   std::map<std::pair<std::string, std::string>, uint64_t> list_failures_;
 };
 

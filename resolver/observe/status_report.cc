@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 
@@ -31,6 +32,16 @@ nlohmann::ordered_json refused_lists_json(const ReloadStatus& r) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& f : r.last_list_failures())
     out.push_back({{"list", f.list}, {"reason", f.reason}, {"message", f.message}});
+  return out;
+}
+
+std::string warnings_text(const std::vector<std::string>& warnings) {
+  if (warnings.empty()) return "";
+  constexpr size_t kShown = 20;
+  std::string out = fmt::format("warnings: {}\n", warnings.size());
+  for (size_t i = 0; i < warnings.size() && i < kShown; ++i) out += "  " + warnings[i] + "\n";
+  if (warnings.size() > kShown)
+    out += fmt::format("  ... {} more (--json lists them all)\n", warnings.size() - kShown);
   return out;
 }
 
@@ -66,6 +77,7 @@ std::string status_text(const ServerState& s, int64_t now_unix) {
     for (const auto& f : r.last_list_failures())
       out += fmt::format("  refused {} ({}): {}\n", f.list, f.reason, f.message);
   }
+  out += warnings_text(r.warnings());
   for (const auto& l : snap->lists)
     out += fmt::format("  list {:<20} {:<12} {:>9} entries {:>5} rejected lines\n", l.name,
                        l.category, l.stats.entries, l.stats.rejects.size());
@@ -103,6 +115,7 @@ nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix) {
           {"last_reload_unix", r.last_success_unix()},
           {"last_reload_error", r.last_error()},
           {"last_reload_refused_lists", refused_lists_json(r)},
+          {"warnings", r.warnings()},
           {"lists", std::move(lists)},
           {"entries", total_entries(*snap)},
           {"policies", snap->policies.size()},
@@ -114,10 +127,15 @@ std::string lists_text(const ServerState& s, int64_t now_unix) {
   const auto snap = s.holder->current();
   if (snap->lists.empty()) return "no lists configured\n";
   std::string out;
+  // "hosts (inferred from content)" when a list has no format: key: as wide as the widest.
+  size_t width = 8;
+  for (const auto& l : snap->lists)
+    width = std::max(width, blocklist::format_label(l.format, l.format_basis).size());
   for (const auto& l : snap->lists) {
-    out += fmt::format("{:<20} {:<14} {:<8} {:>9} entries {:>6} rejected  age {:>7} s  {}", l.name,
-                       l.category, blocklist::to_string(l.format), l.stats.entries,
-                       l.stats.rejects.size(), now_unix - l.file_mtime_unix, l.path);
+    out +=
+        fmt::format("{:<20} {:<14} {:<{}} {:>9} entries {:>6} rejected  age {:>7} s  {}", l.name,
+                    l.category, blocklist::format_label(l.format, l.format_basis), width,
+                    l.stats.entries, l.stats.rejects.size(), now_unix - l.file_mtime_unix, l.path);
     if (l.mandatory) out += "  mandatory";
     for (size_t i = 0; i < l.exceptions.size(); ++i)
       out += fmt::format("  exceptions {} ({} lifted)", snap->lists[l.exceptions[i]].name,
@@ -138,6 +156,8 @@ nlohmann::ordered_json lists_json(const ServerState& s, int64_t now_unix) {
     out.push_back({{"name", l.name},
                    {"category", l.category},
                    {"format", blocklist::to_string(l.format)},
+                   {"format_source", blocklist::to_string(l.format_basis)},
+                   {"format_reason", l.format_why},
                    {"path", l.path},
                    {"entries", l.stats.entries},
                    {"rules", l.stats.rules},

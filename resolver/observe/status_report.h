@@ -28,6 +28,9 @@ nlohmann::ordered_json counters_json(const Counters& counters);
 std::string status_text(const ServerState& s, int64_t now_unix);
 nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix);
 
+// "warnings: N" and the first 20 of them, indented; "" when there are none.
+std::string warnings_text(const std::vector<std::string>& warnings);
+
 // Every list in service: category, format, entries, rejected lines, age, file; whether it
 // is mandatory, and its exception lists with the names each lifts.
 std::string lists_text(const ServerState& s, int64_t now_unix);

@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "blocklist/format_inference.h"
 #include "blocklist/list_check.h"
+#include "policy/semantic_checks.h"
 #include "policy/snapshot_builder.h"
 #include "resolver/config/config.h"
 #include "resolver/config/yaml_reader.h"
@@ -35,6 +37,7 @@ using namespace sinkhole;
 struct Options {
   std::string config_path = "/etc/sinkholed/sinkholed.yaml";
   bool check = false;
+  bool strict = false;
   std::vector<std::string> check_list;
   std::string list_format;
 };
@@ -46,13 +49,21 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
       "Blocked names get a sinkhole answer; everything else is forwarded and returned.",
       "sinkholed"};
   app.add_option("-c,--config", o.config_path, "Configuration file (YAML)")->capture_default_str();
-  app.add_flag("--check", o.check, "Validate the configuration, print a summary and exit");
+  auto* check =
+      app.add_flag("--check", o.check,
+                   "Validate the configuration, print a summary and the strict checks' warnings, "
+                   "and exit (1 when it would not start: errors, an empty or refused list)");
+  app.add_flag("--strict", o.strict,
+               "With --check: the strict checks' warnings (unused lists, dead rules, public "
+               "suffixes, forwarding to ourselves, an open resolver, ...) are errors too")
+      ->needs(check);
   app.add_option("--check-list", o.check_list,
                  "Load blocklist file(s), print entries, rules, duplicates, skipped lines and "
                  "every rejected line as file:line, then exit (0 clean, 1 rejects, 2 unreadable)");
   app.add_option("--format", o.list_format,
                  "Format for --check-list: domains, hosts, adblock, rpz, patterns "
-                 "(default: from the file extension)");
+                 "(default: inferred from the content, then the extension, as the daemon "
+                 "does for a list without format:)");
   app.set_version_flag("-V,--version", std::string("sinkholed ") + kVersion);
   app.footer(
       "Signals: SIGTERM/SIGINT stop gracefully (queries in flight are answered);\n"
@@ -131,10 +142,38 @@ void print_check_summary(const config::Config& cfg, const policy::BuildResult& p
             << cfg.upstream.servers.size() << " upstream(s)"
             << (cfg.upstream.from_resolv_conf ? " from /etc/resolv.conf" : "") << "; "
             << policies.summary << "\n";
-  for (const auto& l : policies.snapshot->lists)
+  for (const auto& l : policies.snapshot->lists) {
     std::cout << "  list " << l.name << " (" << blocklist::to_string(l.format) << ", category "
               << l.category << "): " << l.stats.entries << " entries, " << l.stats.rules
               << " rules, " << l.stats.rejects.size() << " rejected lines\n";
+    if (l.format_basis != blocklist::FormatBasis::kConfigured)
+      std::cout << "    format: " << blocklist::describe({l.format, l.format_basis, l.format_why})
+                << "\n";
+  }
+  if (!policies.findings.empty())
+    std::cout << "  " << policies.findings.size() << " warning"
+              << (policies.findings.size() == 1 ? "" : "s")
+              << " from the strict checks (--strict makes them errors)\n";
+}
+
+// What the build said, most important first: list summaries and other warnings, the strict
+// checks, then the rejected lines. --check shows them all; a start shows the first 20, as
+// a reload does (a list of garbage would otherwise flood the journal).
+void print_warnings(const policy::BuildResult& r, bool all) {
+  std::vector<const std::string*> lines;
+  for (const auto* v : {&r.warnings, &r.findings, &r.details})
+    for (const auto& w : *v) lines.push_back(&w);
+  const size_t shown = all ? lines.size() : std::min<size_t>(lines.size(), 20);
+  for (size_t i = 0; i < shown; ++i) std::cerr << "warning: " << *lines[i] << "\n";
+  if (shown < lines.size()) std::cerr << "warning: " << lines.size() - shown << " more warnings\n";
+}
+
+// The load summary at start: per list its format (and why, when inferred) and counts.
+void log_lists(const policy::PolicySnapshot& snap) {
+  for (const auto& l : snap.lists)
+    spdlog::info("list {}: {} entries, {} rejected lines, format {}", l.name, l.stats.entries,
+                 l.stats.rejects.size(),
+                 blocklist::describe({l.format, l.format_basis, l.format_why}));
 }
 
 int serve(const config::Config& cfg, control::Startup startup, const std::string& summary) {
@@ -142,6 +181,7 @@ int serve(const config::Config& cfg, control::Startup startup, const std::string
   std::signal(SIGPIPE, SIG_IGN);
   malloc_trim(0);  // the lists' parse buffers are gone: let RSS show what serving needs
   spdlog::info("policies: {} ({:.3f} s)", summary, startup.build_seconds);
+  log_lists(*startup.policies);
   control::Server server(cfg, std::move(startup));
   return server.run();
 }
@@ -174,13 +214,15 @@ int main(int argc, char** argv) {
   metrics::BlockStats block_stats(std::max<size_t>(startup.fds.size(), 1));
   // Lists, actions and policies: read and compiled now, so a bad list fails the start.
   auto policies = policy::build_snapshot(*document.document, 1, &block_stats);
-  // --check shows every warning; a start shows the first ones (a list of garbage would
-  // otherwise flood the journal with a line per rejected line).
-  const size_t shown =
-      options.check ? policies.warnings.size() : std::min<size_t>(policies.warnings.size(), 20);
-  for (size_t i = 0; i < shown; ++i) std::cerr << "warning: " << policies.warnings[i] << "\n";
-  if (shown < policies.warnings.size())
-    std::cerr << "warning: " << policies.warnings.size() - shown << " more warnings\n";
+  policy::add_semantic_checks(policies, *document.document, cfg);
+  if (options.check && options.strict && policies.snapshot && !policies.findings.empty()) {
+    // Strict: the checks are errors; the other warnings stay warnings.
+    auto errors = std::move(policies.findings);
+    policies.findings.clear();
+    print_warnings(policies, true);
+    return rejected(errors);
+  }
+  print_warnings(policies, options.check);
   if (!policies.snapshot) {
     close_sockets(startup);
     return rejected(policies.errors);
@@ -195,6 +237,9 @@ int main(int argc, char** argv) {
     print_check_summary(cfg, policies);
     return 0;
   }
+  startup.warnings = policies.warnings;
+  startup.warnings.insert(startup.warnings.end(), policies.findings.begin(),
+                          policies.findings.end());
   startup.policies = std::move(policies.snapshot);
   startup.build_seconds = policies.seconds;
   startup.block_stats = &block_stats;

@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CommandContext c;
     c.state = &server.state;
     c.reload = [](bool /*force*/, Reloader::Done done) {
-      if (done) done(Reloader::Outcome{true, 1, "1 policy", 0.01});
+      if (done) done(Reloader::Outcome{true, 1, "1 policy", 0.01, {}});
     };
     c.now_unix = [] { return int64_t{1'700'000'060}; };
     return c;

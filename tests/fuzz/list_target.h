@@ -2,13 +2,15 @@
 // The body shared by the five list-reader targets (fuzz_list_<format>.cc): the input is a
 // list file's text. It is read twice, as a reload reads it (streamed into a MatcherBuilder,
 // then compiled) and whole (parse_list without a sink); both must agree on what they
-// rejected, and every name the reader kept must be found by the matcher it built.
+// rejected, and every name the reader kept must be found by the matcher it built. The
+// format inference (a list without format:) sniffs the same text.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
 
+#include "blocklist/format_inference.h"
 #include "blocklist/list_reader.h"
 #include "blocklist/matcher.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -40,6 +42,13 @@ inline int fuzz_list(const uint8_t* data, size_t size, blocklist::Format format)
   mb.add_patterns(id, streamed.patterns);
   const auto built = mb.build();
   FUZZ_CHECK(built.matcher != nullptr);
+
+  // A list without format: (the daemon and --check-list alike): the inference sniffs the
+  // same text; whatever it chooses is a format, said with a reason and in one line.
+  const FormatChoice chosen = infer_format(text, "fuzz.list");
+  FUZZ_CHECK(chosen.basis != FormatBasis::kConfigured);
+  FUZZ_CHECK(chosen.basis == FormatBasis::kDefault || !chosen.why.empty());
+  FUZZ_CHECK(describe(chosen).find('\n') == std::string::npos);
 
   // As --check-list reads it.
   const ParsedList whole = parse_list(text, format, "fuzz.list");

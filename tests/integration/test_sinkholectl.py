@@ -146,7 +146,9 @@ default_policy: subscribers
     def test_lists_text_and_json(self):
         s = self.start()
         text = self.ctl("lists").stdout
-        self.assertRegex(text, r"casinos\s+gambling\s+domains\s+2 entries\s+0 rejected")
+        # No format: in the config: the column says how it was chosen.
+        self.assertRegex(text, r"casinos\s+gambling\s+domains \(inferred from content\)\s+"
+                               r"2 entries\s+0 rejected")
         self.assertIn(os.path.join(s.dir, "casinos.txt"), text)
         doc = json.loads(self.ctl("lists", "--json").stdout)
         by = {l["name"]: l for l in doc}

@@ -425,10 +425,14 @@ TEST_CASE("a rejected list line is a warning with file:line, not an error") {
   CHECK(r.errors.empty());
   REQUIRE(r.snapshot != nullptr);
   CHECK(r.snapshot->lists[0].stats.entries == 2);
-  REQUIRE(r.warnings.size() == 2);
-  CHECK(r.warnings[0].rfind(list + ":2: ", 0) == 0);
-  CHECK(r.warnings[1].rfind(list + ":4: ", 0) == 0);
-  CHECK(r.warnings[0].find("line skipped") != std::string::npos);
+  // One summary line for the list, then each rejected line.
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0] == "list mixed: 2 lines rejected (first at " + list +
+                             ":2), read as domains (inferred from content)");
+  REQUIRE(r.details.size() == 2);
+  CHECK(r.details[0].rfind(list + ":2: ", 0) == 0);
+  CHECK(r.details[1].rfind(list + ":4: ", 0) == 0);
+  CHECK(r.details[0].find("line skipped") != std::string::npos);
   CHECK(r.summary == "1 list(s), 2 entries, 7 action(s), 0 policies");
 }
 
@@ -712,6 +716,37 @@ TEST_CASE("bad format name") {
   Env env;
   env.one_error("lists:\n  a:\n    path: a.txt\n    format: csv\n", "csv",
                 {"list 'a'.format", "'csv' is not one of"});
+}
+
+TEST_CASE("allow_suffix: true or false, false by default") {
+  Env env;
+  env.one_error("lists:\n  a:\n    path: a.txt\n    allow_suffix: sometimes\n", "sometimes",
+                {"list 'a'.allow_suffix must be true or false"});
+  const BuildResult r =
+      env.build("lists:\n  a: { path: a.txt, allow_suffix: true }\n  b: { path: b.txt }\n");
+  REQUIRE(r.snapshot != nullptr);
+  CHECK(r.snapshot->lists[0].allow_suffix);
+  CHECK_FALSE(r.snapshot->lists[1].allow_suffix);
+}
+
+TEST_CASE("a list without format: is read in the format its content shows, and says so") {
+  Env env;
+  env.tmp.write("scam.txt",
+                "# a hosts file without a hosts name\n0.0.0.0 a.example\n"
+                "0.0.0.0 b.example c.example\n");
+  const BuildResult r = env.build(
+      "lists:\n  scam: { path: scam.txt }\n"
+      "  typed: { path: scam.txt, format: hosts }\n");
+  REQUIRE(r.snapshot != nullptr);
+  const auto& l = r.snapshot->lists[0];
+  CHECK(l.format == sinkhole::blocklist::Format::kHosts);
+  CHECK(l.format_basis == sinkhole::blocklist::FormatBasis::kContent);
+  CHECK(l.format_why == "2 of 2 sampled lines are `address name`");
+  CHECK(l.stats.entries == 3);
+  CHECK(l.stats.rejects.empty());
+  CHECK(l.matcher->lists()[0].format == sinkhole::blocklist::Format::kHosts);
+  CHECK(r.snapshot->lists[1].format_basis == sinkhole::blocklist::FormatBasis::kConfigured);
+  CHECK(r.warnings.empty());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ TEST_CASE("every command of the table is dispatched by the server, in text and J
       if (c.id == CommandId::kReload) {  // answers when the build ends
         REQUIRE(h.reloads.size() == 1);
         CHECK_FALSE(reply);
-        h.reloads.front()({true, 2, "1 list(s)", 0.25});
+        h.reloads.front()({true, 2, "1 list(s)", 0.25, {}});
       }
       REQUIRE(reply);
       CHECK(reply->ok);
@@ -123,14 +123,35 @@ TEST_CASE("reload: the new generation, or why it failed, when the build ends") {
   REQUIRE(h.reloads.size() == 2);
   CHECK(h.forced == std::vector<bool>{false, false});
   CHECK(replies.empty());
-  h.reloads[0]({true, 2, "1 list(s), 1 entries", 0.0125});
-  h.reloads[1]({false, 1, "cfg.yaml:3:1: bad", 0.01});
+  h.reloads[0]({true, 2, "1 list(s), 1 entries", 0.0125, {}});
+  h.reloads[1]({false, 1, "cfg.yaml:3:1: bad", 0.01, {}});
   REQUIRE(replies.size() == 2);
   CHECK(replies[0].ok);
   CHECK(replies[0].text == "ok: generation 2 in service: 1 list(s), 1 entries (0.013 s)\n");
   CHECK_FALSE(replies[1].ok);
   CHECK(replies[1].error == "cfg.yaml:3:1: bad (generation 1 still in service)");
   CHECK(replies[1].text == "failed: cfg.yaml:3:1: bad (generation 1 still in service)\n");
+}
+
+TEST_CASE("reload: the strict checks' warnings come with the reply, counted") {
+  Harness h;
+  std::vector<Reply> replies;
+  Request r;
+  r.id = CommandId::kReload;
+  dispatch(h.ctx, to_line(r), [&](const Reply& x) { replies.push_back(x); });
+  r.json = true;
+  dispatch(h.ctx, to_line(r), [&](const Reply& x) { replies.push_back(x); });
+  REQUIRE(h.reloads.size() == 2);
+  const std::vector<std::string> w = {
+      "cfg.yaml:4:5: list 'x' is not used [unused-list]",
+      "cfg.yaml:9:3: policy 'p' has no clients [policy-no-clients]"};
+  h.reloads[0]({true, 3, "2 list(s)", 0.5, w});
+  h.reloads[1]({true, 3, "2 list(s)", 0.5, w});
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0].text == "ok: generation 3 in service: 2 list(s) (0.500 s)\nwarnings: 2\n  " +
+                               w[0] + "\n  " + w[1] + "\n");
+  REQUIRE(replies[1].result["warnings"].size() == 2);
+  CHECK(replies[1].result["warnings"][1] == w[1]);
 }
 
 TEST_CASE("reload --force reaches the reloader; a flag is true or false") {

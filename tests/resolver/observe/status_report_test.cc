@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <string>
+#include <vector>
 
 #include "resolver/observe/stats_report.h"
 #include "tests/resolver/observe/server_fixture.h"
@@ -131,6 +132,36 @@ TEST_CASE("lists: text and JSON, with odd names intact") {
   const std::string text = sinkhole::observe::lists_text(f.state, kNow);
   CHECK(text.find("casino") != std::string::npos);
   CHECK(text.find(f.tmp.path("casino.txt")) != std::string::npos);
+}
+
+TEST_CASE("lists: an inferred format says so") {
+  auto f = fixture();
+  CHECK(sinkhole::observe::lists_text(f.state, kNow).find("domains (inferred from content)") !=
+        std::string::npos);
+  const Json doc = reparsed(sinkhole::observe::lists_json(f.state, kNow));
+  CHECK(doc[0]["format"] == "domains");
+  CHECK(doc[0]["format_source"] == "content");
+  CHECK(doc[0]["format_reason"] == "1 of 1 sampled lines are plain names");
+}
+
+TEST_CASE("status: the warnings of the policy in service, counted and listed") {
+  auto f = fixture();
+  std::string text = sinkhole::observe::status_text(f.state, kNow);
+  CHECK(text.find("warnings:") == std::string::npos);
+  std::vector<std::string> w;
+  for (int i = 0; i < 25; ++i) w.push_back("cfg.yaml:" + std::to_string(i + 1) + ":1: w");
+  f.reloads.record_success(0.1, w);
+  text = sinkhole::observe::status_text(f.state, kNow);
+  CHECK(text.find("warnings: 25\n  cfg.yaml:1:1: w\n") != std::string::npos);
+  CHECK(text.find("cfg.yaml:20:1: w\n") != std::string::npos);
+  CHECK(text.find("cfg.yaml:21:1: w\n") == std::string::npos);
+  CHECK(text.find("  ... 5 more (--json lists them all)\n") != std::string::npos);
+  const Json doc = reparsed(sinkhole::observe::status_json(f.state, kNow));
+  REQUIRE(doc["warnings"].size() == 25);
+  CHECK(doc["warnings"][24] == "cfg.yaml:25:1: w");
+  f.reloads.record_success(0.1);
+  CHECK(sinkhole::observe::status_text(f.state, kNow).find("warnings:") == std::string::npos);
+  CHECK(sinkhole::observe::warnings_text({}) == "");
 }
 
 TEST_CASE("lists without lists say so") {
