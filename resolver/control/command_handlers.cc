@@ -7,6 +7,7 @@
 #include <array>
 
 #include "policy/explain.h"
+#include "resolver/config/config_diff.h"
 #include "resolver/dns/name.h"
 #include "resolver/observe/explain_report.h"
 #include "resolver/observe/stats_report.h"
@@ -34,19 +35,29 @@ void reload(const CommandContext& ctx, const Request& r, const Respond& respond)
       return respond(failure(error, "failed: " + error + "\n"));
     }
     if (json)
-      return respond(json_reply(
-          {{"generation", o.generation}, {"summary", o.message}, {"seconds", o.seconds}}));
-    respond(text_reply(fmt::format("ok: generation {} in service: {} ({:.3f} s)\n", o.generation,
-                                   o.message, o.seconds)));
+      return respond(json_reply({{"generation", o.generation},
+                                 {"summary", o.message},
+                                 {"seconds", o.seconds},
+                                 {"applied", o.applied},
+                                 {"restart_required", o.restart_required}}));
+    // Never a bare "ok" when part of the file was not applied.
+    const std::string restart =
+        o.restart_required.empty() ? ""
+                                   : "; restart required: " + config::join_keys(o.restart_required);
+    respond(text_reply(fmt::format("ok: generation {} in service: {} ({:.3f} s){}\n", o.generation,
+                                   o.message, o.seconds, restart)));
   });
 }
 
 void status(const CommandContext& ctx, const Request& r, const Respond& respond) {
   const auto& s = *ctx.state;
   const int64_t now = ctx.now_unix();
-  respond(report(
+  Reply reply = report(
       r, [&] { return observe::status_text(s, now); },
-      [&] { return observe::status_json(s, now); }));
+      [&] { return observe::status_json(s, now); });
+  // A setting waits for a restart: the server does not run what its file says.
+  if (!s.reloads->restart_required().empty()) reply.exit = 1;
+  respond(reply);
 }
 
 void stats(const CommandContext& ctx, const Request& r, const Respond& respond) {
@@ -83,7 +94,7 @@ void explain(const CommandContext& ctx, const Request& r, const Respond& respond
 
 void cache_flush(const CommandContext& ctx, const Request& r, const Respond& respond) {
   cache::PacketCache* cache = ctx.state->cache;
-  if (!cache) return respond(failure("the cache is off (cache.max_bytes: 0)"));
+  if (!cache || !cache->enabled()) return respond(failure("the cache is off (cache.max_bytes: 0)"));
   const std::string name = r.arg("name");
   if (name.empty()) {
     const size_t before = cache->stats().entries;

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "policy/snapshot_builder.h"
+#include "resolver/config/config_diff.h"
 
 namespace sinkhole::control {
 
@@ -97,11 +98,19 @@ void Reloader::finished(Job& job) {
   } else if (!stopped_) {
     if (job.options.force) spdlog::warn("reload: forced (sinkholectl reload --force)");
     holder_.publish(std::move(r.snapshot));
-    status_.record_success(r.seconds);
+    Applied applied;
+    if (apply_config && r.config) applied = apply_config(std::move(r.config));
+    status_.record_success(r.seconds, applied.restart_required);
     out.ok = true;
     out.message = r.summary;
+    out.applied = applied.live;
+    out.restart_required = applied.restart_required;
     spdlog::info("reload: generation {} in service: {} ({:.3f} s)", job.generation, r.summary,
                  r.seconds);
+    if (!applied.live.empty()) spdlog::info("reload: applied {}", config::join_keys(applied.live));
+    if (!applied.restart_required.empty())
+      spdlog::warn("reload: restart required to apply {} (the old values stay in force)",
+                   config::join_keys(applied.restart_required));
     if (on_published) on_published();
   }
   out.generation = holder_.generation();

@@ -21,14 +21,19 @@ std::string counter_family_name(std::string_view name) {
 
 std::span<const Family* const> families() {
   static const Family* const kAll[] = {
-      &kQueriesByType,    &kBlocked,          &kProtectedUsers,
-      &kCacheEntries,     &kCacheBytes,       &kCacheMaxBytes,
-      &kCacheInserts,     &kCacheEvictions,   &kUpstreamAttempts,
-      &kUpstreamTimeouts, &kUpstreamFailures, &kUpstreamLatency,
-      &kReloads,          &kReloadFailures,   &kReloadDuration,
-      &kLastReload,       &kLastReloadOk,     &kListReloadFailures,
-      &kGeneration,       &kListEntries,      &kListRejected,
-      &kListAge,          &kListLoaded,       &kWorkers,
+      &kQueriesByType,    &kBlocked,
+      &kProtectedUsers,   &kCacheEntries,
+      &kCacheBytes,       &kCacheMaxBytes,
+      &kCacheInserts,     &kCacheEvictions,
+      &kUpstreamAttempts, &kUpstreamTimeouts,
+      &kUpstreamFailures, &kUpstreamLatency,
+      &kReloads,          &kReloadFailures,
+      &kReloadDuration,   &kLastReload,
+      &kLastReloadOk,     &kListReloadFailures,
+      &kRestartRequired,  &kRestartRequiredKeys,
+      &kGeneration,       &kListEntries,
+      &kListRejected,     &kListAge,
+      &kListLoaded,       &kWorkers,
       &kStartTime,        &kBuildInfo,
   };
   return kAll;

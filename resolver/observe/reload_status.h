@@ -30,13 +30,17 @@ class ReloadStatus {
     last_seconds_.store(seconds, std::memory_order_relaxed);
     last_success_unix_.store(static_cast<int64_t>(std::time(nullptr)), std::memory_order_relaxed);
   }
-  // Control thread: a reload published a new snapshot.
-  void record_success(double seconds) {
+  // Control thread: a reload published a new snapshot and applied the live settings.
+  // `restart_required`: the keys (dotted paths) whose values in the file differ from
+  // those the process runs with (config::restart_required_changes against the start-up
+  // Config): they stay pending until a restart, whatever later reloads do.
+  void record_success(double seconds, const std::vector<std::string>& restart_required = {}) {
     reloads_.fetch_add(1, std::memory_order_relaxed);
     record_initial(seconds);
     std::lock_guard lock(error_mu_);
     last_error_.clear();
     last_lists_.clear();
+    restart_required_ = restart_required;
   }
   // Control thread: a reload failed; the previous snapshot keeps serving. `lists`: the
   // lists whose guard refused them (policy/list_guard.h), each counted under its reason.
@@ -62,6 +66,11 @@ class ReloadStatus {
     std::lock_guard lock(error_mu_);
     return last_lists_;
   }
+  // The settings waiting for a restart, as of the last successful reload (empty: none).
+  std::vector<std::string> restart_required() const {
+    std::lock_guard lock(error_mu_);
+    return restart_required_;
+  }
   // Refusals since start, by (list, reason).
   std::map<std::pair<std::string, std::string>, uint64_t> list_failure_counts() const {
     std::lock_guard lock(error_mu_);
@@ -76,6 +85,7 @@ class ReloadStatus {
   mutable std::mutex error_mu_;
   std::string last_error_;
   std::vector<ListFailure> last_lists_;
+  std::vector<std::string> restart_required_;
   std::map<std::pair<std::string, std::string>, uint64_t> list_failures_;
 };
 

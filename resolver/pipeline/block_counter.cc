@@ -64,7 +64,7 @@ void BlockCounter::count(const policy::PolicySnapshot& snap, const policy::Verdi
   if (!blocked_log_) return;
   const policy::ListData& list = snap.lists[v.list];
   using Mode = config::LogConfig::ClientAddress;
-  const Mode mode = log_cfg_.client_address;
+  const Mode mode = log_cfg_->client_address;
   const std::string name = dns::wire_to_log_text(cq.question, cq.question_len - 4);
   if (mode == Mode::kNone)
     blocked_log_->info("blocked name={} type={} list={} category={} action={}", name, qtype,

@@ -23,7 +23,9 @@ class BlockCounter {
  public:
   BlockCounter(const config::LogConfig& log, metrics::WorkerCounters& counters,
                const upstream::Clock& clock)
-      : log_cfg_(log), counters_(counters), clock_(clock) {}
+      : log_cfg_(&log), counters_(counters), clock_(clock) {}
+  // A reload's log settings; `log` must stay alive until the next call.
+  void set_log_config(const config::LogConfig& log) { log_cfg_ = &log; }
   // Which worker this is: its slot in the shared blocked-by-list cells (metrics::BlockStats).
   void set_worker_index(unsigned index) { worker_index_ = index; }
   // Where blocked queries are logged, one line each (null: not logged).
@@ -38,7 +40,7 @@ class BlockCounter {
                           const uint8_t* qname, size_t qname_len, uint16_t qtype);
 
  private:
-  const config::LogConfig& log_cfg_;
+  const config::LogConfig* log_cfg_;
   metrics::WorkerCounters& counters_;
   const upstream::Clock& clock_;
   unsigned worker_index_ = 0;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/upstream/upstream_pool.h"
 
-#include <algorithm>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include <cstring>
 
@@ -56,9 +56,16 @@ UpstreamPool::UpstreamPool(Options opts, Transport& transport, const Clock& cloc
       transport_(transport),
       clock_(clock),
       counters_(counters),
-      stats_(opts_.servers.size()),
+      own_stats_(opts_.stats ? nullptr
+                             : std::make_unique<metrics::UpstreamStats>(opts_.servers.size())),
+      stats_(opts_.stats ? opts_.stats : own_stats_.get()),
+      slots_(opts_.stat_slots),
       delegate_(delegate),
       busy_(opts_.servers.size(), 0) {
+  if (!opts_.stats || slots_.size() != opts_.servers.size()) {
+    slots_.resize(opts_.servers.size());
+    for (unsigned i = 0; i < slots_.size(); ++i) slots_[i] = i;
+  }
   transport_.set_events(*this);
 }
 
@@ -67,6 +74,8 @@ UpstreamPool::~UpstreamPool() = default;
 void UpstreamPool::start(PendingQuery& q, uint64_t deadline_cap_ms) {
   q.deadline_ms =
       std::min(clock_.now_ms() + static_cast<uint64_t>(opts_.deadline.count()), deadline_cap_ms);
+  q.pool = this;
+  ++active_;
   attempt(q);
 }
 
@@ -100,7 +109,7 @@ UpstreamPool::Pick UpstreamPool::pick_upstream(PendingQuery& q) {
 
 void UpstreamPool::count_sent(PendingQuery& q) {
   counters_.inc(Counter::kUpstreamQueries);
-  stats_.inc(q.upstream, metrics::UpstreamStats::kQueries);
+  stats_->inc(slot(q.upstream), metrics::UpstreamStats::kQueries);
   q.attempt_ns = clock_.now_ns();
   q.attempt_open = true;
   ++busy_[q.upstream];
@@ -118,6 +127,7 @@ void UpstreamPool::fail(PendingQuery& q) {
   detach(q);
   counters_.inc(q.failure == PendingQuery::Failure::kUpstreamLimit ? Counter::kUpstreamLimitUpstream
                                                                    : Counter::kUpstreamAllFailed);
+  --active_;
   delegate_.on_upstream_failure(q);
 }
 
@@ -167,8 +177,8 @@ void UpstreamPool::attempt_tcp(PendingQuery& q) {
 
 void UpstreamPool::on_attempt_failed(PendingQuery& q, bool hard) {
   const unsigned n = static_cast<unsigned>(opts_.servers.size());
-  stats_.inc(q.upstream,
-             hard ? metrics::UpstreamStats::kFailures : metrics::UpstreamStats::kTimeouts);
+  stats_->inc(slot(q.upstream),
+              hard ? metrics::UpstreamStats::kFailures : metrics::UpstreamStats::kTimeouts);
   if (hard) q.failed |= 1u << q.upstream;
   if (preferred_ == q.upstream) preferred_ = (preferred_ + 1) % n;
   attempt(q);
@@ -197,7 +207,7 @@ void UpstreamPool::on_transport_reply(PendingQuery& q, const uint8_t* data, size
       if (over_tcp) on_attempt_failed(q, /*hard=*/true);
       return;
     case ReplyCheck::kAccept:
-      stats_.observe(q.upstream, clock_.now_ns() - q.attempt_ns);
+      stats_->observe(slot(q.upstream), clock_.now_ns() - q.attempt_ns);
       break;
   }
   if (m.truncated() && !over_tcp) {
@@ -224,6 +234,7 @@ void UpstreamPool::on_transport_reply(PendingQuery& q, const uint8_t* data, size
   }
   preferred_ = q.upstream;
   detach(q);
+  --active_;
   delegate_.on_upstream_answer(q, data, m);
 }
 
