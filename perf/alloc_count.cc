@@ -151,7 +151,12 @@ int main() {
   sinkhole::cache::PacketCache cache;
   sinkhole::pipeline::ListenFds fds;
   fds.udp.push_back(srv_fd);
-  sinkhole::pipeline::Worker worker(*cfg.config, 0, fds, holder, &cache);
+  sinkhole::pipeline::LiveSettingsHolder settings;
+  auto live = std::make_shared<sinkhole::pipeline::LiveSettings>();
+  live->generation = 1;
+  live->config = std::make_shared<const sinkhole::config::Config>(*cfg.config);
+  settings.publish(live);
+  sinkhole::pipeline::Worker worker(settings, 0, fds, holder, &cache);
   std::atomic<bool> stop{false};
   std::thread upstream([&] { fake_upstream(up_fd, stop); });
   std::thread serving([&] { worker.run(); });
