@@ -164,16 +164,26 @@ int main() {
   sinkhole::cache::PacketCache cache;
   sinkhole::pipeline::ListenFds fds;
   fds.udp.push_back(srv_fd);
-  sinkhole::pipeline::Worker worker(*cfg.config, 0, fds, holder, &cache);
+  sinkhole::pipeline::LiveSettingsHolder settings;
+  auto live = std::make_shared<sinkhole::pipeline::LiveSettings>();
+  live->generation = 1;
+  live->config = std::make_shared<const sinkhole::config::Config>(*cfg.config);
+  settings.publish(live);
+  sinkhole::pipeline::Worker worker(settings, 0, fds, holder, &cache);
   sinkhole::pipeline::ListenFds logged_fds;
   logged_fds.udp.push_back(logged_fd);
-  sinkhole::pipeline::Worker logged(*logged_cfg.config, 1, logged_fds, holder, &cache);
   spdlog::init_thread_pool(8192, 1);
   auto blocked_log = std::make_shared<spdlog::async_logger>(
       "blocked", std::make_shared<spdlog::sinks::null_sink_mt>(), spdlog::thread_pool(),
       spdlog::async_overflow_policy::overrun_oldest);
   blocked_log->set_pattern("%v");
-  logged.set_blocked_log(blocked_log.get());
+  sinkhole::pipeline::LiveSettingsHolder logged_settings;
+  auto logged_live = std::make_shared<sinkhole::pipeline::LiveSettings>();
+  logged_live->generation = 1;
+  logged_live->config = std::make_shared<const sinkhole::config::Config>(*logged_cfg.config);
+  logged_live->blocked_log = blocked_log;
+  logged_settings.publish(logged_live);
+  sinkhole::pipeline::Worker logged(logged_settings, 1, logged_fds, holder, &cache);
   std::atomic<bool> stop{false};
   std::thread upstream([&] { fake_upstream(up_fd, stop); });
   std::thread serving([&] { worker.run(); });

@@ -824,14 +824,15 @@ BuildResult validate_and_build(const config::DocumentResult& doc, uint64_t gener
     r.errors = doc.errors;
     return r;
   }
-  const config::LoadResult base = config::parse_config(*doc.document);
+  config::LoadResult base = config::parse_config(*doc.document);
   if (!base.config) {
     r.errors = base.errors;
     return r;
   }
-  BuildResult built = build_snapshot(*doc.document, generation, stats, options);
-  add_semantic_checks(built, *doc.document, *base.config);
-  return built;
+  r = build_snapshot(*doc.document, generation, stats, options);
+  add_semantic_checks(r, *doc.document, *base.config);
+  if (r.snapshot) r.config = std::make_shared<const config::Config>(std::move(*base.config));
+  return r;
 }
 
 }  // namespace

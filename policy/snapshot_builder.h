@@ -23,6 +23,7 @@
 #include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::config {
+struct Config;    // resolver/config/config.h
 struct Document;  // resolver/config/yaml_reader.h
 }  // namespace sinkhole::config
 
@@ -43,6 +44,10 @@ struct BuildResult {
   std::string summary;               // "3 lists, 120,345 entries, 2 policies"
   double seconds = 0;
   std::vector<ListRefusal> refusals;  // the lists that failed their guard (also in errors)
+  // The server settings parsed from the same document (config::parse_config), set by the
+  // functions that validate the whole document first (not by build_snapshot(Document)):
+  // a reload applies them together with the snapshot, or neither.
+  std::shared_ptr<const config::Config> config;
 };
 
 struct BuildOptions {
@@ -65,8 +70,9 @@ std::map<std::string, size_t> entries_by_list(const PolicySnapshot& snap);
 // (see metrics/block_stats.h).
 BuildResult build_snapshot(const config::Document& doc, uint64_t generation,
                            metrics::BlockStats* stats = nullptr, const BuildOptions& options = {});
-// Parse once, validate the whole document with config::parse_config, then build: from
-// YAML text (`path` as above), or from the file at `path` (each reload).
+// Parse once, validate the whole document with config::parse_config (kept in
+// BuildResult::config), then build: from YAML text (`path` as above), or from the file at `path`
+// (each reload).
 BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint64_t generation,
                            metrics::BlockStats* stats = nullptr, const BuildOptions& options = {});
 BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,

@@ -56,7 +56,30 @@ size_t PacketCache::Entry::charge() const {
 }
 
 PacketCache::PacketCache(const CacheOptions& opts) : opts_(opts), secret_(random_secret()) {
-  for (Shard& s : shards_) s.budget = opts_.max_bytes / kShards;
+  reconfigure(opts);
+}
+
+void PacketCache::reconfigure(const CacheOptions& o) {
+  min_ttl_.store(o.min_ttl, std::memory_order_relaxed);
+  max_ttl_.store(o.max_ttl, std::memory_order_relaxed);
+  max_negative_ttl_.store(o.max_negative_ttl, std::memory_order_relaxed);
+  stale_ms_.store(o.stale_ms, std::memory_order_relaxed);
+  max_bytes_.store(o.max_bytes, std::memory_order_relaxed);
+  for (Shard& s : shards_) {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.budget.store(o.max_bytes / kShards, std::memory_order_relaxed);
+    make_room(s, 0);  // a smaller bound evicts at once (0: everything)
+  }
+}
+
+CacheOptions PacketCache::options() const {
+  CacheOptions o = opts_;
+  o.max_bytes = max_bytes_.load(std::memory_order_relaxed);
+  o.min_ttl = min_ttl_.load(std::memory_order_relaxed);
+  o.max_ttl = max_ttl_.load(std::memory_order_relaxed);
+  o.max_negative_ttl = max_negative_ttl_.load(std::memory_order_relaxed);
+  o.stale_ms = stale_ms_.load(std::memory_order_relaxed);
+  return o;
 }
 
 uint64_t PacketCache::hash_key(const uint8_t* lower_name, size_t len, uint16_t qtype,
@@ -77,7 +100,8 @@ void PacketCache::remove_slot(Shard& s, uint32_t slot) {
 // sweeps clear every bit, so the loop ends.
 void PacketCache::make_room(Shard& s, size_t need) {
   size_t steps = 2 * s.slots.size() + 1;
-  while (s.bytes + need > s.budget && !s.index.empty() && steps-- > 0) {
+  const size_t budget = s.budget.load(std::memory_order_relaxed);
+  while (s.bytes + need > budget && !s.index.empty() && steps-- > 0) {
     if (s.hand >= s.slots.size()) s.hand = 0;
     Entry& e = s.slots[s.hand];
     if (e.blob) {
@@ -147,9 +171,11 @@ InsertResult PacketCache::insert(const dns::QuestionKey& key, const uint8_t* res
   }
   // RFC 2181 §8: a TTL with the top bit set is read as 0.
   if (min_ttl > 0x7FFFFFFF) min_ttl = 0;
-  const uint32_t cap = negative ? opts_.max_negative_ttl : opts_.max_ttl;
+  const uint32_t cap = negative ? max_negative_ttl_.load(std::memory_order_relaxed)
+                                : max_ttl_.load(std::memory_order_relaxed);
   const uint32_t clamped = std::min(min_ttl, cap);
-  const uint32_t entry_ttl = std::min(std::max(clamped, opts_.min_ttl), cap);
+  const uint32_t entry_ttl =
+      std::min(std::max(clamped, min_ttl_.load(std::memory_order_relaxed)), cap);
   // Record TTLs are lowered to the cap, and for negative answers to min(SOA TTL, MINIMUM)
   // (RFC 2308 §3), so no client is told to keep a record longer than we would.
   const uint32_t record_ttl = negative ? clamped : cap;
@@ -183,13 +209,13 @@ InsertResult PacketCache::insert(const dns::QuestionKey& key, const uint8_t* res
     probe = &shard_for(e.hash);
   }
   Shard& s = *probe;
-  if (charge > s.budget) return InsertResult::kTooBig;
+  if (charge > s.budget.load(std::memory_order_relaxed)) return InsertResult::kTooBig;
 
   std::lock_guard<std::mutex> lock(s.mu);
   // Same key, or another key with the same 64-bit hash: either way the new answer wins.
   if (auto it = s.index.find(e.hash); it != s.index.end()) remove_slot(s, it->second);
   make_room(s, charge);
-  if (s.bytes + charge > s.budget) return InsertResult::kTooBig;
+  if (s.bytes + charge > s.budget.load(std::memory_order_relaxed)) return InsertResult::kTooBig;
   uint32_t slot;
   if (!s.free_slots.empty()) {
     slot = s.free_slots.back();
@@ -255,10 +281,11 @@ Lookup PacketCache::lookup(const dns::QuestionKey& key, uint64_t now_ms, uint8_t
     }
     const uint64_t expiry_ms = e.insert_ms + uint64_t{e.ttl_s} * 1000;
     if (now_ms >= expiry_ms) {
-      if (now_ms >= expiry_ms + opts_.stale_ms) {
+      const uint64_t stale_ms = stale_ms_.load(std::memory_order_relaxed);
+      if (now_ms >= expiry_ms + stale_ms) {
         remove_slot(s, it->second);  // beyond any use; free it now
       }
-      if (!allow_stale || now_ms >= expiry_ms + opts_.stale_ms) {
+      if (!allow_stale || now_ms >= expiry_ms + stale_ms) {
         s.misses.fetch_add(1, std::memory_order_relaxed);
         return res;
       }

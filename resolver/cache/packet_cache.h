@@ -114,7 +114,15 @@ class PacketCache {
   size_t flush(const uint8_t* qname, size_t qname_len);
 
   CacheStats stats() const;
-  const CacheOptions& options() const { return opts_; }
+  // The options in force (any thread).
+  CacheOptions options() const;
+  // A reload's options (any thread): TTL clamps and serve-stale apply to the next insert
+  // and lookup (entries already stored keep the lifetime they were given; `sinkholectl
+  // cache flush` clears them), a lower max_bytes evicts down to it at once, and 0 turns
+  // the cache off (enabled() false: emptied, the pipeline neither looks up nor inserts).
+  // max_entry_bytes stays as constructed.
+  void reconfigure(const CacheOptions& opts);
+  bool enabled() const { return max_bytes_.load(std::memory_order_relaxed) != 0; }
 
  private:
   struct Entry {
@@ -139,7 +147,7 @@ class PacketCache {
     std::vector<uint32_t> free_slots;
     size_t hand = 0;
     size_t bytes = 0;
-    size_t budget = 0;
+    std::atomic<size_t> budget{0};  // written under `mu`, read before taking it too
     std::atomic<uint64_t> hits{0}, stale_hits{0}, misses{0}, contended{0}, inserts{0}, evictions{0};
   };
 
@@ -151,7 +159,12 @@ class PacketCache {
   static void remove_slot(Shard& s, uint32_t slot);
   void make_room(Shard& s, size_t need);
 
-  CacheOptions opts_;
+  CacheOptions opts_;  // max_entry_bytes; the rest is below, live
+  std::atomic<size_t> max_bytes_{0};
+  std::atomic<uint32_t> min_ttl_{0};
+  std::atomic<uint32_t> max_ttl_{0};
+  std::atomic<uint32_t> max_negative_ttl_{0};
+  std::atomic<uint64_t> stale_ms_{0};
   uint64_t secret_ = 0;
   std::array<Shard, kShards> shards_;
 };

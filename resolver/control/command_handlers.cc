@@ -7,6 +7,7 @@
 #include <array>
 
 #include "policy/explain.h"
+#include "resolver/config/config_diff.h"
 #include "resolver/dns/name.h"
 #include "resolver/observe/explain_report.h"
 #include "resolver/observe/policies_report.h"
@@ -39,9 +40,16 @@ void reload(const CommandContext& ctx, const Request& r, const Respond& respond)
       return respond(json_reply({{"generation", o.generation},
                                  {"summary", o.message},
                                  {"seconds", o.seconds},
-                                 {"warnings", o.warnings}}));
-    respond(text_reply(fmt::format("ok: generation {} in service: {} ({:.3f} s)\n{}", o.generation,
-                                   o.message, o.seconds, observe::warnings_text(o.warnings))));
+                                 {"warnings", o.warnings},
+                                 {"applied", o.applied},
+                                 {"restart_required", o.restart_required}}));
+    // Never a bare "ok" when part of the file was not applied.
+    const std::string restart =
+        o.restart_required.empty() ? ""
+                                   : "; restart required: " + config::join_keys(o.restart_required);
+    respond(
+        text_reply(fmt::format("ok: generation {} in service: {} ({:.3f} s){}\n{}", o.generation,
+                               o.message, o.seconds, restart, observe::warnings_text(o.warnings))));
   });
 }
 
@@ -52,8 +60,9 @@ void status(const CommandContext& ctx, const Request& r, const Respond& respond)
       r, [&] { return observe::status_text(s, now); },
       [&] { return observe::status_json(s, now); });
   // Scripts and monitoring check the exit status: the operator's last change is not in
-  // service.
-  if (!s.reloads->last_error().empty()) reply.exit = 1;
+  // service (a failed reload), or the server does not run what its file says (a setting
+  // waits for a restart).
+  if (!s.reloads->last_error().empty() || !s.reloads->restart_required().empty()) reply.exit = 1;
   respond(reply);
 }
 
@@ -104,7 +113,7 @@ void explain(const CommandContext& ctx, const Request& r, const Respond& respond
 
 void cache_flush(const CommandContext& ctx, const Request& r, const Respond& respond) {
   cache::PacketCache* cache = ctx.state->cache;
-  if (!cache) return respond(failure("the cache is off (cache.max_bytes: 0)"));
+  if (!cache || !cache->enabled()) return respond(failure("the cache is off (cache.max_bytes: 0)"));
   const std::string name = r.arg("name");
   if (name.empty()) {
     const size_t before = cache->stats().entries;

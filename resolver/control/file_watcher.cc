@@ -40,6 +40,12 @@ void FileWatcher::watch(const std::vector<std::string>& files) {
              [](uv_handle_t* h) { delete static_cast<Dir*>(h->data); });
   dirs_.clear();
   files_.clear();
+  if (files.empty()) {
+    pending_ = false;
+    candidate_.clear();
+    uv_timer_stop(&timer_);
+    return;
+  }
   std::set<std::string> dirs;
   for (const auto& f : files) {
     const fs::path p = fs::absolute(f).lexically_normal();

@@ -31,8 +31,13 @@ class FileWatcher {
  public:
   FileWatcher(uv_loop_t* loop, std::chrono::milliseconds debounce, std::function<void()> changed);
   ~FileWatcher();
-  // Replaces the watched set (absolute or relative file paths).
+  // Replaces the watched set (absolute or relative file paths); empty: watch nothing (a
+  // change seen but not yet published is forgotten).
   void watch(const std::vector<std::string>& files);
+  // control.watch_debounce changed by a reload: applies from the next change seen.
+  void set_debounce(std::chrono::milliseconds debounce) {
+    debounce_ms_ = static_cast<uint64_t>(debounce.count());
+  }
   void close();
 
  private:

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "policy/snapshot_builder.h"
+#include "resolver/config/config_diff.h"
 
 namespace sinkhole::control {
 
@@ -117,12 +118,20 @@ void Reloader::finished(Job& job) {
         "at its next query, the old snapshot is freed once none holds it",
         job.generation, r.seconds);
     holder_.publish(std::move(r.snapshot));
-    status_.record_success(r.seconds, out.warnings);
+    Applied applied;
+    if (apply_config && r.config) applied = apply_config(std::move(r.config));
+    status_.record_success(r.seconds, out.warnings, applied.restart_required);
     for (const auto& n : r.notices) spdlog::info("reload: {}", n);
     out.ok = true;
     out.message = r.summary;
+    out.applied = applied.live;
+    out.restart_required = applied.restart_required;
     spdlog::info("reload: generation {} in service: {} ({:.3f} s)", job.generation, r.summary,
                  r.seconds);
+    if (!applied.live.empty()) spdlog::info("reload: applied {}", config::join_keys(applied.live));
+    if (!applied.restart_required.empty())
+      spdlog::warn("reload: restart required to apply {} (the old values stay in force)",
+                   config::join_keys(applied.restart_required));
     if (on_published) on_published();
   }
   out.generation = holder_.generation();

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
-// Reloader: rebuilds the policy snapshot from the configuration file on libuv's thread
-// pool and publishes it from the control thread. Requests that arrive while a build runs
-// are served by one more build after it (the files may have changed since it started).
-// A failed build publishes nothing: the previous snapshot keeps serving. Each build reads
-// the configuration file once (policy::build_snapshot_from_file: one YAML parse, the whole
-// file validated, then the policy built from the same tree). Control thread only; the
-// build itself runs on a libuv work thread, with its own Job and the BlockStats registry
-// (which locks). The list guard compares each list with the snapshot serving when the
-// build starts (entries by list name, taken on the control thread). Any exception in a
-// build (std::bad_alloc included) is a failed reload, never the end of the daemon.
+// Reloader: rebuilds the policy snapshot and the server settings (config::Config) from the
+// configuration file on libuv's thread pool and publishes them from the control thread —
+// the snapshot, then at once the live settings (apply_config). Requests that arrive while a build
+// runs are served by one more build after it (the files may have changed since it started). A
+// failed build publishes nothing: the previous snapshot keeps serving. Each build reads the
+// configuration file once (policy::build_snapshot_from_file: one YAML parse, the whole file
+// validated, then the policy built from the same tree). Control thread only; the build itself runs
+// on a libuv work thread, with its own Job and the BlockStats registry (which locks). The list
+// guard compares each list with the snapshot serving when the build starts (entries by list name,
+// taken on the control thread). Any exception in a build (std::bad_alloc included) is a failed
+// reload, never the end of the daemon.
 #pragma once
 
 #include <uv.h>
@@ -17,11 +18,14 @@
 #include <cstdint>
 #include <ctime>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "policy/snapshot_holder.h"
+#include "resolver/config/config.h"
 #include "resolver/metrics/block_stats.h"
 #include "resolver/observe/reload_status.h"
 
@@ -30,6 +34,11 @@ namespace sinkhole::control {
 class Reloader {
  public:
   struct Outcome {
+    // A constructor, not an aggregate: `{ok, generation, message, seconds}` stays valid
+    // (and free of missing-initializer warnings) as fields are added.
+    Outcome(bool ok_ = false, uint64_t generation_ = 0, std::string message_ = {},
+            double seconds_ = 0)
+        : ok(ok_), generation(generation_), message(std::move(message_)), seconds(seconds_) {}
     bool ok = false;
     uint64_t generation = 0;  // in service after this reload
     std::string message;      // summary, or the first error
@@ -37,6 +46,15 @@ class Reloader {
     // List summaries and the strict checks' findings (policy/semantic_checks.h) of this
     // build, published or not; rejected lines are only logged.
     std::vector<std::string> warnings;
+    // After a success: the live settings this reload changed, and the settings (dotted
+    // keys) whose new values wait for a restart (ApplyConfig).
+    std::vector<std::string> applied;
+    std::vector<std::string> restart_required;
+  };
+  // What the server made of the Config of a successful build.
+  struct Applied {
+    std::vector<std::string> live;              // config::live_changes
+    std::vector<std::string> restart_required;  // config::restart_required_changes
   };
   using Done = std::function<void(const Outcome&)>;
 
@@ -55,6 +73,11 @@ class Reloader {
   }
   // Counters and the last error, readable from any thread (the metrics endpoint scrapes them).
   const observe::ReloadStatus& status() const { return status_; }
+  // Called on the control thread right after a new snapshot is published, with the
+  // Config parsed from the same document (one parse per reload, validated whole before
+  // anything is published): the server applies its live settings here. Unset (tests):
+  // the Config is dropped.
+  std::function<Applied(std::shared_ptr<const config::Config>)> apply_config;
   // Called after every successful publication (e.g. to re-arm file watches).
   std::function<void()> on_published;
   // Called when a build starts and when it ends, whatever started it (SIGHUP, sinkholectl,

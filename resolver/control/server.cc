@@ -12,6 +12,7 @@
 #include <mutex>
 #include <utility>
 
+#include "resolver/config/config_diff.h"
 #include "resolver/observe/dnstap_setup.h"
 #include "resolver/observe/status_report.h"
 
@@ -23,16 +24,20 @@ int64_t now_unix() {
   return static_cast<int64_t>(std::time(nullptr));
 }
 
-// One packet cache shared by every worker (sharded; see resolver/cache/packet_cache.h).
-std::unique_ptr<cache::PacketCache> make_cache(const config::CacheConfig& c) {
-  if (c.max_bytes == 0) return nullptr;
+cache::CacheOptions cache_options(const config::CacheConfig& c) {
   cache::CacheOptions co;
   co.max_bytes = c.max_bytes;
   co.min_ttl = c.min_ttl;
   co.max_ttl = c.max_ttl;
   co.max_negative_ttl = c.max_negative_ttl;
   co.stale_ms = static_cast<uint64_t>(c.serve_stale.count());
-  return std::make_unique<cache::PacketCache>(co);
+  return co;
+}
+
+// One packet cache shared by every worker (sharded; see resolver/cache/packet_cache.h),
+// made even when cache.max_bytes is 0 (then disabled) so that a reload can turn it on.
+std::unique_ptr<cache::PacketCache> make_cache(const config::CacheConfig& c) {
+  return std::make_unique<cache::PacketCache>(cache_options(c));
 }
 
 // The opt-in blocked-query log: its own async logger with a bounded queue that drops the
@@ -67,7 +72,10 @@ Server::Server(const config::Config& cfg, Startup startup)
       watchdog_(&loop_, notify_, [this] { return heartbeats(); }) {
   uv_loop_init(&loop_);
   holder_.publish(std::move(startup_.policies));
+  live_.publish(live_settings(std::make_shared<const config::Config>(cfg_), 1));
   state_.cfg = &cfg_;
+  state_.live = &live_;
+  state_.upstream_slots = &upstream_slots_;
   state_.workers = &workers_;
   state_.holder = &holder_;
   state_.cache = cache_.get();
@@ -111,15 +119,44 @@ bool Server::start_dnstap() {
 
 void Server::make_workers() {
   for (unsigned w = 0; w < startup_.fds.size(); ++w)
-    workers_.push_back(std::make_unique<pipeline::Worker>(cfg_, w, std::move(startup_.fds[w]),
+    workers_.push_back(std::make_unique<pipeline::Worker>(live_, w, std::move(startup_.fds[w]),
                                                           holder_, cache_.get()));
   for (auto& w : workers_) w->set_worker_count(static_cast<unsigned>(workers_.size()));
   if (dnstap_)
     for (auto& w : workers_) w->attach_dnstap(*dnstap_);
-  if (cfg_.log.blocked_queries) {
-    blocked_log_ = make_blocked_query_log(cfg_.log.blocked_queries_format);
-    for (auto& w : workers_) w->set_blocked_log(blocked_log_.get());
+}
+
+std::shared_ptr<const pipeline::LiveSettings> Server::live_settings(
+    std::shared_ptr<const config::Config> cfg, uint64_t generation) {
+  auto s = std::make_shared<pipeline::LiveSettings>();
+  s->generation = generation;
+  s->upstream_rows = upstream_slots_.assign(cfg->upstream.servers);
+  if (cfg->log.blocked_queries) {
+    // One logger per format, made when first used, then kept: a reload may switch between
+    // them while a worker still holds the other.
+    const auto format = cfg->log.blocked_queries_format;
+    auto& log = blocked_logs_[format == config::LogConfig::BlockedFormat::kJson ? 1 : 0];
+    if (!log) log = make_blocked_query_log(format);
+    s->blocked_log = log;
   }
+  s->config = std::move(cfg);
+  return s;
+}
+
+// Right after the reload's snapshot: what every thread shares is reconfigured here, what
+// each worker owns is published for it to pick up on its next loop turn.
+Reloader::Applied Server::apply_config(std::shared_ptr<const config::Config> next) {
+  Reloader::Applied applied;
+  applied.restart_required = config::restart_required_changes(cfg_, *next);
+  auto in_force = std::make_shared<config::Config>(*next);
+  config::keep_restart_settings(*in_force, cfg_);
+  const auto serving = live_.current();
+  applied.live = config::live_changes(*serving->config, *in_force);
+  const config::Config& c = *in_force;
+  cache_->reconfigure(cache_options(c.cache));
+  spdlog::set_level(spdlog::level::from_str(c.log.level));
+  live_.publish(live_settings(std::move(in_force), serving->generation + 1));
+  return applied;
 }
 
 // SIGHUP, sinkholectl reload and file changes all end here. systemd hears RELOADING=1 and
@@ -128,6 +165,9 @@ void Server::handle_reloads() {
   reloader_ = std::make_unique<Reloader>(&loop_, cfg_.path, holder_, startup_.block_stats);
   reloader_->record_initial(startup_.build_seconds, startup_.warnings);
   state_.reloads = &reloader_->status();
+  reloader_->apply_config = [this](std::shared_ptr<const config::Config> next) {
+    return apply_config(std::move(next));
+  };
   reloader_->on_started = [this] { notify_.reloading(); };
   reloader_->on_finished = [this](const Reloader::Outcome& o) {
     notify_.reloaded(o.ok ? fmt::format("reloaded: policy generation {} in service ({})",
@@ -146,13 +186,20 @@ void Server::start_metrics() {
     spdlog::error("metrics listener {}: {}", cfg_.metrics.listen->to_string(), error);
 }
 
-// The config and every list it names; re-armed after each reload (lists may have changed).
+// The config and every list it names; re-armed after each reload (lists may have changed,
+// and so may control.watch_files and control.watch_debounce).
 void Server::watch_files() {
   watcher_ = std::make_unique<FileWatcher>(&loop_, cfg_.control.watch_debounce,
                                            [this] { reloader_->request(); });
-  if (!cfg_.control.watch_files) return;
-  watcher_->watch(watched_files());
-  reloader_->on_published = [this] { watcher_->watch(watched_files()); };
+  if (cfg_.control.watch_files) watcher_->watch(watched_files());
+  reloader_->on_published = [this] { arm_file_watches(); };
+}
+
+void Server::arm_file_watches() {
+  if (!watcher_) return;
+  const config::ControlConfig& c = live_.current()->config->control;
+  watcher_->set_debounce(c.watch_debounce);
+  watcher_->watch(c.watch_files ? watched_files() : std::vector<std::string>{});
 }
 
 std::vector<std::string> Server::watched_files() const {
@@ -194,6 +241,7 @@ void Server::on_collect(uv_timer_t* t) {
   const size_t before = self->holder_.retired();
   // A freed snapshot leaves tens of MB in malloc's free lists: give them back.
   if (self->holder_.collect() < before) malloc_trim(0);
+  self->live_.collect();
   if (self->startup_.block_stats) self->startup_.block_stats->protected_users().rotate(now_unix());
 }
 
@@ -251,9 +299,10 @@ std::vector<uint64_t> Server::heartbeats() const {
 
 void Server::announce_ready() {
   const std::string listen = joined(cfg_.server.listen);
+  const config::UpstreamConfig& up = live_.current()->config->upstream;
   spdlog::info("sinkholed ready: {} worker(s), listening on {}, forwarding to {}{}",
-               workers_.size(), listen, joined(cfg_.upstream.servers),
-               cfg_.upstream.from_resolv_conf ? " (from resolv.conf)" : "");
+               workers_.size(), listen, joined(up.servers),
+               up.from_resolv_conf ? " (from resolv.conf)" : "");
   notify_.ready(fmt::format("serving on {} with {} worker(s); policy generation {} in service",
                             listen, workers_.size(), holder_.generation()));
 }

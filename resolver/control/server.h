@@ -32,9 +32,11 @@
 #include "resolver/observe/health_monitor.h"
 #include "resolver/observe/metrics_http.h"
 #include "resolver/observe/server_state.h"
+#include "resolver/pipeline/live_settings.h"
 #include "resolver/pipeline/worker.h"
 #include "resolver/systemd/systemd_notify.h"
 #include "resolver/systemd/watchdog.h"
+#include "resolver/upstream/upstream_slots.h"
 
 namespace spdlog {
 class logger;
@@ -54,7 +56,8 @@ struct Startup {
 
 class Server {
  public:
-  // `cfg` must outlive the server.
+  // `cfg` (the settings the process starts with, and keeps for the restart-required keys)
+  // must outlive the server.
   Server(const config::Config& cfg, Startup startup);
   ~Server();
   Server(const Server&) = delete;
@@ -80,6 +83,12 @@ class Server {
   void shut_down();
 
   void log_stats() const;
+  // The live settings of `cfg` (generation `generation`) as workers apply them.
+  std::shared_ptr<const pipeline::LiveSettings> live_settings(
+      std::shared_ptr<const config::Config> cfg, uint64_t generation);
+  // A reload's Config: shared state reconfigured, then the live settings published.
+  Reloader::Applied apply_config(std::shared_ptr<const config::Config> next);
+  void arm_file_watches();
   std::vector<std::string> watched_files() const;
   std::vector<uint64_t> heartbeats() const;
   static void on_signal(uv_signal_t* s, int signum);
@@ -90,10 +99,13 @@ class Server {
   Startup startup_;
   uv_loop_t loop_{};
   policy::SnapshotHolder holder_;
-  std::unique_ptr<cache::PacketCache> cache_;     // null when cache.max_bytes is 0
+  pipeline::LiveSettingsHolder live_;  // the settings in force (live_settings.h)
+  upstream::UpstreamSlots upstream_slots_;
+  std::unique_ptr<cache::PacketCache> cache_;     // disabled while cache.max_bytes is 0
   std::unique_ptr<dnstap::DnstapWriter> dnstap_;  // null without a dnstap: section
   std::vector<std::unique_ptr<pipeline::Worker>> workers_;
-  std::shared_ptr<spdlog::logger> blocked_log_;
+  // The blocked-query log, text [0] and JSON [1]: each made when first turned on, then kept.
+  std::array<std::shared_ptr<spdlog::logger>, 2> blocked_logs_;
   std::vector<std::thread> threads_;
   systemd::SystemdNotify notify_;
   systemd::Watchdog watchdog_;

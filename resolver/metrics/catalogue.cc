@@ -41,6 +41,8 @@ std::span<const Family* const> families() {
       &kLastReload,
       &kLastReloadOk,
       &kListReloadFailures,
+      &kRestartRequired,
+      &kRestartRequiredKeys,
       &kGeneration,
       &kListEntries,
       &kListRejected,

@@ -117,6 +117,13 @@ inline constexpr Family kListReloadFailures{
     "sinkholed_list_reload_failures_total", T::kCounter,
     "Reloads (and the start) a list failed, by list and reason (empty, reject_ratio, shrink, "
     "max_entries, not_regular_file, unreadable, out_of_memory, error)"};
+inline constexpr Family kRestartRequired{
+    "sinkholed_restart_required", T::kGauge,
+    "1 when the configuration file changes a setting only a restart applies (see "
+    "sinkholed_restart_required_keys); reloads apply every other setting"};
+inline constexpr Family kRestartRequiredKeys{
+    "sinkholed_restart_required_keys", T::kGauge,
+    "1 for each setting (dotted key) whose new value waits for a restart"};
 inline constexpr Family kGeneration{"sinkholed_snapshot_generation", T::kGauge,
                                     "Generation of the policy snapshot in service"};
 inline constexpr Family kListEntries{"sinkholed_list_entries", T::kGauge,

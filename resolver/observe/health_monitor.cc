@@ -53,10 +53,18 @@ std::string last_error_of(const std::vector<HealthMonitor::UpstreamRow>& rows,
 }  // namespace
 
 void HealthMonitor::tick(uint64_t now_ms) {
-  const auto& servers = state_.cfg->upstream.servers;
+  // The upstreams in service now (a reload may have changed them) and each one's row in
+  // the workers' UpstreamStats (upstream/upstream_slots.h); without live settings (tests)
+  // the start-up config's, row = position.
+  const auto live = state_.live ? state_.live->current() : nullptr;
+  const auto& servers = live ? live->config->upstream.servers : state_.cfg->upstream.servers;
+  std::vector<size_t> row_of(servers.size());
+  for (size_t u = 0; u < servers.size(); ++u)
+    row_of[u] = live && u < live->upstream_rows.size() ? live->upstream_rows[u] : u;
   const auto& workers = *state_.workers;
   size_t n = servers.size();
-  for (const auto& w : workers) n = std::min(n, w->upstream_stats().size());
+  for (const auto& w : workers)
+    while (n > 0 && row_of[n - 1] >= w->upstream_stats().size()) --n;
   const int64_t now_unix = unix_ms();
 
   std::vector<UpstreamRow> rows(n);
@@ -67,7 +75,8 @@ void HealthMonitor::tick(uint64_t now_ms) {
   // The upstream most workers ask first: a change is a failover, logged once.
   std::vector<size_t> votes(n, 0);
   for (const auto& w : workers)
-    if (w->upstream_stats().preferred() < n) ++votes[w->upstream_stats().preferred()];
+    for (size_t u = 0; u < n; ++u)
+      if (w->upstream_stats().preferred() == row_of[u]) ++votes[u];
   const size_t primary =
       n ? static_cast<size_t>(std::max_element(votes.begin(), votes.end()) - votes.begin()) : 0;
   for (size_t u = 0; u < n; ++u) {
@@ -76,19 +85,20 @@ void HealthMonitor::tick(uint64_t now_ms) {
     UpstreamSample& s = samples[u];
     uint64_t last_failure = 0, srtt_sum = 0, srtt_n = 0;
     Stats::Error last_error = Stats::Error::kNone;
+    const size_t row = row_of[u];
     for (const auto& w : workers) {
       const Stats& st = w->upstream_stats();
-      r.queries += st.get(u, Stats::kQueries);
-      r.answers += st.get(u, Stats::kAnswers);
-      r.timeouts += st.get(u, Stats::kTimeouts);
-      r.errors += st.get(u, Stats::kFailures);
-      s.failures_since_answer += st.failures_since_answer(u);
-      s.last_answer_ms = std::max(s.last_answer_ms, st.last_answer_ms(u));
-      if (st.last_failure_ms(u) > last_failure) {
-        last_failure = st.last_failure_ms(u);
-        last_error = st.last_error(u);
+      r.queries += st.get(row, Stats::kQueries);
+      r.answers += st.get(row, Stats::kAnswers);
+      r.timeouts += st.get(row, Stats::kTimeouts);
+      r.errors += st.get(row, Stats::kFailures);
+      s.failures_since_answer += st.failures_since_answer(row);
+      s.last_answer_ms = std::max(s.last_answer_ms, st.last_answer_ms(row));
+      if (st.last_failure_ms(row) > last_failure) {
+        last_failure = st.last_failure_ms(row);
+        last_error = st.last_error(row);
       }
-      if (const uint64_t srtt = st.srtt_us(u)) {
+      if (const uint64_t srtt = st.srtt_us(row)) {
         srtt_sum += srtt;
         ++srtt_n;
       }

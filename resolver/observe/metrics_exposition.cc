@@ -106,7 +106,10 @@ void cache(PrometheusText& out, const ServerState& s) {
 }
 
 void upstreams(PrometheusText& out, const ServerState& s) {
-  const auto& servers = s.cfg->upstream.servers;
+  // Every upstream that ever had a row (a reload may have removed some: their counters
+  // stay), in row order, which is the workers' UpstreamStats order.
+  const std::vector<config::SocketAddress> servers =
+      s.upstream_slots ? s.upstream_slots->addresses() : s.cfg->upstream.servers;
   using F = metrics::UpstreamStats;
   auto sum_field = [&](size_t u, F::Field f) {
     uint64_t t = 0;
@@ -153,6 +156,11 @@ void reloads_and_lists(PrometheusText& out, const ServerState& s) {
   out.sample(cat::kLastReload, static_cast<double>(r.last_success_unix()));
   out.family(cat::kLastReloadOk);
   out.sample(cat::kLastReloadOk, r.last_error().empty() ? 1 : 0);
+  const std::vector<std::string> restart = r.restart_required();
+  out.family(cat::kRestartRequired);
+  out.sample(cat::kRestartRequired, restart.empty() ? 0 : 1);
+  out.family(cat::kRestartRequiredKeys);
+  for (const auto& key : restart) out.sample(cat::kRestartRequiredKeys, {{"key", key}}, 1);
   out.family(cat::kListReloadFailures);
   for (const auto& [key, n] : r.list_failure_counts())
     out.sample(cat::kListReloadFailures, {{"list", key.first}, {"reason", key.second}},

@@ -34,13 +34,19 @@ class ReloadStatus {
     if (warnings.size() > kMaxWarnings) warnings.resize(kMaxWarnings);
     warnings_ = std::move(warnings);
   }
-  // Control thread: a reload published a new snapshot.
-  void record_success(double seconds, std::vector<std::string> warnings = {}) {
+  // Control thread: a reload published a new snapshot and applied the live settings.
+  // `warnings`: what its build said (as record_initial). `restart_required`: the keys
+  // (dotted paths) whose values in the file differ from those the process runs with
+  // (config::restart_required_changes against the start-up Config): they stay pending
+  // until a restart, whatever later reloads do.
+  void record_success(double seconds, std::vector<std::string> warnings = {},
+                      const std::vector<std::string>& restart_required = {}) {
     reloads_.fetch_add(1, std::memory_order_relaxed);
     record_initial(seconds, std::move(warnings));
     std::lock_guard lock(error_mu_);
     last_error_.clear();
     last_lists_.clear();
+    restart_required_ = restart_required;
   }
   // The warnings of the build in service (at most kMaxWarnings kept).
   std::vector<std::string> warnings() const {
@@ -72,6 +78,11 @@ class ReloadStatus {
     std::lock_guard lock(error_mu_);
     return last_lists_;
   }
+  // The settings waiting for a restart, as of the last successful reload (empty: none).
+  std::vector<std::string> restart_required() const {
+    std::lock_guard lock(error_mu_);
+    return restart_required_;
+  }
   // Refusals since start, by (list, reason).
   std::map<std::pair<std::string, std::string>, uint64_t> list_failure_counts() const {
     std::lock_guard lock(error_mu_);
@@ -87,6 +98,7 @@ class ReloadStatus {
   std::string last_error_;
   std::vector<ListFailure> last_lists_;
   std::vector<std::string> warnings_;
+  std::vector<std::string> restart_required_;
   std::map<std::pair<std::string, std::string>, uint64_t> list_failures_;
 };
 

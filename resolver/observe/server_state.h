@@ -15,17 +15,21 @@
 #include "resolver/config/config.h"
 #include "resolver/metrics/block_stats.h"
 #include "resolver/observe/reload_status.h"
+#include "resolver/pipeline/live_settings.h"
 #include "resolver/pipeline/worker.h"
+#include "resolver/upstream/upstream_slots.h"
 
 namespace sinkhole::observe {
 
 class HealthMonitor;  // health_monitor.h
 
 struct ServerState {
-  const config::Config* cfg = nullptr;
+  const config::Config* cfg = nullptr;  // as the process started (restart-required keys)
+  const pipeline::LiveSettingsHolder* live = nullptr;       // the settings in force now
+  const upstream::UpstreamSlots* upstream_slots = nullptr;  // labels of upstream stat rows
   const std::vector<std::unique_ptr<pipeline::Worker>>* workers = nullptr;
   const policy::SnapshotHolder* holder = nullptr;
-  cache::PacketCache* cache = nullptr;         // null when the cache is off
+  cache::PacketCache* cache = nullptr;         // always there in the server (may be disabled)
   metrics::BlockStats* block_stats = nullptr;  // also rotates protected-user windows
   const ReloadStatus* reloads = nullptr;
   const HealthMonitor* health = nullptr;  // upstream states, stuck workers (/healthz)

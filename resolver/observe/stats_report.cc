@@ -63,7 +63,7 @@ std::string stats_text(const ServerState& s, int64_t now_unix) {
       "answers: noerror {}, nxdomain {}, servfail {}, refused {}; refused (no policy) {}\n",
       get("answers_noerror"), get("answers_nxdomain"), get("answers_servfail"),
       get("answers_refused"), get("refused_no_policy"));
-  if (s.cache) {
+  if (s.cache && s.cache->enabled()) {
     const cache::CacheStats cs = s.cache->stats();
     out += fmt::format("cache: {} hits, {} misses, {} stale; {} entries, {:.1f} MiB\n",
                        get("cache_hits"), get("cache_misses"), get("cache_stale_answers"),
@@ -119,7 +119,7 @@ nlohmann::ordered_json stats_json(const ServerState& s, int64_t now_unix) {
           {"monitored", std::move(monitored)},
           {"protected_users", std::move(users)},
           {"cache",
-           {{"enabled", s.cache != nullptr},
+           {{"enabled", s.cache != nullptr && s.cache->enabled()},
             {"entries", cs.entries},
             {"bytes", cs.bytes},
             {"inserts", cs.inserts},

@@ -78,6 +78,11 @@ std::string status_text(const ServerState& s, int64_t now_unix) {
       out += fmt::format("  refused {} ({}): {}\n", f.list, f.reason, f.message);
   }
   out += warnings_text(r.warnings());
+  if (const auto restart = r.restart_required(); !restart.empty()) {
+    std::string keys;
+    for (const auto& k : restart) keys += (keys.empty() ? "" : ", ") + k;
+    out += "restart required: " + keys + " (changed in the file; a reload does not apply them)\n";
+  }
   for (const auto& l : snap->lists)
     out += fmt::format("  list {:<20} {:<12} {:>9} entries {:>5} rejected lines\n", l.name,
                        l.category, l.stats.entries, l.stats.rejects.size());
@@ -116,6 +121,7 @@ nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix) {
           {"last_reload_error", r.last_error()},
           {"last_reload_refused_lists", refused_lists_json(r)},
           {"warnings", r.warnings()},
+          {"restart_required", r.restart_required()},
           {"lists", std::move(lists)},
           {"entries", total_entries(*snap)},
           {"policies", snap->policies.size()},

@@ -12,9 +12,10 @@ policy::ClientGroups table_of(const std::vector<policy::Cidr>& prefixes) {
 }
 }  // namespace
 
-AdmitStage::AdmitStage(const config::AccessConfig& cfg)
-    : allow_(table_of(cfg.allow_query)),
-      deny_(table_of(cfg.deny_query)),
-      drop_(cfg.refuse_action == config::AccessConfig::RefuseAction::kDrop) {}
+void AdmitStage::configure(const config::AccessConfig& cfg) {
+  allow_ = table_of(cfg.allow_query);
+  deny_ = table_of(cfg.deny_query);
+  drop_ = cfg.refuse_action == config::AccessConfig::RefuseAction::kDrop;
+}
 
 }  // namespace sinkhole::pipeline

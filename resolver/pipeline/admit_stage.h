@@ -6,8 +6,9 @@
 // such a client is closed at accept, before it is read (the net::ClientFilter).
 //
 // The prefix sets are policy::ClientGroups interval tables (the client-group lookup): a
-// lookup is a few cache lines, noexcept, allocation-free. Built once from the start-up
-// configuration (a reload does not change them). Worker thread only.
+// lookup is a few cache lines, noexcept, allocation-free. Built from the start-up
+// configuration, and again by configure() when a reload changes it (the worker's TCP
+// listeners ask the same object, so their accept filter follows). Worker thread only.
 //
 // Response rate limiting, the other half of admission, applies to the replies and lives in
 // rate_limiter.h; QueryPipeline::reply asks it.
@@ -24,7 +25,9 @@ namespace sinkhole::pipeline {
 
 class AdmitStage final : public net::ClientFilter {
  public:
-  explicit AdmitStage(const config::AccessConfig& cfg);
+  explicit AdmitStage(const config::AccessConfig& cfg) { configure(cfg); }
+  // Replaces the tables (a reload; allocates, once).
+  void configure(const config::AccessConfig& cfg);
 
   bool admits(const sockaddr* client) const noexcept override {
     // A TCP peer the socket could not name (reset before it was accepted or read): no

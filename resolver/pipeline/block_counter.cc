@@ -63,8 +63,8 @@ void BlockCounter::log_line(const policy::PolicySnapshot& snap, const policy::Ve
   f.action = snap.actions[v.action].name;
   f.rcode = rcode;
   f.line = v.line;
-  if (log_cfg_.client_address != Mode::kNone)
-    f.client = client_text(from, log_cfg_.client_address == Mode::kFull, client);
+  if (log_cfg_->client_address != Mode::kNone)
+    f.client = client_text(from, log_cfg_->client_address == Mode::kFull, client);
   if (format == config::LogConfig::BlockedFormat::kJson)
     f.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -95,7 +95,7 @@ void BlockCounter::count(const policy::PolicySnapshot& snap, const policy::Verdi
   const size_t qname_len = cq.question_len - 4;
   if (blocked_log_)
     log_line(snap, v, "blocked", qname, qname_len, qtype, rcode, from, blocked_log_,
-             log_cfg_.blocked_queries_format);
+             log_cfg_->blocked_queries_format);
   else if (snap.actions[v.action].log)
     log_line(snap, v, "blocked", qname, qname_len, qtype, rcode, from, spdlog::default_logger_raw(),
              config::LogConfig::BlockedFormat::kText);
@@ -109,7 +109,7 @@ void BlockCounter::monitor(const policy::PolicySnapshot& snap, const policy::Ver
   if (!snap.actions[v.action].log) return;
   if (blocked_log_)
     log_line(snap, v, "monitored", qname, qname_len, qtype, -1, from, blocked_log_,
-             log_cfg_.blocked_queries_format);
+             log_cfg_->blocked_queries_format);
   else
     log_line(snap, v, "monitored", qname, qname_len, qtype, -1, from, spdlog::default_logger_raw(),
              config::LogConfig::BlockedFormat::kText);

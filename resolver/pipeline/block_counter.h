@@ -28,7 +28,9 @@ class BlockCounter {
  public:
   BlockCounter(const config::LogConfig& log, metrics::WorkerCounters& counters,
                const upstream::Clock& clock)
-      : log_cfg_(log), counters_(counters), clock_(clock) {}
+      : log_cfg_(&log), counters_(counters), clock_(clock) {}
+  // A reload's log settings; `log` must stay alive until the next call.
+  void set_log_config(const config::LogConfig& log) { log_cfg_ = &log; }
   // Which worker this is: its slot in the shared blocked-by-list cells (metrics::BlockStats).
   void set_worker_index(unsigned index) { worker_index_ = index; }
   // Where blocked queries are logged, one line each (null: not logged).
@@ -49,7 +51,7 @@ class BlockCounter {
                 int rcode, const net::ClientEndpoint& from, spdlog::logger* to,
                 config::LogConfig::BlockedFormat format);
 
-  const config::LogConfig& log_cfg_;
+  const config::LogConfig* log_cfg_;
   metrics::WorkerCounters& counters_;
   const upstream::Clock& clock_;
   unsigned worker_index_ = 0;

@@ -77,7 +77,7 @@ Step QueryPipeline::ask_link(uint32_t& chase, const uint8_t* target, size_t targ
   counters_.inc(Counter::kCnameChased);
   const dns::QuestionKey key = link_key(cq, target, target_len, qtype);
   // The `cname` action's target always goes upstream: a stale warning host is never served.
-  if (cache_ && c.kind != Chase::Kind::kRedirect) {
+  if (cache_on() && c.kind != Chase::Kind::kRedirect) {
     const Step s = from_cache(key, cq, to, /*stale=*/false, chase, c.deadline_ms);
     if (s.kind != Step::Kind::kContinue) return s;
   }
@@ -97,7 +97,7 @@ Step QueryPipeline::finish_chain(Chase& c, const uint8_t* resp, const dns::Messa
       dns::build_chain_answer(cq, rcode, c.records.get(), c.records_len, c.record_count, resp, m,
                               /*with_authority=*/c.kind != Chase::Kind::kRedirect, c.ede(), tx_);
   if (size == 0) return chain_failed(cq, kEdeOther, "CNAME chain too big");
-  if (c.kind == Chase::Kind::kFollow && cache_) {
+  if (c.kind == Chase::Kind::kFollow && cache_on()) {
     // Cached whole under the client's question; its TTL is the chain's smallest.
     const dns::MessageView built = dns::parse_message(tx_, size);
     const dns::QuestionKey key = link_key(cq, cq.question, cq.question_len - 4, qtype);

@@ -41,7 +41,7 @@ uint64_t random_u64() {
 QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters& counters,
                              const policy::SnapshotHolder& policies, cache::PacketCache* cache,
                              ReplySink& sink, const upstream::Clock& clock)
-    : cfg_(cfg),
+    : cfg_(&cfg),
       counters_(counters),
       sink_(sink),
       clock_(clock),
@@ -56,7 +56,19 @@ QueryPipeline::QueryPipeline(const config::Config& cfg, metrics::WorkerCounters&
 }
 
 void QueryPipeline::set_worker_count(unsigned workers) {
-  limiter_ = RateLimiter(cfg_.rate_limit, workers, random_u64(), random_u64());
+  workers_ = workers;
+  limiter_.reconfigure(cfg_->rate_limit, workers_);
+}
+
+// Once per reload, on this worker's thread, between two queries: the only allocations are
+// the admit tables and, when rate limiting was just turned on, the bucket table.
+void QueryPipeline::apply_settings(const config::Config& cfg) {
+  cfg_ = &cfg;
+  admit_.configure(cfg.server.access);
+  limiter_.reconfigure(cfg.rate_limit, workers_);
+  inflight_.set_limits({cfg.upstream.max_inflight, cfg.upstream.zone_limit()});
+  blocks_.set_log_config(cfg.log);
+  debug_.set_rate(cfg.log.debug_query_rate);
 }
 
 // --- receive → admit → parse → meta → policy → cache → upstream -------------------------
@@ -77,18 +89,18 @@ void QueryPipeline::handle_query(const uint8_t* msg, size_t len, const net::Clie
       q.outcome != dns::ParseOutcome::kDropResponse)
     sink_.received(from, msg, len);
   const size_t limit =
-      from.is_tcp() ? dns::kMaxMessage : dns::udp_reply_limit(q, cfg_.server.udp_payload);
-  const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_.server.udp_payload, limit);
+      from.is_tcp() ? dns::kMaxMessage : dns::udp_reply_limit(q, cfg_->server.udp_payload);
+  const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_->server.udp_payload, limit);
   if (!q.ok()) {
     finish(reject_malformed(q, cq, counters_, tx_), from);
     return;
   }
   counters_.inc_qtype(q.qtype);
-  if (finish(answer_meta(q, cq, cfg_.server, counters_, tx_), from)) return;
+  if (finish(answer_meta(q, cq, cfg_->server, counters_, tx_), from)) return;
   if (finish(apply_policy(q, msg, cq, from), from)) return;
   // Policy runs before the cache, so a reload that blocks a cached name blocks it at once.
   const dns::QuestionKey key{q.qname(msg), q.qname_len, q.qtype, q.qclass, q.do_bit, q.cd()};
-  if (cache_) {
+  if (cache_on()) {
     uint32_t chase = 0;
     const Step s = from_cache(key, cq, from, /*stale=*/false, chase, client_deadline());
     if (chase) chases_.release(chase);
@@ -119,8 +131,8 @@ void QueryPipeline::refuse_unadmitted(const uint8_t* msg, size_t len,
     return counters_.inc(Counter::kDropAcl);
   if (log_queries_) sink_.received(from, msg, len);
   const size_t limit =
-      from.is_tcp() ? dns::kMaxMessage : dns::udp_reply_limit(q, cfg_.server.udp_payload);
-  const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_.server.udp_payload, limit);
+      from.is_tcp() ? dns::kMaxMessage : dns::udp_reply_limit(q, cfg_->server.udp_payload);
+  const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_->server.udp_payload, limit);
   counters_.inc(Counter::kRefusedAcl);
   reply(from, kRefused, tx_,
         dns::build_rcode_reply(cq, kRefused, tx_, {dns::ede::kProhibited, {}}));
@@ -216,7 +228,7 @@ void QueryPipeline::note_limit(upstream::Admission a, const dns::QuestionKey& ke
     spdlog::warn(
         "upstream limit: {} distinct questions in flight on this worker (upstream.max_inflight); "
         "answering stale or SERVFAIL ({} more since the last line)",
-        cfg_.upstream.max_inflight, skipped);
+        cfg_->upstream.max_inflight, skipped);
     return;
   }
   uint8_t lower[dns::kMaxNameWire];
@@ -226,14 +238,14 @@ void QueryPipeline::note_limit(upstream::Admission a, const dns::QuestionKey& ke
       "upstream limit: zone {} has {} questions in flight on this worker (upstream.zone_share "
       "{}% of upstream.max_inflight); answering stale or SERVFAIL ({} more since the last line)",
       util::escape_for_log(dns::wire_to_text(lower + at, key.qname_len - at), 100),
-      cfg_.upstream.zone_limit(), cfg_.upstream.zone_share_percent, skipped);
+      cfg_->upstream.zone_limit(), cfg_->upstream.zone_share_percent, skipped);
 }
 
 void QueryPipeline::answer_without_upstream(const dns::QuestionKey& key, const dns::ClientQuery& cq,
                                             const net::ClientEndpoint& to, uint32_t context,
                                             const dns::Ede& ede) {
   // RFC 8767: no upstream answer, so a recently expired answer beats SERVFAIL.
-  if (cache_ && context == 0) {
+  if (cache_on() && context == 0) {
     uint32_t chase = 0;
     const Step s = from_cache(key, cq, to, /*stale=*/true, chase, client_deadline());
     if (chase) chases_.release(chase);
@@ -247,7 +259,7 @@ void QueryPipeline::answer_without_upstream(const dns::QuestionKey& key, const d
 void QueryPipeline::on_upstream_answer(upstream::PendingQuery& pq, const uint8_t* resp,
                                        const dns::MessageView& m) {
   // An unfinished chain is cached once finished, under the question that started it.
-  if (cache_ && dns::find_chain_end(resp, m).kind == dns::ChainEnd::Kind::kComplete)
+  if (cache_on() && dns::find_chain_end(resp, m).kind == dns::ChainEnd::Kind::kComplete)
     cache_->insert(pq.question(), resp, m, clock_.now_ms());
   for (upstream::Waiter* w = pq.waiters; w; w = w->next) {
     // The waiter's chase (if any) goes with the answer: respond passes it on to the next
@@ -302,7 +314,8 @@ void QueryPipeline::done_waiting(const upstream::Waiter& w) {
 }
 
 void QueryPipeline::fail_all() {
-  inflight_.for_each([this](upstream::PendingQuery* pq) { pool_->cancel(*pq); });
+  // Each question is cancelled by the pool that started it (a reload may have retired it).
+  inflight_.for_each([](upstream::PendingQuery* pq) { pq->pool->cancel(*pq); });
 }
 
 // --- reply ---------------------------------------------------------------------------------

@@ -58,16 +58,26 @@ namespace sinkhole::pipeline {
 
 class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDelegate {
  public:
-  // `cache` is shared by all workers; null when the cache is off. `sink` and `clock` must
-  // outlive the pipeline.
+  // `cache` is shared by all workers (cache.max_bytes 0: constructed but disabled, so a
+  // reload may turn it on); null in tests without a cache. `sink` and `clock` must outlive
+  // the pipeline.
   QueryPipeline(const config::Config& cfg, metrics::WorkerCounters& counters,
                 const policy::SnapshotHolder& policies, cache::PacketCache* cache, ReplySink& sink,
                 const upstream::Clock& clock);
-  // The pool is created after the pipeline (it needs the pipeline as its delegate).
+  // The pool is created after the pipeline (it needs the pipeline as its delegate); a
+  // reload may switch it: new questions go to the new pool, those in flight finish on the
+  // pool that started them (PendingQuery::pool).
   void set_upstreams(upstream::UpstreamPool* pool) { pool_ = pool; }
   void set_worker_index(unsigned index) { blocks_.set_worker_index(index); }
   // The rate limit is shared between this many workers (rate_limiter.h); 1 until told.
   void set_worker_count(unsigned workers);
+  // A reload's settings (resolver/pipeline/live_settings.h), between two queries: admit
+  // tables, rate limit, in-flight limits, the blocked-query log's fields, and whatever is
+  // read from the config per query (deadline, identity/version). `cfg` must stay alive
+  // until the next call (the worker keeps the LiveSettings that owns it). The upstream
+  // pool is switched by set_upstreams, the blocked-query log by set_blocked_log; the
+  // restart-required keys of `cfg` must equal those the pipeline started with.
+  void apply_settings(const config::Config& cfg);
   // For the TCP listeners: a denied client's connection is closed at accept.
   const net::ClientFilter& client_filter() const { return admit_; }
   void set_blocked_log(spdlog::logger* log) { blocks_.set_blocked_log(log); }
@@ -152,14 +162,17 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   void count_rcode(uint16_t rcode);
   // The deadline of a client whose question starts now (upstream.deadline from now).
   uint64_t client_deadline() const {
-    return clock_.now_ms() + static_cast<uint64_t>(cfg_.upstream.deadline.count());
+    return clock_.now_ms() + static_cast<uint64_t>(cfg_->upstream.deadline.count());
   }
   void done_waiting(const upstream::Waiter& w);
   // The decision line (decision_log.h), when debug lines are on and one is allowed now.
   void debug_decision(const net::ClientEndpoint& from, const uint8_t* qname, size_t qname_len,
                       uint16_t qtype, Decision d, const policy::Verdict* v = nullptr);
+  // A cache is there and cache.max_bytes is not 0 now (a reload may change it).
+  bool cache_on() const { return cache_ && cache_->enabled(); }
 
-  const config::Config& cfg_;
+  const config::Config* cfg_;  // the settings in force (apply_settings)
+  unsigned workers_ = 1;
   metrics::WorkerCounters& counters_;
   ReplySink& sink_;
   const upstream::Clock& clock_;

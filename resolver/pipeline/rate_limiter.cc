@@ -33,11 +33,18 @@ uint64_t high_mask(unsigned bits) {  // the top `bits` of 64 set
 RateLimiter::RateLimiter(const config::RateLimitConfig& cfg, unsigned workers, uint64_t key0,
                          uint64_t key1)
     : key0_(key0 | 1), key1_(key1 | 1) {
-  if (!cfg.enabled()) return;
+  reconfigure(cfg, workers);
+}
+
+void RateLimiter::reconfigure(const config::RateLimitConfig& cfg, unsigned workers) {
+  on_ = cfg.enabled();
+  if (!on_) return;
   workers = std::max(workers, 1u);
-  const size_t size = std::bit_ceil(std::max<size_t>(cfg.table_size, kProbe));
-  table_ = std::make_unique<Bucket[]>(size);
-  mask_ = size - 1;
+  if (!table_) {
+    const size_t size = std::bit_ceil(std::max<size_t>(cfg.table_size, kProbe));
+    table_ = std::make_unique<Bucket[]>(size);
+    mask_ = size - 1;
+  }
   const uint64_t burst = cfg.burst ? cfg.burst : cfg.responses_per_second;
   rate_ = cfg.responses_per_second;
   capacity_ = 1000 * burst;
@@ -92,7 +99,7 @@ RateLimiter::Bucket& RateLimiter::find(uint64_t key, uint32_t now) noexcept {
 }
 
 RateLimiter::Outcome RateLimiter::check(const sockaddr* client, uint64_t now_ms) noexcept {
-  if (!table_) return Outcome::kPass;
+  if (!on_) return Outcome::kPass;
   if (exempt_.lookup(client) != policy::ClientGroups::kNoGroup) return Outcome::kPass;
   const auto now = static_cast<uint32_t>(now_ms);
   Bucket& b = find(prefix_key(client), now);

@@ -41,8 +41,13 @@ class RateLimiter {
   // `workers` shares the configured rate between this many limiters; `key` seeds the
   // prefix hash (random in the server, fixed in tests).
   RateLimiter(const config::RateLimitConfig& cfg, unsigned workers, uint64_t key0, uint64_t key1);
+  // New settings (a reload, or the worker count), keeping the key and the buckets: a
+  // prefix being limited stays limited. The table is allocated the first time the limit is
+  // on and kept (its size, rate_limit.table_size, needs a restart to change); turning the
+  // limit off only stops the checks.
+  void reconfigure(const config::RateLimitConfig& cfg, unsigned workers);
 
-  bool enabled() const { return table_ != nullptr; }
+  bool enabled() const { return on_; }
   // The outcome of one UDP response to `client` at monotonic time `now_ms`.
   Outcome check(const sockaddr* client, uint64_t now_ms) noexcept;
 
@@ -61,6 +66,7 @@ class RateLimiter {
   Bucket& find(uint64_t key, uint32_t now) noexcept;
 
   std::unique_ptr<Bucket[]> table_;
+  bool on_ = false;
   size_t mask_ = 0;
   uint64_t rate_ = 0;      // units per ms
   uint64_t capacity_ = 0;  // units

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Worker: one thread, one libuv loop, its own SO_REUSEPORT UDP and TCP sockets on every
 // listen address, its own upstream sockets, buffers and counters. Workers share nothing
-// mutable; the control thread talks to a worker only through uv_async (stop) and reads
-// its heartbeat (an atomic counter) for the systemd watchdog.
+// mutable; the control thread talks to a worker only through uv_async (stop), the
+// published LiveSettings (checked once per loop turn, live_settings.h) and reads its
+// heartbeat (an atomic counter) for the systemd watchdog.
 #pragma once
 
 #include <uv.h>
@@ -15,9 +16,11 @@
 
 #include "resolver/config/config.h"
 #include "resolver/dnstap/dnstap_writer.h"
+#include "resolver/metrics/upstream_stats.h"
 #include "resolver/metrics/worker_counters.h"
 #include "resolver/net/tcp_listener.h"
 #include "resolver/net/udp_listener.h"
+#include "resolver/pipeline/live_settings.h"
 #include "resolver/pipeline/net_reply_sink.h"
 #include "resolver/pipeline/query_pipeline.h"
 #include "resolver/upstream/clock.h"
@@ -33,7 +36,9 @@ struct ListenFds {
 
 class Worker {
  public:
-  Worker(const config::Config& cfg, unsigned index, ListenFds fds,
+  // `settings` holds the settings in force (published before the worker is made); its
+  // restart-required keys never change (config::keep_restart_settings).
+  Worker(const LiveSettingsHolder& settings, unsigned index, ListenFds fds,
          const policy::SnapshotHolder& policies, cache::PacketCache* cache);
   ~Worker();
   Worker(const Worker&) = delete;
@@ -52,10 +57,9 @@ class Worker {
   }
   // Before run(): how many workers share the response rate limit (rate_limiter.h).
   void set_worker_count(unsigned workers) { pipeline_.set_worker_count(workers); }
-  // Before run(): where blocked queries are logged (log.blocked_queries).
-  void set_blocked_log(spdlog::logger* log) { pipeline_.set_blocked_log(log); }
-  // Per-upstream attempts and latency of this worker (any thread may read).
-  const metrics::UpstreamStats& upstream_stats() const { return pool_->stats(); }
+  // Per-upstream attempts and latency of this worker, by UpstreamSlots row (any thread
+  // may read).
+  const metrics::UpstreamStats& upstream_stats() const { return upstream_stats_; }
   // Before run(): bump heartbeat() every `period` from a timer on this worker's loop, so
   // the control thread can tell a loop that turns from one that hangs (watchdog.h, and
   // /healthz through observe/health_monitor.h). Off until called.
@@ -67,13 +71,43 @@ class Worker {
   static void on_stop(uv_async_t* a);
   static void on_drain_tick(uv_timer_t* t);
   static void on_heartbeat(uv_timer_t* t);
+  // Each loop turn: new settings published? Retired upstream pools done?
+  static void on_turn(uv_prepare_t* p);
+  // Applies the published settings if they moved (one atomic load otherwise).
+  void refresh_settings() noexcept {
+    if (settings_.generation() != live_->generation) apply_settings();
+  }
+  void apply_settings() noexcept;
+  void make_pool(const LiveSettings& s);
+  void close_retired_pools();
   void begin_drain();
   bool drained() const;
   void close_all();
 
-  const config::Config& cfg_;
+  // Between the listeners and the pipeline: the settings a reload published apply before
+  // the next query or accepted connection, even the first one that wakes an idle loop (the
+  // poll phase runs before the next turn's check).
+  class Gate final : public net::QuerySink, public net::ClientFilter {
+   public:
+    explicit Gate(Worker& w) : w_(w) {}
+    void on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) override {
+      w_.refresh_settings();
+      w_.pipeline_.on_query(msg, len, from);
+    }
+    bool admits(const sockaddr* client) const noexcept override {
+      w_.refresh_settings();
+      return w_.pipeline_.client_filter().admits(client);
+    }
+
+   private:
+    Worker& w_;
+  };
+
+  const LiveSettingsHolder& settings_;
+  std::shared_ptr<const LiveSettings> live_;  // what this worker applied last
   unsigned index_;
   uv_loop_t loop_{};
+  uv_prepare_t turn_{};
   uv_async_t stop_async_{};
   uv_timer_t drain_timer_{};
   uint64_t drain_started_ms_ = 0;
@@ -85,8 +119,17 @@ class Worker {
   upstream::LoopClock clock_;
   NetReplySink sink_;
   QueryPipeline pipeline_;
-  upstream::SocketTransport transport_;
+  metrics::UpstreamStats upstream_stats_;
+  // The pool new questions go to, and those a reload replaced that still have questions
+  // in flight (closed when the last one is done, freed once their handles are closed).
+  std::unique_ptr<upstream::SocketTransport> transport_;
   std::unique_ptr<upstream::UpstreamPool> pool_;
+  struct RetiredPool {
+    std::unique_ptr<upstream::SocketTransport> transport;
+    std::unique_ptr<upstream::UpstreamPool> pool;
+  };
+  std::vector<RetiredPool> retired_pools_;
+  Gate gate_{*this};
   std::vector<std::unique_ptr<net::UdpListener>> udp_;
   net::TcpConnectionTable tcp_connections_;  // every listener's clients, one set of limits
   std::vector<std::unique_ptr<net::TcpListener>> tcp_;

@@ -45,6 +45,8 @@ class DebugLog {
   }
 
   uint64_t suppressed() const { return suppressed_; }
+  // log.debug_query_rate after a reload (the worker's thread, between two queries).
+  void set_rate(unsigned per_second) { per_second_ = per_second ? per_second : 1; }
 
  private:
   unsigned per_second_;

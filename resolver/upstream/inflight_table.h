@@ -49,6 +49,8 @@ class UdpExchange;
 class TcpExchange;
 
 // One distinct question in flight upstream.
+class UpstreamPool;
+
 struct PendingQuery {
   // Key bytes: lower-cased wire name, qtype, qclass, one byte of DO/CD.
   uint8_t key[dns::kMaxNameWire + 5];
@@ -64,6 +66,7 @@ struct PendingQuery {
   size_t waiter_count = 0;
 
   // Upstream state, owned by UpstreamPool.
+  UpstreamPool* pool = nullptr;  // the pool resolving it (a reload may have retired it since)
   uint16_t id = 0;
   uint64_t deadline_ms = 0;  // loop time after which clients get SERVFAIL
   uint32_t tried = 0;        // bit per upstream tried for this question

@@ -102,7 +102,10 @@ void SocketTransport::close() {
   closed_ = true;
   for (auto& s : socket_store_)
     if (s->is_open()) s->close();
-  for (auto& e : udp_store_) uv_close(reinterpret_cast<uv_handle_t*>(e->timer()), nullptr);
+  for (auto& e : udp_store_) {
+    ++closing_timers_;
+    uv_close(reinterpret_cast<uv_handle_t*>(e->timer()), UdpExchange::on_timer_closed);
+  }
 }
 
 // --- UdpExchange -----------------------------------------------------------------------
@@ -121,6 +124,10 @@ bool UdpExchange::start(PendingQuery& q, UdpSocket& socket, uint16_t id, const u
   if (!socket.send(*this, data, len)) return false;
   uv_timer_start(&timer_, on_timeout, timeout_ms, 0);
   return true;
+}
+
+void UdpExchange::on_timer_closed(uv_handle_t* h) {
+  --static_cast<UdpExchange*>(h->data)->transport_.closing_timers_;
 }
 
 void UdpExchange::fail_soon() {

@@ -66,6 +66,8 @@ class UdpExchange {
 
  private:
   static void on_timeout(uv_timer_t* t);
+  friend class SocketTransport;
+  static void on_timer_closed(uv_handle_t* h);
 
   SocketTransport& transport_;
   uv_timer_t timer_{};
@@ -164,6 +166,9 @@ class SocketTransport final : public Transport {
   void close() override;
   // UDP sockets open now, live and retired (tests, and the bound above).
   size_t open_udp_sockets() const { return open_sockets_; }
+  // After close(): every handle has been closed, so the transport may be destroyed (a
+  // worker frees the transport of an upstream pool a reload replaced).
+  bool closed_fully() const { return closed_ && open_sockets_ == 0 && closing_timers_ == 0; }
 
  private:
   friend class UdpExchange;
@@ -188,6 +193,7 @@ class SocketTransport final : public Transport {
   std::vector<UdpSocket*> socket_free_;
   std::vector<std::array<UdpSocket*, kLiveSockets>> live_;  // per upstream
   size_t open_sockets_ = 0;
+  size_t closing_timers_ = 0;
   bool closed_ = false;
   uint8_t rx_[dns::kMaxMessage];  // every UDP socket reads here: one reply at a time
 };

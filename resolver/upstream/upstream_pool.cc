@@ -77,9 +77,16 @@ UpstreamPool::UpstreamPool(Options opts, Transport& transport, const Clock& cloc
       transport_(transport),
       clock_(clock),
       counters_(counters),
-      stats_(opts_.servers.size()),
+      own_stats_(opts_.stats ? nullptr
+                             : std::make_unique<metrics::UpstreamStats>(opts_.servers.size())),
+      stats_(opts_.stats ? opts_.stats : own_stats_.get()),
+      slots_(opts_.stat_slots),
       delegate_(delegate),
       busy_(opts_.servers.size(), 0) {
+  if (!opts_.stats || slots_.size() != opts_.servers.size()) {
+    slots_.resize(opts_.servers.size());
+    for (unsigned i = 0; i < slots_.size(); ++i) slots_[i] = i;
+  }
   transport_.set_events(*this);
 }
 
@@ -88,6 +95,8 @@ UpstreamPool::~UpstreamPool() = default;
 void UpstreamPool::start(PendingQuery& q, uint64_t deadline_cap_ms) {
   q.deadline_ms =
       std::min(clock_.now_ms() + static_cast<uint64_t>(opts_.deadline.count()), deadline_cap_ms);
+  q.pool = this;
+  ++active_;
   attempt(q);
 }
 
@@ -121,14 +130,14 @@ UpstreamPool::Pick UpstreamPool::pick_upstream(PendingQuery& q) {
 
 void UpstreamPool::count_sent(PendingQuery& q) {
   counters_.inc(Counter::kUpstreamQueries);
-  stats_.inc(q.upstream, metrics::UpstreamStats::kQueries);
+  stats_->inc(slot(q.upstream), metrics::UpstreamStats::kQueries);
   q.attempt_ns = clock_.now_ns();
   q.attempt_open = true;
   ++busy_[q.upstream];
 }
 
 void UpstreamPool::note_failure(const PendingQuery& q, metrics::UpstreamStats::Error e) {
-  stats_.note_failure(q.upstream, clock_.now_ms(), e);
+  stats_->note_failure(slot(q.upstream), clock_.now_ms(), e);
   if (!debug_ || !DebugLog::on() || !debug_->allow(clock_.now_ms())) return;
   spdlog::debug("upstream: {} {} for {} type {} after {} ms; failing over",
                 opts_.servers[q.upstream].to_string(), error_text(e),
@@ -163,6 +172,7 @@ void UpstreamPool::fail(PendingQuery& q) {
                   q.failure == PendingQuery::Failure::kUpstreamLimit
                       ? "every usable upstream is at upstream.max_inflight_per_upstream"
                       : "no upstream answered within the deadline");
+  --active_;
   delegate_.on_upstream_failure(q);
 }
 
@@ -216,12 +226,12 @@ void UpstreamPool::attempt_tcp(PendingQuery& q) {
 
 void UpstreamPool::on_attempt_failed(PendingQuery& q, bool hard) {
   const unsigned n = static_cast<unsigned>(opts_.servers.size());
-  stats_.inc(q.upstream,
-             hard ? metrics::UpstreamStats::kFailures : metrics::UpstreamStats::kTimeouts);
+  stats_->inc(slot(q.upstream),
+              hard ? metrics::UpstreamStats::kFailures : metrics::UpstreamStats::kTimeouts);
   if (hard) q.failed |= 1u << q.upstream;
   if (preferred_ == q.upstream) {
     preferred_ = (preferred_ + 1) % n;
-    stats_.set_preferred(preferred_);
+    stats_->set_preferred(slot(preferred_));
   }
   attempt(q);
 }
@@ -257,7 +267,7 @@ void UpstreamPool::on_transport_reply(PendingQuery& q, const uint8_t* data, size
       }
       return;
     case ReplyCheck::kAccept:
-      stats_.observe(q.upstream, clock_.now_ns() - q.attempt_ns);
+      stats_->observe(slot(q.upstream), clock_.now_ns() - q.attempt_ns);
       break;
   }
   const uint16_t rcode = m.rcode();
@@ -266,7 +276,7 @@ void UpstreamPool::on_transport_reply(PendingQuery& q, const uint8_t* data, size
   if (rcode_failure)
     note_failure(q, metrics::UpstreamStats::Error::kRcode);
   else if (m.opt_is_last())
-    stats_.note_answer(q.upstream, clock_.now_ms(), (clock_.now_ns() - q.attempt_ns) / 1000);
+    stats_->note_answer(slot(q.upstream), clock_.now_ms(), (clock_.now_ns() - q.attempt_ns) / 1000);
   if (m.truncated() && !over_tcp) {
     counters_.inc(Counter::kUpstreamTcpRetries);
     attempt_tcp(q);
@@ -290,9 +300,10 @@ void UpstreamPool::on_transport_reply(PendingQuery& q, const uint8_t* data, size
   }
   if (preferred_ != q.upstream) {
     preferred_ = q.upstream;
-    stats_.set_preferred(preferred_);
+    stats_->set_preferred(slot(preferred_));
   }
   detach(q);
+  --active_;
   delegate_.on_upstream_answer(q, data, m);
 }
 

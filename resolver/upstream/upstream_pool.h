@@ -62,6 +62,11 @@ class UpstreamPool final : private TransportEvents {
     std::chrono::milliseconds deadline{2000};
     uint16_t payload = 1232;
     unsigned max_inflight_per_upstream = std::numeric_limits<unsigned>::max();
+    // Where the per-upstream counters go: `stats` row `stat_slots[i]` for servers[i]
+    // (rows keep their address across reloads, see UpstreamSlots). Null: the pool's own
+    // rows, one per server.
+    metrics::UpstreamStats* stats = nullptr;
+    std::vector<unsigned> stat_slots;
   };
   // `transport` and `clock` must outlive the pool; the pool receives the transport's events.
   UpstreamPool(Options opts, Transport& transport, const Clock& clock,
@@ -79,9 +84,12 @@ class UpstreamPool final : private TransportEvents {
   // Releases the transport's sockets and timers; call once nothing is in flight.
   void close() { transport_.close(); }
   // Per-upstream attempts, timeouts, failures and reply latency (read by the metrics thread).
-  const metrics::UpstreamStats& stats() const { return stats_; }
   // Where the per-query debug lines (choice, failover) are gated; none when null.
   void set_debug_log(DebugLog* log) { debug_ = log; }
+  const metrics::UpstreamStats& stats() const { return *stats_; }
+  // Questions started here and not yet answered or failed: a pool a reload replaced is
+  // closed once this is 0.
+  size_t active() const { return active_; }
   // Attempts in flight at upstream `i` (tests).
   unsigned busy(unsigned i) const { return busy_[i]; }
 
@@ -104,12 +112,16 @@ class UpstreamPool final : private TransportEvents {
   // The attempt at q.upstream failed with `e`: counted for the health view, and a debug line.
   void note_failure(const PendingQuery& q, metrics::UpstreamStats::Error e);
   void debug_attempt(const PendingQuery& q, bool tcp);
+  unsigned slot(unsigned upstream) const { return slots_[upstream]; }
 
   Options opts_;
   Transport& transport_;
   const Clock& clock_;
   metrics::WorkerCounters& counters_;
-  metrics::UpstreamStats stats_;
+  std::unique_ptr<metrics::UpstreamStats> own_stats_;  // when Options::stats is null
+  metrics::UpstreamStats* stats_;
+  std::vector<unsigned> slots_;  // stats row of each server
+  size_t active_ = 0;
   UpstreamDelegate& delegate_;
   RandomSource random_;
   unsigned preferred_ = 0;

@@ -386,6 +386,8 @@ class Knot:
 # ---------------------------------------------------------------------------------------
 
 def yaml_scalar(v):
+    if isinstance(v, (list, tuple)):
+        return _yaml_list(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):

@@ -306,3 +306,43 @@ TEST_CASE("upstreams: one row per upstream, in text and JSON") {
   CHECK(r->result[0]["state"] == "up");
   CHECK(r->result[0]["last_error"].is_null());
 }
+
+TEST_CASE("reload names the settings that need a restart; status then exits 1") {
+  Harness h;
+  auto status = h.ask(CommandId::kStatus);
+  REQUIRE(status);
+  CHECK(status->exit == 0);
+
+  std::optional<Reply> reply;
+  dispatch(h.ctx, to_line(Request{CommandId::kReload, {}, false}),
+           [&](const Reply& r) { reply = r; });
+  REQUIRE(h.reloads.size() == 1);
+  Reloader::Outcome o{true, 7, "1 list(s)", 0.25};
+  o.applied = {"upstreams"};
+  o.restart_required = {"server.listen", "server.workers"};
+  h.f.reloads.record_success(0.25, {}, o.restart_required);  // as the Reloader does
+  h.reloads.front()(o);
+  REQUIRE(reply);
+  CHECK(reply->ok);
+  CHECK(reply->text ==
+        "ok: generation 7 in service: 1 list(s) (0.250 s); restart required: server.listen, "
+        "server.workers\n");
+
+  std::optional<Reply> json;
+  dispatch(h.ctx, to_line(Request{CommandId::kReload, {}, true}),
+           [&](const Reply& r) { json = r; });
+  h.reloads.back()(o);
+  REQUIRE(json);
+  CHECK(json->result["restart_required"] ==
+        nlohmann::ordered_json::array({"server.listen", "server.workers"}));
+  CHECK(json->result["applied"] == nlohmann::ordered_json::array({"upstreams"}));
+
+  status = h.ask(CommandId::kStatus);
+  REQUIRE(status);
+  CHECK(status->ok);
+  CHECK(status->exit == 1);
+  CHECK(status->text.find("restart required: server.listen, server.workers") != std::string::npos);
+  status = h.ask(CommandId::kStatus, {}, /*json=*/true);
+  REQUIRE(status);
+  CHECK(status->exit == 1);
+}

@@ -212,3 +212,23 @@ TEST_CASE("stats with the cache on") {
   CHECK(sinkhole::observe::stats_text(f.state, kNow).find("cache: 0 hits, 0 misses, 0 stale") !=
         std::string::npos);
 }
+
+TEST_CASE("status names the settings waiting for a restart until a reload clears them") {
+  auto f = fixture();
+  std::string text = sinkhole::observe::status_text(f.state, kNow);
+  CHECK(text.find("restart required") == std::string::npos);
+  CHECK(reparsed(sinkhole::observe::status_json(f.state, kNow))["restart_required"].empty());
+  f.reloads.record_success(0.1, {}, {"server.listen", "metrics.listen"});
+  text = sinkhole::observe::status_text(f.state, kNow);
+  CHECK(text.find("restart required: server.listen, metrics.listen") != std::string::npos);
+  Json doc = reparsed(sinkhole::observe::status_json(f.state, kNow));
+  CHECK(doc["restart_required"] == Json::array({"server.listen", "metrics.listen"}));
+  // A failed reload leaves it as it was; a success whose file agrees with the process
+  // clears it.
+  f.reloads.record_failure("x");
+  CHECK(f.reloads.restart_required().size() == 2);
+  f.reloads.record_success(0.1);
+  CHECK(f.reloads.restart_required().empty());
+  text = sinkhole::observe::status_text(f.state, kNow);
+  CHECK(text.find("restart required") == std::string::npos);
+}

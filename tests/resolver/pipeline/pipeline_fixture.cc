@@ -101,6 +101,19 @@ void PipelineFixture::reload(const std::string& policy_yaml) {
   holder.publish(built.snapshot);
 }
 
+const config::Config& PipelineFixture::apply_settings(const std::string& server_yaml,
+                                                      const std::string& upstream_yaml,
+                                                      const std::string& more_yaml) {
+  server_yaml_ = server_yaml;
+  upstream_yaml_ = upstream_yaml;
+  const std::string yaml = config_text(more_yaml);
+  auto loaded = config::parse_config(yaml, dir.path("sinkholed.yaml"));
+  REQUIRE_MESSAGE(loaded.config, (loaded.errors.empty() ? "" : loaded.errors.front()));
+  applied.push_back(std::make_unique<config::Config>(*loaded.config));
+  pipe->apply_settings(*applied.back());
+  return *applied.back();
+}
+
 net::ClientEndpoint PipelineFixture::endpoint(const std::string& client, bool tcp) const {
   net::ClientEndpoint from;
   from.transport =

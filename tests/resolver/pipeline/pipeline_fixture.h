@@ -278,6 +278,14 @@ class PipelineFixture {
   uint64_t counter(metrics::Counter c) const { return counters.get(c); }
   // Rebuilds the policy from new YAML (a reload); the pipeline sees it on its next query.
   void reload(const std::string& policy_yaml);
+  // A reload's server settings, applied as a worker does (QueryPipeline::apply_settings):
+  // the config text as at construction with these `server:` keys (indented by two),
+  // these `upstream:` keys, and `more_yaml` (more top-level sections) appended. Returns
+  // the Config applied (kept alive by the fixture).
+  const config::Config& apply_settings(const std::string& server_yaml,
+                                       const std::string& upstream_yaml = "",
+                                       const std::string& more_yaml = "");
+  std::vector<std::unique_ptr<config::Config>> applied;
 
   TempDir dir;
   FakeClock clock;
