@@ -37,8 +37,12 @@ class Reloader {
     // A constructor, not an aggregate: `{ok, generation, message, seconds}` stays valid
     // (and free of missing-initializer warnings) as fields are added.
     Outcome(bool ok_ = false, uint64_t generation_ = 0, std::string message_ = {},
-            double seconds_ = 0)
-        : ok(ok_), generation(generation_), message(std::move(message_)), seconds(seconds_) {}
+            double seconds_ = 0, std::vector<std::string> warnings_ = {})
+        : ok(ok_),
+          generation(generation_),
+          message(std::move(message_)),
+          seconds(seconds_),
+          warnings(std::move(warnings_)) {}
     bool ok = false;
     uint64_t generation = 0;  // in service after this reload
     std::string message;      // summary, or the first error
