@@ -7,6 +7,7 @@
 #include <array>
 
 #include "policy/explain.h"
+#include "resolver/config/config_reference.h"
 #include "resolver/dns/name.h"
 #include "resolver/observe/explain_report.h"
 #include "resolver/observe/stats_report.h"
@@ -106,6 +107,13 @@ void cache_flush(const CommandContext& ctx, const Request& r, const Respond& res
       }));
 }
 
+void config_show(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  if (!ctx.config) return respond(failure("this server keeps no configuration to show"));
+  const config::Config& c = ctx.config();
+  respond(report(
+      r, [&] { return config::effective_text(c); }, [&] { return config::effective_json(c); }));
+}
+
 // Indexed by CommandId.
 constexpr std::array<Handler, kCommandCount> kHandlers = [] {
   std::array<Handler, kCommandCount> h{};
@@ -115,6 +123,7 @@ constexpr std::array<Handler, kCommandCount> kHandlers = [] {
   h[static_cast<size_t>(CommandId::kLists)] = lists;
   h[static_cast<size_t>(CommandId::kExplain)] = explain;
   h[static_cast<size_t>(CommandId::kCacheFlush)] = cache_flush;
+  h[static_cast<size_t>(CommandId::kConfigShow)] = config_show;
   return h;
 }();
 

@@ -37,6 +37,10 @@ constexpr std::array<Command, kCommandCount> kCommands = {{
      "Why NAME is blocked or allowed: policy, list and file:line, action, EDE text"},
     {CommandId::kCacheFlush, "cache flush", kFlushArgs,
      "Empty the packet cache, or drop every answer for NAME"},
+    {CommandId::kConfigShow,
+     "config show",
+     {},
+     "The server settings in service, defaults included (man 5 sinkholed.yaml)"},
 }};
 
 // Every id appears once: command(id) and the dispatch table rely on it.

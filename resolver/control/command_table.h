@@ -27,8 +27,16 @@
 
 namespace sinkhole::control {
 
-enum class CommandId : uint8_t { kReload, kStatus, kStats, kLists, kExplain, kCacheFlush };
-inline constexpr size_t kCommandCount = 6;
+enum class CommandId : uint8_t {
+  kReload,
+  kStatus,
+  kStats,
+  kLists,
+  kExplain,
+  kCacheFlush,
+  kConfigShow,
+};
+inline constexpr size_t kCommandCount = 7;
 
 // One argument: a positional (`option` empty, e.g. NAME), an option (e.g. --client IP), or
 // a flag (e.g. --force: no value; sent as "true" when given).

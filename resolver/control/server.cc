@@ -161,6 +161,7 @@ void Server::start_control_socket() {
     reloader_->request(std::move(done), force);
   };
   commands_.now_unix = now_unix;
+  commands_.config = [this]() -> const config::Config& { return cfg_; };
   if (cfg_.control.socket.empty()) return;
   std::string error;
   const bool open = control_socket_.open(

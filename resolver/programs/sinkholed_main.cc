@@ -20,6 +20,7 @@
 #include "blocklist/list_check.h"
 #include "policy/snapshot_builder.h"
 #include "resolver/config/config.h"
+#include "resolver/config/config_reference.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/control/fd_limit.h"
 #include "resolver/control/listeners.h"
@@ -35,6 +36,7 @@ struct Options {
   bool check = false;
   std::vector<std::string> check_list;
   std::string list_format;
+  std::string reference;  // --config-reference: man or markdown
 };
 
 // The exit code when the command line says to stop here (--help, --version, an error).
@@ -51,11 +53,20 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
   app.add_option("--format", o.list_format,
                  "Format for --check-list: domains, hosts, adblock, rpz, patterns "
                  "(default: from the file extension)");
+  app.add_option("--config-reference", o.reference,
+                 "Print the reference of every configuration key (type, default, live at "
+                 "reload or restart, example) as a man page or markdown, then exit")
+      ->check(CLI::IsMember({"man", "markdown"}));
   app.set_version_flag("-V,--version", std::string("sinkholed ") + kVersion);
   app.footer(
-      "Signals: SIGTERM/SIGINT stop gracefully (queries in flight are answered);\n"
-      "SIGUSR1 logs all counters as one JSON line.\n"
-      "Example config: deploy/examples/sinkholed.yaml");
+      "Signals:\n"
+      "SIGHUP: reload the configuration and lists (as sinkholectl reload).\n"
+      "SIGTERM, SIGINT: stop gracefully (queries in flight are answered).\n"
+      "SIGUSR1: log all counters as one JSON line.\n\n"
+      "Configuration reference: man 5 sinkholed.yaml (every key, its default, live at reload\n"
+      "or restart), or sinkholed --config-reference markdown; the settings in service:\n"
+      "sinkholectl config show. Example configs: deploy/examples/ in the source tree,\n"
+      "/usr/share/doc/sinkholed/examples/ when installed from the package.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -129,6 +140,11 @@ int serve(const config::Config& cfg, control::Startup startup, const std::string
 int main(int argc, char** argv) {
   Options options;
   if (const auto exit_code = parse_args(argc, argv, options)) return *exit_code;
+  if (!options.reference.empty()) {
+    std::cout << (options.reference == "man" ? config::man_page(kVersion)
+                                             : config::markdown_reference());
+    return 0;
+  }
   if (!options.check_list.empty()) return check_lists(options);
   start_logging();
 

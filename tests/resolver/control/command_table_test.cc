@@ -39,7 +39,8 @@ TEST_CASE("the table: one row per id, unique names, one-line help") {
   CHECK(commands().size() == kCommandCount);
   CHECK(find_command("reboot") == nullptr);
   // The commands the README and sinkholectl document.
-  for (const char* n : {"reload", "status", "stats", "lists", "explain", "cache flush"})
+  for (const char* n :
+       {"reload", "status", "stats", "lists", "explain", "cache flush", "config show"})
     CHECK(find_command(n) != nullptr);
 }
 
@@ -48,8 +49,10 @@ TEST_CASE("synopsis: positionals, options, optional ones in brackets") {
   CHECK(synopsis(command(CommandId::kExplain)) == "explain NAME [--client IP]");
   CHECK(synopsis(command(CommandId::kCacheFlush)) == "cache flush [NAME]");
   CHECK(synopsis(command(CommandId::kReload)) == "reload [--force]");
+  CHECK(synopsis(command(CommandId::kConfigShow)) == "config show");
   CHECK(all_synopses() ==
-        "reload [--force], status, stats, lists, explain NAME [--client IP], cache flush [NAME]");
+        "reload [--force], status, stats, lists, explain NAME [--client IP], cache flush [NAME], "
+        "config show");
 }
 
 TEST_CASE("a request goes over the wire and back unchanged") {
