@@ -22,6 +22,8 @@ packages=(
   systemd fstrm-bin dnstap-ldns prometheus nginx chromium
   # README "First steps" and tests/quickstart (curl /metrics; ip, ss in a namespace)
   curl iproute2
+  # tests/man and test_config_reference.py render the man pages (man -l)
+  man-db groff-base
 )
 
 SUDO=""

@@ -21,6 +21,7 @@
 #include "policy/cidr.h"
 #include "policy/semantic_checks.h"
 #include "resolver/config/config.h"
+#include "resolver/config/config_schema.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/dns/name.h"
 #include "util/log_escape.h"
@@ -130,7 +131,7 @@ class Builder {
         r_.error_at(d,
                     "list_defaults must be a mapping (max_reject_ratio, max_shrink, "
                     "max_entries)");
-      else if (r_.check_keys(d, {"max_reject_ratio", "max_shrink", "max_entries"}, "list_defaults"))
+      else if (r_.check_keys(d, config::schema::keys_of("list_defaults"), "list_defaults"))
         read_list_limits(r_, d, "list_defaults", /*per_list=*/false, list_defaults_);
     }
     if (root["lists"]) read_lists(root["lists"]);
@@ -250,10 +251,7 @@ class Builder {
         r_.error_at(kv.first, fmt::format("{} defined twice", where));
         continue;
       }
-      if (!r_.check_keys(
-              a, {"type", "a", "aaaa", "ttl", "soa_ttl", "target", "ede", "ede_text", "log"},
-              where))
-        continue;
+      if (!r_.check_keys(a, config::schema::keys_of("actions.<name>"), where)) continue;
       Action act;
       act.name = name;
       if (!a["type"]) {
@@ -390,11 +388,7 @@ class Builder {
         r_.error_at(kv.first, fmt::format("{} defined twice", where));
         continue;
       }
-      if (!r_.check_keys(l,
-                         {"path", "format", "category", "action", "max_reject_ratio", "max_shrink",
-                          "allow_shrink", "max_entries", "mandatory", "exceptions", "allow_suffix"},
-                         where))
-        continue;
+      if (!r_.check_keys(l, config::schema::keys_of("lists.<name>"), where)) continue;
       ListLimits limits = list_defaults_;
       read_list_limits(r_, l, where, /*per_list=*/true, limits);
       ListData data;
@@ -661,7 +655,7 @@ class Builder {
       }
       if (auto s = r_.scalar(p["name"], "policy name")) pol.name = *s;
       const std::string where = "policy '" + pol.name + "'";
-      if (!r_.check_keys(p, {"name", "clients", "allow", "block"}, where)) continue;
+      if (!r_.check_keys(p, config::schema::keys_of("policies[]"), where)) continue;
       if (policy_index_.count(pol.name)) {
         r_.error_at(p["name"], fmt::format("{} defined twice", where));
         continue;
@@ -722,7 +716,9 @@ class Builder {
             YAML::Node list_node;
             list_node.reset(item);
             if (item.IsMap()) {
-              if (!r_.check_keys(item, {"list", "action"}, where + ".block")) continue;
+              if (!r_.check_keys(item, config::schema::keys_of("policies[].block[]"),
+                                 where + ".block"))
+                continue;
               if (!item["list"]) {
                 r_.error_at(item, where + ".block: an entry needs a list");
                 continue;

@@ -6,6 +6,7 @@
 
 #include <type_traits>
 
+#include "resolver/config/config_schema.h"
 #include "resolver/config/yaml_reader.h"
 
 namespace sinkhole::config {
@@ -56,11 +57,7 @@ void read_access(YamlReader& r, const YAML::Node& n, AccessConfig& out) {
 }
 
 void read_rate_limit(YamlReader& r, const YAML::Node& n, RateLimitConfig& out) {
-  if (!r.check_keys(n,
-                    {"responses_per_second", "burst", "slip", "ipv4_prefix", "ipv6_prefix",
-                     "exempt", "table_size"},
-                    "rate_limit"))
-    return;
+  if (!r.check_keys(n, schema::keys_of("rate_limit"), "rate_limit")) return;
   auto number = [&](const char* key, unsigned long lo, unsigned long hi, auto& field) {
     if (const auto v = n[key])
       if (auto x = r.unsigned_in(v, fmt::format("rate_limit.{}", key), lo, hi))

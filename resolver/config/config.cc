@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "resolver/config/config_schema.h"
 #include "resolver/config/resolv_conf.h"
 #include "resolver/config/text_file.h"
 #include "resolver/config/yaml_reader.h"
@@ -110,13 +111,7 @@ void read_server_tcp_limits(YamlReader& r, const YAML::Node& n, ServerConfig& s)
 }
 
 void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
-  if (!r.check_keys(n,
-                    {"listen", "workers", "udp_payload", "tcp_idle_timeout", "tcp_max_connections",
-                     "tcp_max_connections_per_client", "tcp_query_timeout", "tcp_write_timeout",
-                     "tcp_max_queued_bytes", "tcp_max_query_size", "identity", "version",
-                     "allow_query", "deny_query", "refuse_action", "runtime_dir"},
-                    "server"))
-    return;
+  if (!r.check_keys(n, schema::keys_of("server"), "server")) return;
   if (n["listen"]) {
     s.listen = r.addresses(n["listen"], "server.listen", 53);
     if (s.listen.empty() && n["listen"].IsSequence())
@@ -152,11 +147,7 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
 }
 
 void read_upstream(YamlReader& r, const YAML::Node& n, UpstreamConfig& u) {
-  if (!r.check_keys(n,
-                    {"timeout", "deadline", "max_inflight", "max_inflight_per_upstream",
-                     "zone_share", "socket_reuse"},
-                    "upstream"))
-    return;
+  if (!r.check_keys(n, schema::keys_of("upstream"), "upstream")) return;
   if (const auto t = n["timeout"])
     if (auto d = r.duration(t, "upstream.timeout")) u.timeout = *d;
   if (const auto t = n["deadline"])
@@ -197,11 +188,7 @@ void read_bool(YamlReader& r, const YAML::Node& n, const std::string& where, boo
 }
 
 void read_log(YamlReader& r, const YAML::Node& n, LogConfig& l) {
-  if (!r.check_keys(n,
-                    {"level", "blocked_queries", "blocked_queries_format", "client_address",
-                     "debug_query_rate"},
-                    "log"))
-    return;
+  if (!r.check_keys(n, schema::keys_of("log"), "log")) return;
   if (const auto d = n["debug_query_rate"])
     if (auto v = r.unsigned_in(d, "log.debug_query_rate", 1, 1'000'000))
       l.debug_query_rate = static_cast<unsigned>(*v);
@@ -245,9 +232,7 @@ void read_log(YamlReader& r, const YAML::Node& n, LogConfig& l) {
 }
 
 void read_cache(YamlReader& r, const YAML::Node& n, CacheConfig& c) {
-  if (!r.check_keys(n, {"max_bytes", "min_ttl", "max_ttl", "max_negative_ttl", "serve_stale"},
-                    "cache"))
-    return;
+  if (!r.check_keys(n, schema::keys_of("cache"), "cache")) return;
   if (const auto m = n["max_bytes"]) {
     auto s = r.scalar(m, "cache.max_bytes");
     auto v = s ? parse_size(*s) : std::nullopt;
@@ -276,8 +261,7 @@ void read_cache(YamlReader& r, const YAML::Node& n, CacheConfig& c) {
 }
 
 void read_control(YamlReader& r, const YAML::Node& n, ControlConfig& c) {
-  if (!r.check_keys(n, {"socket", "mode", "group", "watch_files", "watch_debounce"}, "control"))
-    return;
+  if (!r.check_keys(n, schema::keys_of("control"), "control")) return;
   if (const auto s = n["socket"])
     if (auto v = r.scalar(s, "control.socket")) c.socket = *v;
   if (const auto m = n["mode"]) {
@@ -308,9 +292,7 @@ void read_control(YamlReader& r, const YAML::Node& n, ControlConfig& c) {
 }
 
 void read_metrics(YamlReader& r, const YAML::Node& n, MetricsConfig& m) {
-  if (!r.check_keys(n, {"listen", "max_connections", "max_connections_per_client", "timeout"},
-                    "metrics"))
-    return;
+  if (!r.check_keys(n, schema::keys_of("metrics"), "metrics")) return;
   if (const auto c = n["max_connections"])
     if (auto v = r.unsigned_in(c, "metrics.max_connections", 1, 65'536))
       m.max_connections = static_cast<unsigned>(*v);
@@ -374,11 +356,8 @@ LoadResult parse_config(const Document& doc, const std::string& resolv_conf) {
   try {
     if (root.IsNull()) {
       // An empty file is a valid config: every default applies.
-    } else if (r.check_keys(root,
-                            {"server", "upstreams", "upstream", "log", "control", "cache",
-                             "metrics", "dnstap", "rate_limit", "lists", "list_defaults", "actions",
-                             "policies", "default_policy"},
-                            "the top level")) {
+    } else if (r.check_keys(root, schema::keys_of(""), "the top level")) {
+      c.set_keys = schema::keys_set(root);
       // lists, list_defaults, actions, policies and default_policy belong to the policy model
       // (policy/snapshot_builder), which reads them from the same document.
       if (root["server"]) read_server(r, root["server"], c.server);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,6 +114,9 @@ struct Config {
   std::optional<DnstapConfig> dnstap;  // absent section: no dnstap
   MetricsConfig metrics;
   RateLimitConfig rate_limit;  // absent section: off
+  // The paths of the settings above that the file sets (config_schema.h): `config show`
+  // marks the others as defaults.
+  std::set<std::string> set_keys;
 };
 
 // "256MiB", "1GiB", "64KiB", "1000000" (bytes) → bytes.

@@ -52,6 +52,8 @@ const std::vector<Key>& restart_keys() {
           [](const Config& c) { return c.metrics.max_connections_per_client; }),
       key("metrics.timeout", [](const Config& c) { return c.metrics.timeout; }),
       key("rate_limit.table_size", [](const Config& c) { return c.rate_limit.table_size; }),
+      // The lock files are taken in it at start (resolver/control/instance_lock.h).
+      key("server.runtime_dir", [](const Config& c) { return c.server.runtime_dir; }),
       // The dnstap writer (its I/O thread and per-worker queues) is made once, at start.
       {"dnstap", [](const Config& a, const Config& b) { return same_dnstap(a.dnstap, b.dnstap); }},
   };
@@ -76,6 +78,9 @@ const std::vector<Key>& live_keys() {
       key("log.level", [](const Config& c) { return c.log.level; }),
       key("log.blocked_queries", [](const Config& c) { return c.log.blocked_queries; }),
       key("log.client_address", [](const Config& c) { return c.log.client_address; }),
+      key("log.blocked_queries_format",
+          [](const Config& c) { return c.log.blocked_queries_format; }),
+      key("log.debug_query_rate", [](const Config& c) { return c.log.debug_query_rate; }),
       key("control.watch_files", [](const Config& c) { return c.control.watch_files; }),
       key("control.watch_debounce", [](const Config& c) { return c.control.watch_debounce; }),
       key("cache.max_bytes", [](const Config& c) { return c.cache.max_bytes; }),
@@ -124,6 +129,7 @@ void keep_restart_settings(Config& next, const Config& running) {
   s.tcp_write_timeout = r.tcp_write_timeout;
   s.tcp_max_queued_bytes = r.tcp_max_queued_bytes;
   s.tcp_max_query_size = r.tcp_max_query_size;
+  s.runtime_dir = r.runtime_dir;
   next.control.socket = running.control.socket;
   next.control.mode = running.control.mode;
   next.control.group = running.control.group;

@@ -8,9 +8,9 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include "resolver/config/config_schema.h"
 #include "resolver/config/yaml_reader.h"
 #include "sinkhole/version.h"
-
 
 namespace sinkhole::config {
 
@@ -35,10 +35,7 @@ constexpr size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
 }  // namespace
 
 void read_dnstap(YamlReader& r, const YAML::Node& n, std::optional<DnstapConfig>& out) {
-  if (!r.check_keys(n,
-                    {"socket", "file", "identity", "version", "client_queries", "client_responses"},
-                    "dnstap"))
-    return;
+  if (!r.check_keys(n, schema::keys_of("dnstap"), "dnstap")) return;
   const size_t errors_before = r.errors().size();
   DnstapConfig d;
   d.identity = host_name();

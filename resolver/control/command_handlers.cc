@@ -8,6 +8,7 @@
 
 #include "policy/explain.h"
 #include "resolver/config/config_diff.h"
+#include "resolver/config/config_reference.h"
 #include "resolver/dns/name.h"
 #include "resolver/observe/explain_report.h"
 #include "resolver/observe/policies_report.h"
@@ -143,6 +144,13 @@ void policies(const CommandContext& ctx, const Request& r, const Respond& respon
       [&] { return observe::policies_json(*snap); }));
 }
 
+void config_show(const CommandContext& ctx, const Request& r, const Respond& respond) {
+  if (!ctx.config) return respond(failure("this server keeps no configuration to show"));
+  const config::Config& c = ctx.config();
+  respond(report(
+      r, [&] { return config::effective_text(c); }, [&] { return config::effective_json(c); }));
+}
+
 // Indexed by CommandId.
 constexpr std::array<Handler, kCommandCount> kHandlers = [] {
   std::array<Handler, kCommandCount> h{};
@@ -154,6 +162,7 @@ constexpr std::array<Handler, kCommandCount> kHandlers = [] {
   h[static_cast<size_t>(CommandId::kCacheFlush)] = cache_flush;
   h[static_cast<size_t>(CommandId::kPolicies)] = policies;
   h[static_cast<size_t>(CommandId::kUpstreams)] = upstreams;
+  h[static_cast<size_t>(CommandId::kConfigShow)] = config_show;
   return h;
 }();
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string_view>
 
+#include "resolver/config/config.h"
 #include "resolver/control/command_table.h"
 #include "resolver/control/reloader.h"
 #include "resolver/observe/server_state.h"
@@ -26,6 +27,9 @@ struct CommandContext {
   std::function<void(bool force, Reloader::Done done)> reload;
   // Wall clock, seconds since the epoch: uptimes and list ages (tests fix it).
   std::function<int64_t()> now_unix;
+  // The configuration in service (`config show`); a reload that applies settings may
+  // change what it returns.
+  std::function<const config::Config&()> config;
 };
 
 // Parses `line` against the table and runs the command's handler; a line that is not a

@@ -52,6 +52,10 @@ constexpr std::array<Command, kCommandCount> kCommands = {{
      {},
      "Each upstream: up or down (since when), smoothed RTT, queries, timeouts, errors, last "
      "error"},
+    {CommandId::kConfigShow,
+     "config show",
+     {},
+     "The server settings in service, defaults included (man 5 sinkholed.yaml)"},
 }};
 
 // Every id appears once: command(id) and the dispatch table rely on it.

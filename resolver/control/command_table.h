@@ -36,8 +36,9 @@ enum class CommandId : uint8_t {
   kCacheFlush,
   kPolicies,
   kUpstreams,
+  kConfigShow,
 };
-inline constexpr size_t kCommandCount = 8;
+inline constexpr size_t kCommandCount = 9;
 
 // One argument: a positional (`option` empty, e.g. NAME), an option (e.g. --client IP), or
 // a flag (e.g. --force: no value; sent as "true" when given).

@@ -216,6 +216,9 @@ bool Server::start_control_socket() {
     reloader_->request(std::move(done), force);
   };
   commands_.now_unix = now_unix;
+  // The configuration in force: the live settings' Config (restart-required keys kept as
+  // the process started). Read on the control thread, where reloads also swap it.
+  commands_.config = [this]() -> const config::Config& { return *live_.current()->config; };
   if (cfg_.control.socket.empty()) return true;
   std::string error;
   const bool open = control_socket_.open(

@@ -22,6 +22,7 @@
 #include "policy/semantic_checks.h"
 #include "policy/snapshot_builder.h"
 #include "resolver/config/config.h"
+#include "resolver/config/config_reference.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/control/control_socket.h"
 #include "resolver/control/fd_limit.h"
@@ -40,6 +41,7 @@ struct Options {
   bool strict = false;
   std::vector<std::string> check_list;
   std::string list_format;
+  std::string reference;  // --config-reference: man or markdown
 };
 
 // The exit code when the command line says to stop here (--help, --version, an error).
@@ -64,11 +66,20 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
                  "Format for --check-list: domains, hosts, adblock, rpz, patterns "
                  "(default: inferred from the content, then the extension, as the daemon "
                  "does for a list without format:)");
+  app.add_option("--config-reference", o.reference,
+                 "Print the reference of every configuration key (type, default, live at "
+                 "reload or restart, example) as a man page or markdown, then exit")
+      ->check(CLI::IsMember({"man", "markdown"}));
   app.set_version_flag("-V,--version", std::string("sinkholed ") + kVersion);
   app.footer(
-      "Signals: SIGTERM/SIGINT stop gracefully (queries in flight are answered);\n"
-      "SIGUSR1 logs all counters as one JSON line.\n"
-      "Example config: deploy/examples/sinkholed.yaml");
+      "Signals:\n"
+      "SIGHUP: reload the configuration and lists (as sinkholectl reload).\n"
+      "SIGTERM, SIGINT: stop gracefully (queries in flight are answered).\n"
+      "SIGUSR1: log all counters as one JSON line.\n\n"
+      "Configuration reference: man 5 sinkholed.yaml (every key, its default, live at reload\n"
+      "or restart), or sinkholed --config-reference markdown; the settings in service:\n"
+      "sinkholectl config show. Example configs: deploy/examples/ in the source tree,\n"
+      "/usr/share/doc/sinkholed/examples/ when installed from the package.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -191,6 +202,11 @@ int serve(const config::Config& cfg, control::Startup startup, const std::string
 int main(int argc, char** argv) {
   Options options;
   if (const auto exit_code = parse_args(argc, argv, options)) return *exit_code;
+  if (!options.reference.empty()) {
+    std::cout << (options.reference == "man" ? config::man_page(kVersion)
+                                             : config::markdown_reference());
+    return 0;
+  }
   if (!options.check_list.empty()) return check_lists(options);
   start_logging();
 

@@ -35,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (done) done(Reloader::Outcome{true, 1, "1 policy", 0.01, {}});
     };
     c.now_unix = [] { return int64_t{1'700'000'060}; };
+    c.config = []() -> const sinkhole::config::Config& { return server.cfg; };
     return c;
   }();
 

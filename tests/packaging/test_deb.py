@@ -2,8 +2,10 @@
 """The Debian package, built from this tree by deploy/build-deb.sh (CTest: packaging_deb):
 
   - it holds the daemon, sinkholectl, the unit under /lib/systemd/system, the config as a
-    conffile, the sysusers.d entry for the `sinkholed` user and both man pages (made by
-    help2man from --help), each file as shipped in deploy/;
+    conffile, the sysusers.d entry for the `sinkholed` user and the man pages (sinkholed(8)
+    and sinkholectl(8) made by help2man from --help under a UTF-8 locale: no "???" for the
+    em dash; sinkholed.yaml(5) from the configuration key table), each file as shipped in
+    deploy/;
   - Depends names the package of every shared library the binaries link (shlibs), and
     Build-Depends names the package of every library the CMake build looks for;
   - the maintainer scripts create the user before the service starts, and remove it on
@@ -118,6 +120,7 @@ class DebTest(unittest.TestCase):
             "/usr/lib/sysusers.d/sinkholed.conf": "-rw-r--r--",
             "/usr/share/man/man8/sinkholed.8.gz": "-rw-r--r--",
             "/usr/share/man/man8/sinkholectl.8.gz": "-rw-r--r--",
+            "/usr/share/man/man5/sinkholed.yaml.5.gz": "-rw-r--r--",
             "/usr/share/doc/sinkholed/copyright": "-rw-r--r--",
             "/usr/share/doc/sinkholed/examples/policy.yaml": "-rw-r--r--",
             # README command (1)'s config and its demo list, beside it (relative path).
@@ -148,6 +151,16 @@ class DebTest(unittest.TestCase):
                 page = f.read()
             self.assertRegex(page, rf'\.TH {name.upper()} "?8"?')
             self.assertIn(option.replace("-", r"\-"), page)
+            self.assertNotIn("???", page)
+        with gzip.open(os.path.join(self.root, "usr/share/man/man8/sinkholed.8.gz"), "rt",
+                       encoding="utf-8") as f:
+            self.assertIn("sinkholed \u2014 a DNS resolver", f.read())
+        with gzip.open(os.path.join(self.root, "usr/share/man/man5/sinkholed.yaml.5.gz"), "rt",
+                       encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn(".TH SINKHOLED.YAML 5", page)
+        self.assertIn("server.listen", page)
+        self.assertNotIn("???", page)
 
     def test_depends_name_every_linked_library(self):
         depends = relations(self.field("Depends"))

@@ -44,6 +44,7 @@ struct Harness {
       forced.push_back(force);
     };
     ctx.now_unix = [] { return int64_t{1'700'000'060}; };
+    ctx.config = [this]() -> const sinkhole::config::Config& { return f.cfg; };
   }
 
   // The reply to one request line, when it came at once.
@@ -109,7 +110,33 @@ TEST_CASE("a line that is not a request, or an unknown command, gets a failure r
   CHECK_FALSE(r->ok);
   CHECK(r->error ==
         "unknown command 'reboot' (reload [--force], status, stats, lists, explain NAME "
-        "[--client IP], cache flush [NAME], policies, upstreams)");
+        "[--client IP], cache flush [NAME], policies, upstreams, config show)");
+}
+
+TEST_CASE("config show: the configuration in service, defaults marked, in text and JSON") {
+  Harness h;
+  const auto loaded = sinkhole::config::parse_config(
+      "server:\n  workers: 2\nupstreams: [192.0.2.1]\n", "live.yaml", "/nonexistent/resolv.conf");
+  REQUIRE(loaded.config);
+  h.f.cfg = *loaded.config;
+  auto r = h.ask(CommandId::kConfigShow);
+  REQUIRE(r);
+  CHECK(r->ok);
+  CHECK(r->text.rfind("# live.yaml: ", 0) == 0);
+  CHECK(r->text.find("\nserver.workers: 2\n") != std::string::npos);
+  CHECK(r->text.find("\nserver.udp_payload: 1232  # default\n") != std::string::npos);
+  CHECK(r->text.find("\nupstreams: [\"192.0.2.1:53\"]\n") != std::string::npos);
+  r = h.ask(CommandId::kConfigShow, {}, /*json=*/true);
+  REQUIRE(r);
+  CHECK(r->result["settings"]["server.workers"]["value"] == 2);
+  CHECK(r->result["settings"]["server.workers"]["default"] == false);
+  CHECK(r->result["settings"]["log.level"]["value"] == "info");
+  CHECK(r->result["settings"]["log.level"]["default"] == true);
+  // A server that keeps no configuration answers with a failure, not a crash.
+  h.ctx.config = nullptr;
+  r = h.ask(CommandId::kConfigShow);
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
 }
 
 TEST_CASE("reload: the new generation, or why it failed, when the build ends") {

@@ -39,8 +39,8 @@ TEST_CASE("the table: one row per id, unique names, one-line help") {
   CHECK(commands().size() == kCommandCount);
   CHECK(find_command("reboot") == nullptr);
   // The commands the README and sinkholectl document.
-  for (const char* n :
-       {"reload", "status", "stats", "lists", "explain", "cache flush", "policies", "upstreams"})
+  for (const char* n : {"reload", "status", "stats", "lists", "explain", "cache flush", "policies",
+                        "upstreams", "config show"})
     CHECK(find_command(n) != nullptr);
 }
 
@@ -52,7 +52,7 @@ TEST_CASE("synopsis: positionals, options, optional ones in brackets") {
   CHECK(synopsis(command(CommandId::kPolicies)) == "policies");
   CHECK(all_synopses() ==
         "reload [--force], status, stats, lists, explain NAME [--client IP], cache flush [NAME], "
-        "policies, upstreams");
+        "policies, upstreams, config show");
 }
 
 TEST_CASE("a request goes over the wire and back unchanged") {
