@@ -151,7 +151,7 @@ policies:
         deadline = time.monotonic() + 5
         while "blocked name=" not in s.log_since(before) and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.assertIn("blocked name=blocked.live.test. type=1 list=names", s.log_since(before))
+        self.assertIn("blocked name=blocked.live.test. qtype=A policy=everyone list=names", s.log_since(before))
         s.stop()
 
     def test_allow_query_refuses_then_admits_a_client(self):
