@@ -288,7 +288,12 @@ std::string_view type_name(Type t) {
 std::string type_text(const Key& k) {
   std::string out(type_name(k.type));
   if (k.type == Type::kName && !k.detail.empty()) out += " of";
-  if (!k.detail.empty()) out += " " + std::string(k.detail);
+  // Appended piece by piece: GCC 12 at -O3 takes `" " + std::string(...)` for an
+  // overlapping memcpy (-Wrestrict, a false positive).
+  if (!k.detail.empty()) {
+    out += ' ';
+    out += k.detail;
+  }
   return out;
 }
 
