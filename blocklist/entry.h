@@ -13,6 +13,7 @@
 //   provenance  list id + line number, carried to counters, logs and `explain`.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -62,6 +63,21 @@ struct DomainEntry {
   std::vector<LocalRecord> local;  // for ListAction::kLocalData
 };
 
+// An RPZ IP trigger (rpz.h): `rpz-client-ip` (the query's source address) or `rpz-ip` (an
+// address in the answer), as a network prefix. Kept apart from the domain entries: the
+// matcher is a name table, these go into a longest-prefix table (policy/rpz_ip_triggers.h).
+struct IpTriggerEntry {
+  enum class Where : uint8_t { kClient, kAnswer };
+  Where where = Where::kClient;
+  uint8_t family = 4;              // 4 or 6
+  uint8_t prefix = 0;              // 1..32 or 1..128
+  std::array<uint8_t, 16> addr{};  // network order, IPv4 in [0..4); host bits zero
+  RuleKind kind = RuleKind::kBlock;
+  ListAction action = ListAction::kNone;
+  uint32_t line = 0;
+  std::vector<LocalRecord> local;  // for ListAction::kLocalData
+};
+
 // A regex (`/…/` lines) or wildcard (`*.bet*.com`) rule, compiled with Hyperscan.
 struct PatternEntry {
   std::string expression;  // Hyperscan regex over the lower-case presentation name
@@ -103,6 +119,7 @@ struct ParsedList {
   Format format = Format::kDomains;
   std::vector<DomainEntry> domains;  // with a sink: only the chunk not handed over yet
   std::vector<PatternEntry> patterns;
+  std::vector<IpTriggerEntry> ip_triggers;  // RPZ only
   ListStats stats;
   DomainSink* sink = nullptr;  // see DomainSink; set by parse_list
   uint32_t streamed = 0;       // entries already handed to the sink

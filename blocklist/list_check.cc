@@ -32,6 +32,13 @@ CheckStatus check_lists(const std::vector<std::string>& paths, const Format* for
                "{} ({}): {} entries, {} rules, {} duplicates, {} rejected, {} lines, {:.3f} s\n",
                path, to_string(f), list.stats.entries, list.stats.rules, list.stats.duplicates,
                rejected, list.stats.lines, secs);
+    if (!list.ip_triggers.empty()) {
+      const auto clients = std::count_if(
+          list.ip_triggers.begin(), list.ip_triggers.end(),
+          [](const IpTriggerEntry& e) { return e.where == IpTriggerEntry::Where::kClient; });
+      fmt::print(out, "  rpz IP triggers: {} rpz-client-ip, {} rpz-ip\n", clients,
+                 list.ip_triggers.size() - static_cast<size_t>(clients));
+    }
     if (chosen.basis != FormatBasis::kConfigured)
       fmt::print(out, "  format: {}\n", describe(chosen));
     for (const auto& [reason, count] : list.stats.skipped)

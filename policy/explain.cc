@@ -34,12 +34,22 @@ std::string listed_name(std::string_view name, uint8_t depth) {
   return std::string(name.substr(pos));
 }
 
+// What matched, as the operator wrote it: the listed name, "pattern", or an RPZ IP trigger
+// ("rpz-client-ip 192.0.2.0/24").
+std::string rule_text(const Explanation& e, const ListData& list, const blocklist::Match& m) {
+  if (m.rule.entry & kIpTriggerEntry && list.ip_triggers) {
+    const IpRule& r = list.ip_triggers->rule(m.rule.entry);
+    return std::string(r.client ? "rpz-client-ip " : "rpz-ip ") + to_string(r.prefix);
+  }
+  return m.rule.pattern ? "pattern" : listed_name(e.name, m.depth);
+}
+
 void set_match(Explanation& e, const ListData& list, const blocklist::Match& m) {
   e.list = list.name;
   e.category = list.category;
   e.file = list.path;
   e.line = m.rule.line;
-  e.rule = m.rule.pattern ? "pattern" : listed_name(e.name, m.depth);
+  e.rule = rule_text(e, list, m);
 }
 
 }  // namespace
@@ -81,7 +91,7 @@ OverriddenRule overridden_rule(const PolicySnapshot& snap, const Explanation& e,
   o.category = list.category;
   o.file = list.path;
   o.line = m.rule.line;
-  o.rule = m.rule.pattern ? "pattern" : listed_name(e.name, m.depth);
+  o.rule = rule_text(e, list, m);
   o.action = snap.actions[static_cast<size_t>(action)].name;
   o.mandatory = list.mandatory;
   return o;
@@ -89,7 +99,9 @@ OverriddenRule overridden_rule(const PolicySnapshot& snap, const Explanation& e,
 
 // The same walk as PolicySnapshot::decide (snapshot.h's "decision" and "mandatory"), with
 // every rule that matched on the way kept for the operator.
-void explain_policy(const PolicySnapshot& snap, int32_t p, Probe& probe, Explanation& e) {
+// `client`: checked against the lists' rpz-client-ip rules (null: no client given).
+void explain_policy(const PolicySnapshot& snap, int32_t p, Probe& probe, Explanation& e,
+                    const sockaddr* client) {
   const Policy& policy = snap.policies[static_cast<size_t>(p)];
   e.policy = policy.name;
   std::optional<IgnoredAllow> lifter;  // the allow entry or exception that lifted the name
@@ -103,7 +115,7 @@ void explain_policy(const PolicySnapshot& snap, int32_t p, Probe& probe, Explana
   }
   for (const BlockRule& rule : policy.block) {
     const ListData& list = snap.lists[rule.list];
-    const auto m = list.matcher->lookup(probe.wire, probe.len, &probe.scratch);
+    const auto m = snap.match(list, client, probe.wire, probe.len, &probe.scratch);
     if (!m) continue;
     const int32_t action = m->rule.kind == blocklist::RuleKind::kException
                                ? kNoAction
@@ -180,7 +192,7 @@ Explanation explain(const PolicySnapshot& snap, std::string_view name, const soc
     return e;
   }
   Probe probe(snap, e.name);
-  explain_policy(snap, p, probe, e);
+  explain_policy(snap, p, probe, e, client);
   return e;
 }
 
@@ -195,7 +207,7 @@ std::vector<Explanation> explain_policies(const PolicySnapshot& snap, std::strin
   std::vector<Explanation> out;
   for (size_t p = 0; p < snap.policies.size(); ++p) {
     Explanation e = base;
-    explain_policy(snap, static_cast<int32_t>(p), probe, e);
+    explain_policy(snap, static_cast<int32_t>(p), probe, e, nullptr);
     out.push_back(std::move(e));
   }
   if (out.size() == 1 && snap.default_policy == 0) {

@@ -53,35 +53,48 @@ bool PolicySnapshot::exempt(const ListData& list, const uint8_t* qname, size_t l
   return false;
 }
 
+std::optional<blocklist::Match> PolicySnapshot::match(
+    const ListData& list, const sockaddr* client, const uint8_t* qname, size_t len,
+    blocklist::PatternScratch* scratch) const noexcept {
+  if (client && list.ip_triggers)
+    if (const IpRule* r = list.ip_triggers->match_client(client))
+      return blocklist::Match{r->rule, 0};
+  return list.matcher->lookup(qname, len, scratch);
+}
+
 // A policy without a mandatory list walks exactly as before mandatory lists existed: the
 // first allow or exception ends it. `lifted` only ever turns true in a policy with one.
 Verdict PolicySnapshot::decide(int32_t p, const uint8_t* qname, size_t len,
-                               blocklist::PatternScratch* scratch) const noexcept {
+                               blocklist::PatternScratch* scratch,
+                               const sockaddr* client) const noexcept {
   Verdict v;
   if (p < 0 || static_cast<size_t>(p) >= policies.size()) return v;
   const Policy& policy = policies[static_cast<size_t>(p)];
   v.policy = static_cast<uint16_t>(p);
-  bool lifted = false;  // an allow list or an exception matched: only mandatory lists decide
+  if (!policy.has_client_ip) client = nullptr;
   for (uint16_t l : policy.allow) {
     if (lists[l].matcher->lookup(qname, len, scratch)) {
+      v.lifted = true;
       if (!policy.has_mandatory) return v;
-      lifted = true;
       break;
     }
   }
-  for (const BlockRule& rule : policy.block) {
+  for (size_t k = 0; k < policy.block.size(); ++k) {
+    const BlockRule& rule = policy.block[k];
     const ListData& list = lists[rule.list];
-    if (lifted && !list.mandatory) continue;
-    const auto m = list.matcher->lookup(qname, len, scratch);
+    if (v.lifted && !list.mandatory) continue;
+    const auto m = match(list, client, qname, len, scratch);
     if (!m) continue;
     if (!list.exceptions.empty() && exempt(list, qname, len, scratch)) continue;
     const int32_t action =
         m->rule.kind == blocklist::RuleKind::kException ? kNoAction : rule_action(rule, m->rule);
     if (action == kNoAction) {  // an exception or an RPZ passthru
+      v.rule = static_cast<uint16_t>(k);
       if (!policy.has_mandatory) return v;
-      lifted = true;
+      v.lifted = true;
       continue;
     }
+    v.rule = static_cast<uint16_t>(k);
     v.list = rule.list;
     v.depth = m->depth;
     v.line = m->rule.line;
@@ -92,6 +105,7 @@ Verdict PolicySnapshot::decide(int32_t p, const uint8_t* qname, size_t len,
                                                              : Verdict::Kind::kBlock;
     return v;
   }
+  if (!v.lifted) v.rule = static_cast<uint16_t>(policy.block.size());
   return v;
 }
 

@@ -20,10 +20,20 @@
 //            matched, the walk goes on over the policy's mandatory rules only; the first
 //            one that blocks decides. Only its own `exceptions:` lists (or its own
 //            exception rules) lift a name from it.
+//   RPZ precedence (draft-vixie-dnsop-dns-rpz §5, as BIND): across lists the first list of
+//            the policy's block order that has a matching rule decides (a policy zone
+//            each); inside one list, rpz-client-ip beats QNAME beats rpz-ip (NSDNAME and
+//            NSIP are never loaded: blocklist/formats/rpz.h). decide() checks a list's
+//            client-ip rules before its names; decide_answer() checks the rpz-ip rules of
+//            the lists before the one that decided the name, once the answer is there. A
+//            QNAME verdict from a list after the policy's first rpz-ip list therefore waits
+//            for the answer (the pipeline forwards the query, then applies whichever wins),
+//            as BIND does with its default qname-wait-recurse yes.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +43,8 @@
 #include "blocklist/matcher.h"
 #include "policy/action.h"
 #include "policy/client_groups.h"
+#include "policy/rpz_ip_triggers.h"
+#include "resolver/dns/message_view.h"
 #include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::policy {
@@ -65,6 +77,9 @@ struct ListData {
   // many entries of this list it lifts (counted at load: the audit log line and metric).
   std::vector<uint16_t> exceptions;
   std::vector<size_t> exempted_names;
+  // RPZ IP triggers (part "triggers"): the list's rpz-client-ip and rpz-ip rules, their
+  // local data in `local` under kIpTriggerEntry | index; null when it has none.
+  std::shared_ptr<const RpzIpTriggers> ip_triggers;
 };
 
 struct BlockRule {
@@ -78,6 +93,12 @@ struct Policy {
   std::vector<uint16_t> allow;
   std::vector<BlockRule> block;
   bool has_mandatory = false;  // a block rule's list is mandatory: allows do not end the walk
+  // RPZ IP triggers: some block rule's list has rpz-client-ip rules (decide reads the
+  // client only then), and the index in `block` of the first rule whose list has rpz-ip
+  // rules (kNoAnswerIp: none, the answer is never looked at).
+  bool has_client_ip = false;
+  uint16_t first_answer_ip = 0xFFFF;
+  static constexpr uint16_t kNoAnswerIp = 0xFFFF;
 };
 
 // The outcome of deciding one query: a few bytes, no strings.
@@ -88,6 +109,11 @@ struct Verdict {
   uint16_t list = 0;
   uint16_t policy = 0;  // the client's policy (the `policy` label of the counters and logs)
   uint8_t depth = 0;    // labels between the query name and the listed name
+  bool lifted = false;  // an allow list or exception matched: only mandatory lists decide
+  // The index in the policy's `block` of the rule that decided (an allow list: 0; no rule
+  // matched: block.size()). RPZ precedence: only rpz-ip rules of lists before it may still
+  // override the verdict once the answer is known.
+  uint16_t rule = 0;
   uint32_t line = 0;
   uint32_t entry = 0;
   bool pattern = false;
@@ -103,6 +129,7 @@ class PolicySnapshot {
   std::vector<std::string> categories;
   ClientGroups groups;
   int32_t default_policy = kRefuseClient;
+  bool any_answer_ip = false;  // some policy has a list with rpz-ip rules
   // Some policy's clients hold 0.0.0.0/0 and some ::/0: no client falls to default_policy
   // (explain without a client then shows no "refused" verdict).
   bool every_client_in_a_policy = false;
@@ -136,9 +163,24 @@ class PolicySnapshot {
   // The policy for a client address, kRefuseClient or kAllowAll.
   int32_t classify(const sockaddr* client) const noexcept;
   // Decides a query name (uncompressed wire, any case) under policy `p`. `scratch` serves
-  // pattern lists (may be null when none has patterns). Allocates nothing.
-  Verdict decide(int32_t p, const uint8_t* qname, size_t len,
-                 blocklist::PatternScratch* scratch) const noexcept;
+  // pattern lists (may be null when none has patterns). `client`, when given, is matched
+  // against the rpz-client-ip rules of the policy's lists. Allocates nothing.
+  Verdict decide(int32_t p, const uint8_t* qname, size_t len, blocklist::PatternScratch* scratch,
+                 const sockaddr* client = nullptr) const noexcept;
+  // A list's rule for the query: its rpz-client-ip rule for `client` (when given) first, then
+  // its name rules.
+  std::optional<blocklist::Match> match(const ListData& list, const sockaddr* client,
+                                        const uint8_t* qname, size_t len,
+                                        blocklist::PatternScratch* scratch) const noexcept;
+  // RPZ rpz-ip: the A/AAAA records of the answer section of `resp` against the rpz-ip rules
+  // of the lists before `by_name.rule` (the query's decide() verdict under policy `p`); in
+  // one list the longest matching prefix wins (the first record among equals). nullopt when
+  // none matched; a Verdict of kind kAllow when an rpz-ip passthru did (the answer stands,
+  // whatever the name's verdict); else the block (or monitor) verdict, depth 0.
+  std::optional<Verdict> decide_answer(int32_t p, const Verdict& by_name, const uint8_t* qname,
+                                       size_t len, blocklist::PatternScratch* scratch,
+                                       const uint8_t* resp,
+                                       const dns::MessageView& m) const noexcept;
   // The action a matching block rule applies: the rule's, else the RPZ rule's own, else the
   // list's default, else nxdomain; kNoAction for an RPZ passthru rule (an exception).
   int32_t rule_action(const BlockRule& rule, const blocklist::Rule& matched) const noexcept;

@@ -559,10 +559,11 @@ class Builder {
                                                                         : refusal::kUnreadable,
                     fmt::format("{}: {}", label, why));
       }
-      if (feed.over() || feed.fed() + parsed.patterns.size() > limits.max_entries)
+      const size_t read = feed.fed() + parsed.patterns.size() + parsed.ip_triggers.size();
+      if (feed.over() || read > limits.max_entries)
         return fail(refusal::kMaxEntries,
                     fmt::format("{}: more than max_entries {} entries ({} read)", label,
-                                limits.max_entries, feed.fed() + parsed.patterns.size()));
+                                limits.max_entries, read));
       // The first rejects, each with its line; a list of garbage does not turn into a
       // million warnings (the count is in the list's stats and the guard's message).
       constexpr size_t kMaxRejectWarnings = 100;
@@ -579,6 +580,13 @@ class Builder {
       parsed.stats.entries += counts.names;
       parsed.stats.rules += counts.rules;
       parsed.stats.duplicates += counts.duplicates;
+      // RPZ IP triggers count as entries (the list guard's empty and shrink checks).
+      data.ip_triggers =
+          RpzIpTriggers::build(parsed.ip_triggers, data.local, parsed.stats.duplicates);
+      if (data.ip_triggers) {
+        parsed.stats.entries += data.ip_triggers->size();
+        parsed.stats.rules += data.ip_triggers->size();
+      }
       auto built = mb.build();
       for (const auto& e : built.pattern_errors)
         details_.push_back(util::escape_for_log(e.to_string(), 240) + " (rule skipped)");
@@ -748,6 +756,13 @@ class Builder {
                   continue;
                 }
                 pol.has_mandatory = true;
+              }
+              if (const auto& t = snap_->lists[*l].ip_triggers) {
+                pol.has_client_ip = pol.has_client_ip || t->has_client();
+                if (t->has_answer() && pol.first_answer_ip == Policy::kNoAnswerIp) {
+                  pol.first_answer_ip = static_cast<uint16_t>(pol.block.size());
+                  snap_->any_answer_ip = true;
+                }
               }
               pol.block.push_back(rule);
             }

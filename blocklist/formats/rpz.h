@@ -8,10 +8,15 @@
 // lists have no `$ORIGIN` and an `@ SOA`, so they are read relative to kRpzDefaultOrigin,
 // which is then stripped from every owner to give the trigger name.
 //
-// Triggers (QNAME only, for now):
-//   name          Scope::kExact       *.name        Scope::kSubdomains
-//   `*.rpz-ip`, `*.rpz-client-ip`, `*.rpz-nsdname`, `*.rpz-nsip` owners are counted in
-//   stats.skipped as "rpz trigger rpz-ip not yet supported" (and so on), one per record.
+// Triggers (the last label of the owner names the kind; RPZ precedence: policy/snapshot.h):
+//   name                      QNAME, Scope::kExact
+//   *.name                    QNAME, Scope::kSubdomains
+//   <len>.<addr>.rpz-client-ip  the query's source address in that prefix: an IpTriggerEntry
+//   <len>.<addr>.rpz-ip       an A/AAAA in the upstream's answer in that prefix: likewise
+//                             (<len>.<addr>: rpz_ip.h — 32.1.0.0.127, 128.1.zz.1.2001; a bad
+//                             encoding is a reject at its line)
+//   *.rpz-nsdname, *.rpz-nsip counted in stats.skipped, one per record: they match the
+//                             delegation's name servers, which a forwarder never sees
 // Actions:
 //   CNAME .                ListAction::kNxDomain
 //   CNAME *.               ListAction::kNoData
@@ -36,8 +41,8 @@ namespace sinkhole::blocklist {
 // A reserved name (RFC 6761 .invalid) so it cannot collide with a real trigger.
 inline constexpr std::string_view kRpzDefaultOrigin = "rpz.sinkhole.invalid";
 
-// Appends to out.domains and out.stats. Identical triggers with the same action are counted
-// in stats.duplicates here, because local data must be merged per trigger anyway.
+// Appends to out.domains, out.ip_triggers and out.stats. Identical triggers with the same action
+// are counted in stats.duplicates here, because local data must be merged per trigger anyway.
 void read_rpz(std::string_view text, ParsedList& out);
 
 }  // namespace sinkhole::blocklist

@@ -9,14 +9,19 @@
 #include <string>
 
 #include "blocklist/formats/reader_output.h"
+#include "blocklist/formats/rpz_ip.h"
 #include "blocklist/normalize.h"
 
 namespace sinkhole::blocklist {
 namespace {
 
-// Trigger kinds named by the last label of the owner (RPZ draft, section 4).
-constexpr std::array<std::string_view, 4> kUnsupportedTriggers = {"rpz-ip", "rpz-client-ip",
-                                                                  "rpz-nsdname", "rpz-nsip"};
+// Trigger kinds named by the last label of the owner (RPZ draft, section 4). NSDNAME and NSIP
+// match the name servers of the delegation a recursive resolver walks; sinkholed forwards
+// to upstream resolvers and never sees a delegation, so those rules could never fire: they
+// are counted as skipped rather than loaded as dead rules.
+constexpr std::string_view kClientIp = "rpz-client-ip";
+constexpr std::string_view kAnswerIp = "rpz-ip";
+constexpr std::array<std::string_view, 2> kUnsupportedTriggers = {"rpz-nsdname", "rpz-nsip"};
 
 std::string_view last_label(std::string_view name) {
   size_t dot = name.rfind('.');
@@ -76,12 +81,16 @@ void RpzPolicyBuilder::add(RpzRecord r) {
   if (std::string_view trigger_kind = last_label(r.trigger);
       std::find(kUnsupportedTriggers.begin(), kUnsupportedTriggers.end(), trigger_kind) !=
       kUnsupportedTriggers.end()) {
-    count_skip(out_, "rpz trigger " + std::string(trigger_kind) + " not yet supported");
+    count_skip(out_, "rpz trigger " + std::string(trigger_kind) + " not used by a forwarder");
     return;
   }
   ListAction action = action_of(r);
   if (action == ListAction::kNone) {
     count_skip(out_, "rpz local data type " + type_name(r.type) + " not yet supported");
+    return;
+  }
+  if (std::string_view kind = last_label(r.trigger); kind == kClientIp || kind == kAnswerIp) {
+    add_ip(r, action, kind == kClientIp);
     return;
   }
 
@@ -104,7 +113,8 @@ void RpzPolicyBuilder::add(RpzRecord r) {
   key += scope == Scope::kExact ? '\x01' : '\x02';
   auto [it, inserted] = by_trigger_.try_emplace(std::move(key), out_.domains.size());
   if (!inserted) {
-    merge(it->second, r, action);
+    DomainEntry& first = out_.domains[it->second];
+    merge(first.action, first.line, first.local, r, action);
     return;
   }
   DomainEntry& e = out_.domains.emplace_back();
@@ -118,14 +128,44 @@ void RpzPolicyBuilder::add(RpzRecord r) {
   }
 }
 
+void RpzPolicyBuilder::add_ip(RpzRecord& r, ListAction action, bool client) {
+  const std::string_view kind = client ? kClientIp : kAnswerIp;
+  IpTriggerEntry e;
+  e.where = client ? IpTriggerEntry::Where::kClient : IpTriggerEntry::Where::kAnswer;
+  std::string error;
+  if (r.trigger.size() == kind.size() ||
+      !decode_rpz_ip(r.trigger.substr(0, r.trigger.size() - kind.size() - 1), e, error)) {
+    add_reject(out_, r.line, error.empty() ? "rpz IP trigger without an address" : error,
+               r.source_line);
+    return;
+  }
+  std::string key(reinterpret_cast<const char*>(e.addr.data()), e.addr.size());
+  key += static_cast<char>(e.prefix);
+  key += static_cast<char>(e.family);
+  key += client ? '\x03' : '\x04';
+  auto [it, inserted] = by_trigger_.try_emplace(std::move(key), out_.ip_triggers.size());
+  if (!inserted) {
+    IpTriggerEntry& first = out_.ip_triggers[it->second];
+    merge(first.action, first.line, first.local, r, action);
+    return;
+  }
+  e.kind = action == ListAction::kPassthru ? RuleKind::kException : RuleKind::kBlock;
+  e.action = action;
+  e.line = r.line;
+  if (action == ListAction::kLocalData)
+    e.local.push_back(LocalRecord{r.type, r.ttl, std::move(r.rdata)});
+  out_.ip_triggers.push_back(std::move(e));
+}
+
 // A trigger seen again: local data accumulates, the same action is a duplicate, anything
 // else contradicts the first record and is rejected (a zone server would refuse the zone).
-void RpzPolicyBuilder::merge(size_t index, const RpzRecord& r, ListAction action) {
-  DomainEntry& first = out_.domains[index];
-  std::string where = " (first at line " + std::to_string(first.line) + ")";
-  if (action != first.action) {
+void RpzPolicyBuilder::merge(ListAction first_action, uint32_t first_line,
+                             std::vector<LocalRecord>& first_local, const RpzRecord& r,
+                             ListAction action) {
+  std::string where = " (first at line " + std::to_string(first_line) + ")";
+  if (action != first_action) {
     add_reject(out_, r.line,
-               std::string("conflicting rpz actions ") + action_name(first.action) + " and " +
+               std::string("conflicting rpz actions ") + action_name(first_action) + " and " +
                    action_name(action) + where,
                r.source_line);
     return;
@@ -134,7 +174,7 @@ void RpzPolicyBuilder::merge(size_t index, const RpzRecord& r, ListAction action
     ++out_.stats.duplicates;
     return;
   }
-  for (const LocalRecord& l : first.local) {
+  for (const LocalRecord& l : first_local) {
     if (l.type == r.type && l.rdata == r.rdata) {
       ++out_.stats.duplicates;
       return;
@@ -144,7 +184,7 @@ void RpzPolicyBuilder::merge(size_t index, const RpzRecord& r, ListAction action
       return;
     }
   }
-  first.local.push_back(LocalRecord{r.type, r.ttl, r.rdata});
+  first_local.push_back(LocalRecord{r.type, r.ttl, r.rdata});
 }
 
 }  // namespace sinkhole::blocklist

@@ -26,17 +26,22 @@ struct RpzRecord {
   std::string_view source_line;   // for reject messages
 };
 
-// Turns records into DomainEntry values in one ParsedList, merging per trigger.
+// Turns records into DomainEntry values (QNAME triggers) and IpTriggerEntry values
+// (rpz-client-ip, rpz-ip) in one ParsedList, merging per trigger.
 class RpzPolicyBuilder {
  public:
   explicit RpzPolicyBuilder(ParsedList& out) : out_(out) {}
   void add(RpzRecord record);
 
  private:
-  void merge(size_t index, const RpzRecord& record, ListAction action);
+  void add_ip(RpzRecord& record, ListAction action, bool client);
+  // `first_*`: the entry the trigger already has (domain or IP).
+  void merge(ListAction first_action, uint32_t first_line, std::vector<LocalRecord>& first_local,
+             const RpzRecord& record, ListAction action);
 
   ParsedList& out_;
-  // normalised name + scope byte -> index in out_.domains
+  // normalised name + scope byte -> index in out_.domains; address + length + family +
+  // kind byte -> index in out_.ip_triggers
   absl::flat_hash_map<std::string, size_t> by_trigger_;
 };
 

@@ -98,6 +98,8 @@ enum class Counter : uint16_t {
   // Policy
   kBlocked,
   kBlockedCnameChain,
+  kBlockedRpzClientIp,
+  kBlockedRpzIp,
   kMonitored,
   kRefusedNoPolicy,
   // Cache

@@ -59,6 +59,9 @@ std::string stats_text(const ServerState& s, int64_t now_unix) {
       get("queries_udp"), get("queries_tcp"), get("blocked"),
       queries ? 100.0 * static_cast<double>(get("blocked")) / static_cast<double>(queries) : 0.0,
       get("blocked_cname_chain"));
+  if (get("blocked_rpz_client_ip") + get("blocked_rpz_ip") > 0)
+    out += fmt::format("blocked by RPZ IP triggers: {} rpz-client-ip, {} rpz-ip\n",
+                       get("blocked_rpz_client_ip"), get("blocked_rpz_ip"));
   out += fmt::format(
       "answers: noerror {}, nxdomain {}, servfail {}, refused {}; refused (no policy) {}\n",
       get("answers_noerror"), get("answers_nxdomain"), get("answers_servfail"),

@@ -17,12 +17,9 @@ const policy::PolicySnapshot& PolicyStage::snapshot() {
   return snap;
 }
 
-PolicyDecision PolicyStage::decide(const policy::PolicySnapshot& snap, const sockaddr* client,
-                                   const uint8_t* qname, size_t qname_len) {
-  const int32_t p = snap.classify(client);
-  if (p == policy::kRefuseClient) return {PolicyDecision::Kind::kRefuseClient, {}};
-  if (p == policy::kAllowAll) return {};
-  const policy::Verdict v = snap.decide(p, qname, qname_len, &scratch_);
+namespace {
+
+PolicyDecision to_decision(const policy::Verdict& v) {
   switch (v.kind) {
     case policy::Verdict::Kind::kAllow:
       return {};
@@ -32,6 +29,39 @@ PolicyDecision PolicyStage::decide(const policy::PolicySnapshot& snap, const soc
       break;
   }
   return {PolicyDecision::Kind::kBlock, v};
+}
+
+}  // namespace
+
+PolicyDecision PolicyStage::decide(const policy::PolicySnapshot& snap, const sockaddr* client,
+                                   const uint8_t* qname, size_t qname_len, bool answer_known) {
+  const int32_t p = snap.classify(client);
+  if (p == policy::kRefuseClient) return {PolicyDecision::Kind::kRefuseClient, {}};
+  if (p == policy::kAllowAll) return {};
+  const policy::Verdict v = snap.decide(p, qname, qname_len, &scratch_, client);
+  if (!answer_known && v.kind != policy::Verdict::Kind::kAllow &&
+      v.rule > snap.policies[static_cast<size_t>(p)].first_answer_ip)
+    return {};  // an earlier list's rpz-ip rule may still win: decided on the answer
+  return to_decision(v);
+}
+
+PolicyDecision PolicyStage::decide_answer(const policy::PolicySnapshot& snap,
+                                          const sockaddr* client, const uint8_t* qname,
+                                          size_t qname_len, const uint8_t* resp,
+                                          const dns::MessageView& m) {
+  if (!snap.any_answer_ip) return {};
+  const int32_t p = snap.classify(client);
+  if (p < 0) return {};
+  const uint16_t first = snap.policies[static_cast<size_t>(p)].first_answer_ip;
+  if (first == policy::Policy::kNoAnswerIp) return {};
+  const policy::Verdict by_name = snap.decide(p, qname, qname_len, &scratch_, client);
+  if (const auto v = snap.decide_answer(p, by_name, qname, qname_len, &scratch_, resp, m))
+    return to_decision(*v);
+  // Only a verdict that waited for the answer: the others were applied (or counted, for a
+  // monitor) at query time.
+  if (by_name.kind != policy::Verdict::Kind::kAllow && by_name.rule > first)
+    return to_decision(by_name);
+  return {};
 }
 
 std::optional<policy::Verdict> PolicyStage::blocked_in_chain(const policy::PolicySnapshot& snap,

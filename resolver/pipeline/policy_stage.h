@@ -36,8 +36,20 @@ class PolicyStage {
   // The snapshot in service; valid until the next call.
   const policy::PolicySnapshot& snapshot();
 
+  // `answer_known`: false at query time, where a QNAME verdict that an earlier list's rpz-ip
+  // rules could still override (RPZ precedence, policy/snapshot.h) is deferred: kAllow, the
+  // query is forwarded and decide_answer() applies whichever wins. True once no answer will
+  // come (every upstream failed): the name's verdict as it is.
   PolicyDecision decide(const policy::PolicySnapshot& snap, const sockaddr* client,
-                        const uint8_t* qname, size_t qname_len);
+                        const uint8_t* qname, size_t qname_len, bool answer_known = false);
+
+  // The respond stage's RPZ decision on an answer (`qname`: the client's question): the
+  // rpz-ip rules of the client's policy over the A/AAAA records of `resp`, and the name's
+  // verdict deferred at query time. kAllow when the answer stands. Costs one flag test for
+  // a snapshot without rpz-ip rules.
+  PolicyDecision decide_answer(const policy::PolicySnapshot& snap, const sockaddr* client,
+                               const uint8_t* qname, size_t qname_len, const uint8_t* resp,
+                               const dns::MessageView& m);
 
   // The verdict of the first CNAME/DNAME target in the answer section of `resp` that the
   // client's policy blocks; nullopt when none is (or no policy applies to the client).

@@ -163,6 +163,7 @@ Step QueryPipeline::apply_policy(const dns::QueryView& q, const uint8_t* msg,
   }
   const policy::Action& action = snap.actions[d.verdict.action];
   if (action.kind == policy::ActionKind::kTcpOnly && from.is_tcp()) return Step::next();
+  if (d.verdict.entry & policy::kIpTriggerEntry) counters_.inc(Counter::kBlockedRpzClientIp);
   return answer_blocked(snap, d.verdict, cq, q.qtype, from);
 }
 
@@ -251,6 +252,16 @@ void QueryPipeline::answer_without_upstream(const dns::QuestionKey& key, const d
     if (chase) chases_.release(chase);
     if (finish(s, to)) return;
   }
+  // A name's block that waited for the answer (RPZ precedence) applies without one.
+  if (const policy::PolicySnapshot& snap = policy_.snapshot(); context == 0 && snap.any_answer_ip) {
+    const PolicyDecision d =
+        policy_.decide(snap, to.sa(), key.qname, key.qname_len, /*answer_known=*/true);
+    if (d.kind == PolicyDecision::Kind::kBlock) {
+      if (d.verdict.entry & policy::kIpTriggerEntry) counters_.inc(Counter::kBlockedRpzClientIp);
+      finish(answer_blocked(snap, d.verdict, cq, key.qtype, to), to);
+      return;
+    }
+  }
   reply(to, kServFail, tx_, dns::build_rcode_reply(cq, kServFail, tx_, ede));
 }
 
@@ -296,6 +307,10 @@ Step QueryPipeline::respond(const uint8_t* resp, const dns::MessageView& m,
       counters_.inc(Counter::kBlockedCnameChain);
       return answer_blocked(snap, *v, cq, qtype, to, c ? c->queries : 0);
     }
+    if (snap.any_answer_ip && cq.question_len > 4) {
+      const Step s = answer_policy(snap, resp, m, cq, qtype, to, c);
+      if (s.kind != Step::Kind::kContinue) return s;
+    }
   }
   const dns::ChainEnd end = dns::find_chain_end(resp, m);
   if (end.kind != dns::ChainEnd::Kind::kComplete)
@@ -306,6 +321,29 @@ Step QueryPipeline::respond(const uint8_t* resp, const dns::MessageView& m,
     return Step::reply(kServFail, dns::build_rcode_reply(cq, kServFail, tx_));
   if (r.result == dns::RewriteResult::kTruncated) counters_.inc(Counter::kTruncatedUdp);
   return Step::reply(m.rcode(), r.size);
+}
+
+// RPZ rpz-ip rules on this answer, and a name's verdict that waited for it (RPZ precedence,
+// policy/snapshot.h). Cached answers pass here too, on the snapshot in service now.
+Step QueryPipeline::answer_policy(const policy::PolicySnapshot& snap, const uint8_t* resp,
+                                  const dns::MessageView& m, const dns::ClientQuery& cq,
+                                  uint16_t qtype, const net::ClientEndpoint& to, const Chase* c) {
+  const uint8_t* qname = cq.question;
+  const size_t qname_len = cq.question_len - 4;
+  const PolicyDecision d = policy_.decide_answer(snap, to.sa(), qname, qname_len, resp, m);
+  // Which trigger decided: an rpz-ip rule, a client rule that waited, or the name.
+  const policy::IpRule* ip =
+      d.kind != PolicyDecision::Kind::kAllow && (d.verdict.entry & policy::kIpTriggerEntry)
+          ? &snap.lists[d.verdict.list].ip_triggers->rule(d.verdict.entry)
+          : nullptr;
+  const bool by_answer = ip && !ip->client;
+  if (d.kind == PolicyDecision::Kind::kMonitor && (by_answer || !c))  // once per client query
+    blocks_.monitor(snap, d.verdict, qname, qname_len, qtype, to);
+  if (d.kind != PolicyDecision::Kind::kBlock) return Step::next();
+  if (snap.actions[d.verdict.action].kind == policy::ActionKind::kTcpOnly && to.is_tcp())
+    return Step::next();
+  if (ip) counters_.inc(by_answer ? Counter::kBlockedRpzIp : Counter::kBlockedRpzClientIp);
+  return answer_blocked(snap, d.verdict, cq, qtype, to, c ? c->queries : 0);
 }
 
 void QueryPipeline::done_waiting(const upstream::Waiter& w) {

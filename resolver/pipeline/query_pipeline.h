@@ -118,6 +118,10 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   // `chase` and `deadline_ms` as for respond().
   Step from_cache(const dns::QuestionKey& key, const dns::ClientQuery& cq,
                   const net::ClientEndpoint& to, bool stale, uint32_t& chase, uint64_t deadline_ms);
+  // respond's RPZ step: rpz-ip rules on the answer, a name's verdict that waited for it.
+  Step answer_policy(const policy::PolicySnapshot& snap, const uint8_t* resp,
+                     const dns::MessageView& m, const dns::ClientQuery& cq, uint16_t qtype,
+                     const net::ClientEndpoint& to, const Chase* c);
   // The respond stage: an upstream or cached message for one client. `chase`: the client's
   // Chase handle when the message answers a link of a chain, else 0; respond may create
   // one. On return a non-zero `chase` is the caller's to release; 0 means a waiter owns

@@ -2,8 +2,9 @@
 // The body shared by the five list-reader targets (fuzz_list_<format>.cc): the input is a
 // list file's text. It is read twice, as a reload reads it (streamed into a MatcherBuilder,
 // then compiled) and whole (parse_list without a sink); both must agree on what they
-// rejected, and every name the reader kept must be found by the matcher it built. The
-// format inference (a list without format:) sniffs the same text.
+// rejected (and on the RPZ IP triggers kept), and every name the reader kept must be found
+// by the matcher it built. The format inference (a list without format:) sniffs the same
+// text.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +57,13 @@ inline int fuzz_list(const uint8_t* data, size_t size, blocklist::Format format)
   FUZZ_CHECK(whole.patterns.size() == streamed.patterns.size());
   FUZZ_CHECK(whole.stats.lines == streamed.stats.lines);
   for (const auto& r : whole.stats.rejects) FUZZ_CHECK(r.line <= whole.stats.lines);
+  // RPZ IP triggers (rpz_ip.h): the same in both readings, each a valid prefix.
+  FUZZ_CHECK(whole.ip_triggers.size() == streamed.ip_triggers.size());
+  for (const auto& t : whole.ip_triggers) {
+    FUZZ_CHECK(t.family == 4 || t.family == 6);
+    FUZZ_CHECK(t.prefix >= 1 && t.prefix <= (t.family == 4 ? 32 : 128));
+    FUZZ_CHECK(t.line >= 1 && t.line <= whole.stats.lines);
+  }
 
   PatternScratch scratch;
   PatternScratch* s = nullptr;

@@ -64,13 +64,14 @@ class CheckList(unittest.TestCase):
         self.assertIn("skipped unsupported option $third-party: 1", out)
         self.assertIn("2 entries, 2 rules", out)
 
-    def test_rpz_unsupported_triggers_and_bad_records_are_reported(self):
+    def test_rpz_ip_triggers_skipped_triggers_and_bad_records_are_reported(self):
         path = os.path.join(FIXTURES, "policy.rpz")
         code, out, _ = check_list("--check-list", path)  # format guessed from .rpz
         self.assertEqual(code, 1, out)
         self.assertIn("(rpz): 13 entries, 14 rules, 2 duplicates, 4 rejected", out)
-        for trigger in ("rpz-client-ip", "rpz-ip", "rpz-nsdname", "rpz-nsip"):
-            self.assertIn(f"skipped rpz trigger {trigger} not yet supported: 1", out)
+        self.assertIn("rpz IP triggers: 1 rpz-client-ip, 1 rpz-ip", out)
+        for trigger in ("rpz-nsdname", "rpz-nsip"):
+            self.assertIn(f"skipped rpz trigger {trigger} not used by a forwarder: 1", out)
         self.assertIn(f"{path}:33: Syntax error", out)
 
     def test_unreadable_file_exits_2(self):

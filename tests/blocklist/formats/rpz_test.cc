@@ -102,26 +102,72 @@ TEST_CASE("read_rpz: local data records of one trigger merge into one entry") {
 
 TEST_CASE("read_rpz: unsupported triggers and types are counted, not ignored") {
   ParsedList l = read(std::string(kHeader) +
-                      "32.1.2.0.192.rpz-ip CNAME .\n"
-                      "24.0.0.0.10.rpz-client-ip CNAME rpz-passthru.\n"
                       "ns.bad.example.rpz-nsdname CNAME .\n"
                       "32.3.2.0.192.rpz-nsip CNAME .\n"
-                      "32.4.2.0.192.rpz-ip CNAME .\n"
+                      "32.4.2.0.192.rpz-nsip CNAME .\n"
                       "txt.example TXT \"hello\"\n"
                       "mx.example MX 10 mail.example.\n"
                       "@ A 192.0.2.1\n");
   CHECK(l.domains.empty());
+  CHECK(l.ip_triggers.empty());
   CHECK(l.stats.rejects.empty());
   const std::map<std::string, size_t> want = {
-      {"rpz trigger rpz-ip not yet supported", 2},
-      {"rpz trigger rpz-client-ip not yet supported", 1},
-      {"rpz trigger rpz-nsdname not yet supported", 1},
-      {"rpz trigger rpz-nsip not yet supported", 1},
+      {"rpz trigger rpz-nsdname not used by a forwarder", 1},
+      {"rpz trigger rpz-nsip not used by a forwarder", 2},
       {"rpz local data type TXT not yet supported", 1},
       {"rpz local data type MX not yet supported", 1},
       {"rpz record at the zone apex", 1},
   };
   CHECK(l.stats.skipped == want);
+}
+
+TEST_CASE("read_rpz: rpz-client-ip and rpz-ip triggers, with actions and local data") {
+  ParsedList l = read(std::string(kHeader) +
+                      "32.1.0.0.127.rpz-client-ip CNAME .\n"           // 4
+                      "24.0.2.0.192.rpz-ip CNAME rpz-drop.\n"          // 5
+                      "128.1.zz.1.2001.rpz-ip CNAME rpz-passthru.\n"   // 6
+                      "48.zz.8.db8.2001.RPZ-Client-IP A 192.0.2.77\n"  // 7
+                      "48.zz.8.db8.2001.rpz-client-ip A 192.0.2.78\n"  // 8 merged
+                      "24.0.2.0.192.rpz-ip CNAME rpz-drop.\n"          // 9 duplicate
+                      "24.0.2.0.192.rpz-client-ip CNAME *.\n"          // 10 other kind
+                      "www.example CNAME .\n");
+  CHECK(l.stats.rejects.empty());
+  CHECK(l.domains.size() == 1);
+  CHECK(l.stats.duplicates == 1);
+  REQUIRE(l.ip_triggers.size() == 5);
+  using Where = IpTriggerEntry::Where;
+  const auto& a = l.ip_triggers[0];
+  CHECK(a.where == Where::kClient);
+  CHECK(a.family == 4);
+  CHECK(a.prefix == 32);
+  CHECK(a.addr[0] == 127);
+  CHECK(a.addr[3] == 1);
+  CHECK(a.action == ListAction::kNxDomain);
+  CHECK(a.line == 4);
+  CHECK(l.ip_triggers[1].where == Where::kAnswer);
+  CHECK(l.ip_triggers[1].action == ListAction::kDrop);
+  CHECK(l.ip_triggers[2].kind == RuleKind::kException);
+  CHECK(l.ip_triggers[2].family == 6);
+  const auto& local = l.ip_triggers[3];
+  CHECK(local.action == ListAction::kLocalData);
+  CHECK(local.local.size() == 2);
+  CHECK(local.where == Where::kClient);
+  // The same prefix as a client trigger is a trigger of its own.
+  CHECK(l.ip_triggers[4].where == Where::kClient);
+  CHECK(l.ip_triggers[4].action == ListAction::kNoData);
+}
+
+TEST_CASE("read_rpz: a bad IP trigger encoding is a reject at its line") {
+  ParsedList l = read(std::string(kHeader) +
+                      "33.1.0.0.127.rpz-ip CNAME .\n"     // 4 length > 32
+                      "24.1.2.0.192.rpz-ip CNAME .\n"     // 5 host bits
+                      "rpz-client-ip CNAME .\n"           // 6 no address
+                      "32.1.0.127.rpz-ip CNAME .\n"       // 7 three octets
+                      "64.zz.1.zz.2001.rpz-ip CNAME .\n"  // 8 two zz
+                      "32.1.0.0.127.rpz-ip CNAME .\n");   // 9 fine
+  REQUIRE(l.stats.rejects.size() == 5);
+  for (uint32_t i = 0; i < 5; ++i) CHECK(l.stats.rejects[i].line == 4 + i);
+  CHECK(l.ip_triggers.size() == 1);
 }
 
 TEST_CASE("read_rpz: zone origin from $ORIGIN, from an absolute SOA, or the default") {
@@ -244,7 +290,12 @@ TEST_CASE("rpz fixture through read_list_file") {
   CHECK(l.stats.entries == 13);  // nx.example has two rules
   CHECK(l.stats.rules == 14);
   CHECK(l.stats.duplicates == 2);
-  CHECK(l.stats.skipped.size() == 5);
+  CHECK(l.stats.skipped.size() == 3);  // rpz-nsdname, rpz-nsip, TXT
+  REQUIRE(l.ip_triggers.size() == 2);  // lines 26 and 27
+  CHECK(l.ip_triggers[0].where == IpTriggerEntry::Where::kAnswer);
+  CHECK(l.ip_triggers[0].line == 26);
+  CHECK(l.ip_triggers[1].where == IpTriggerEntry::Where::kClient);
+  CHECK(l.ip_triggers[1].line == 27);
   std::vector<uint32_t> lines;
   for (const auto& r : l.stats.rejects) lines.push_back(r.line);
   CHECK(lines == std::vector<uint32_t>{31, 32, 33, 34});
