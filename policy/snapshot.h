@@ -43,6 +43,8 @@
 #include "blocklist/matcher.h"
 #include "policy/action.h"
 #include "policy/client_groups.h"
+#include "policy/list_guard.h"
+#include "policy/list_source.h"
 #include "policy/rpz_ip_triggers.h"
 #include "resolver/dns/message_view.h"
 #include "resolver/metrics/block_stats.h"
@@ -77,6 +79,12 @@ struct ListData {
   // many entries of this list it lifts (counted at load: the audit log line and metric).
   std::vector<uint16_t> exceptions;
   std::vector<size_t> exempted_names;
+  // Feeds (resolver/feeds): where the content comes from (`path`, an RPZ primary, a URL),
+  // the guard's limits (a feed's candidate meets the same ones), and whether a feed list
+  // has no copy yet (then empty: `path` names the copy it waits for).
+  ListSource source;
+  ListLimits limits;
+  bool pending = false;
   // RPZ IP triggers (part "triggers"): the list's rpz-client-ip and rpz-ip rules, their
   // local data in `local` under kIpTriggerEntry | index; null when it has none.
   std::shared_ptr<const RpzIpTriggers> ip_triggers;
