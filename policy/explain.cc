@@ -40,6 +40,7 @@ void set_match(Explanation& e, const ListData& list, const blocklist::Match& m) 
   e.file = list.path;
   e.line = m.rule.line;
   e.rule = m.rule.pattern ? "pattern" : listed_name(e.name, m.depth);
+  e.basis = list.basis;
 }
 
 }  // namespace
@@ -142,8 +143,8 @@ void explain_policy(const PolicySnapshot& snap, int32_t p, Probe& probe, Explana
     if (lifter) e.ignored = lifter;
     if (a.ede) {
       char text[512];
-      e.ede_text.assign(text, render_ede(a.ede_text, list.name, list.category, list.path,
-                                         m->rule.line, text, sizeof text));
+      e.ede_text.assign(text,
+                        render_ede(a.ede_text, ede_fields(list, m->rule.line), text, sizeof text));
     }
     return;
   }

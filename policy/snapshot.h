@@ -33,6 +33,7 @@
 #include "blocklist/matcher.h"
 #include "policy/action.h"
 #include "policy/client_groups.h"
+#include "policy/legal_basis.h"
 #include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::policy {
@@ -65,7 +66,15 @@ struct ListData {
   // many entries of this list it lifts (counted at load: the audit log line and metric).
   std::vector<uint16_t> exceptions;
   std::vector<size_t> exempted_names;
+  // Legal basis (`basis:`, policy/legal_basis.h): who ordered this list's blocking and by
+  // which decision; empty when not configured.
+  LegalBasis basis;
 };
+
+// The EDE template's values for a block by `list` at `line` (policy/action.h).
+inline EdeFields ede_fields(const ListData& list, uint32_t line) {
+  return {list.name, list.category, list.path, line, list.basis.authority, list.basis.reference};
+}
 
 struct BlockRule {
   uint16_t list = 0;
