@@ -55,10 +55,15 @@ bool parse_ede_template(const std::string& text, EdeTemplate& out, std::string* 
       part = EdeTemplate::Part::kLine;
     else if (word == "file")
       part = EdeTemplate::Part::kFile;
+    else if (word == "authority")
+      part = EdeTemplate::Part::kAuthority;
+    else if (word == "reference")
+      part = EdeTemplate::Part::kReference;
     else {
       if (error)
         *error = "unknown placeholder {" + word +
-                 "} in ede_text (use {list}, {category}, {line}, {file})";
+                 "} in ede_text (use {list}, {category}, {line}, {file}, {authority}, "
+                 "{reference})";
       return false;
     }
     if (!literal.empty()) out.pieces.push_back({EdeTemplate::Part::kText, std::move(literal)});
@@ -70,8 +75,7 @@ bool parse_ede_template(const std::string& text, EdeTemplate& out, std::string* 
   return true;
 }
 
-size_t render_ede(const EdeTemplate& t, std::string_view list, std::string_view category,
-                  std::string_view file, uint32_t line, char* buf, size_t cap) noexcept {
+size_t render_ede(const EdeTemplate& t, const EdeFields& f, char* buf, size_t cap) noexcept {
   size_t n = 0;
   auto put = [&](std::string_view v) {
     const size_t k = std::min(v.size(), cap - n);
@@ -84,17 +88,23 @@ size_t render_ede(const EdeTemplate& t, std::string_view list, std::string_view 
         put(piece.text);
         break;
       case EdeTemplate::Part::kList:
-        put(list);
+        put(f.list);
         break;
       case EdeTemplate::Part::kCategory:
-        put(category);
+        put(f.category);
         break;
       case EdeTemplate::Part::kFile:
-        put(file);
+        put(f.file);
+        break;
+      case EdeTemplate::Part::kAuthority:
+        put(f.authority);
+        break;
+      case EdeTemplate::Part::kReference:
+        put(f.reference);
         break;
       case EdeTemplate::Part::kLine: {
         char num[16];
-        auto r = std::to_chars(num, num + sizeof num, line);
+        auto r = std::to_chars(num, num + sizeof num, f.line);
         put({num, static_cast<size_t>(r.ptr - num)});
         break;
       }

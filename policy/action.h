@@ -28,10 +28,11 @@ enum class ActionKind : uint8_t {
 
 const char* to_string(ActionKind k);
 
-// An EDE text template split at its placeholders ({list}, {category}, {line}, {file}), so
-// that rendering is a concatenation into a stack buffer, not a parse per query.
+// An EDE text template split at its placeholders ({list}, {category}, {line}, {file},
+// {authority}, {reference}), so that rendering is a concatenation into a stack buffer, not a
+// parse per query.
 struct EdeTemplate {
-  enum class Part : uint8_t { kText, kList, kCategory, kLine, kFile };
+  enum class Part : uint8_t { kText, kList, kCategory, kLine, kFile, kAuthority, kReference };
   struct Piece {
     Part part;
     std::string text;  // for kText
@@ -56,9 +57,16 @@ struct Action {
 // Parses "Blocked under Decree 147/2024/ND-CP (list {list})"; unknown {words} are an error.
 bool parse_ede_template(const std::string& text, EdeTemplate& out, std::string* error);
 
-// Renders `t` for a block by a list (its name, category and file) at `line` into `buf`,
-// clipped to `cap` bytes; returns the length. No allocation: runs per blocked query.
-size_t render_ede(const EdeTemplate& t, std::string_view list, std::string_view category,
-                  std::string_view file, uint32_t line, char* buf, size_t cap) noexcept;
+// What the placeholders stand for in one block: the list's name, category and file, the
+// rule's line, the list's legal basis (authority and reference; "" when it has none).
+struct EdeFields {
+  std::string_view list, category, file;
+  uint32_t line = 0;
+  std::string_view authority, reference;
+};
+
+// Renders `t` with `f` into `buf`, clipped to `cap` bytes; returns the length. No
+// allocation: runs per blocked query.
+size_t render_ede(const EdeTemplate& t, const EdeFields& f, char* buf, size_t cap) noexcept;
 
 }  // namespace sinkhole::policy

@@ -50,6 +50,7 @@ void set_match(Explanation& e, const ListData& list, const blocklist::Match& m) 
   e.file = list.path;
   e.line = m.rule.line;
   e.rule = rule_text(e, list, m);
+  e.basis = list.basis;
 }
 
 }  // namespace
@@ -154,8 +155,8 @@ void explain_policy(const PolicySnapshot& snap, int32_t p, Probe& probe, Explana
     if (lifter) e.ignored = lifter;
     if (a.ede) {
       char text[512];
-      e.ede_text.assign(text, render_ede(a.ede_text, list.name, list.category, list.path,
-                                         m->rule.line, text, sizeof text));
+      e.ede_text.assign(text,
+                        render_ede(a.ede_text, ede_fields(list, m->rule.line), text, sizeof text));
     }
     return;
   }

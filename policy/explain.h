@@ -66,6 +66,7 @@ struct Explanation {
   std::string ede_text;    // rendered, as sent in the EDE option ("" when the action has none)
   std::string reason;      // kInvalidName: why the name is not valid
   bool mandatory = false;  // kBlocked/kMonitored: the deciding list is mandatory
+  LegalBasis basis;        // the matching list's legal basis (empty when it has none)
   // Every other block rule that matched: for an allowed name, the blocks it lifts; for any
   // outcome, the rules lifted by their own exception lists.
   std::vector<OverriddenRule> overridden;

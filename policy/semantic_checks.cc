@@ -38,6 +38,7 @@ class Checker {
       client_coverage();
       unused_lists(root["lists"]);
       unused_actions(root["actions"], root["lists"]);
+      basis_missing();
     }
     forwarding_to_self();
     open_resolver();
@@ -318,6 +319,42 @@ class Checker {
           "name it in a list's action or a policy's block rule ({ list: L, action: A }), or "
           "remove it");
     }
+  }
+
+  // A block rule whose action's EDE text names {authority} or {reference} on a list whose
+  // basis lacks it: subscribers would read "Blocked by  under ". Once per (list, action).
+  void basis_missing() {
+    std::set<std::pair<std::string, int32_t>> seen;
+    for (const auto& p : policies_)
+      for (const auto& r : p.block) {
+        const auto it = std::find_if(in_.snap.lists.begin(), in_.snap.lists.end(),
+                                     [&](const ListData& l) { return l.name == r.list; });
+        if (it == in_.snap.lists.end()) continue;
+        const int32_t action = r.action != kNoAction             ? r.action
+                               : it->default_action != kNoAction ? it->default_action
+                                                                 : in_.snap.nxdomain;
+        if (!seen.emplace(r.list, action).second) continue;
+        const Action& a = in_.snap.actions[static_cast<size_t>(action)];
+        if (!a.ede) continue;
+        std::string missing;
+        for (const auto& piece : a.ede_text.pieces) {
+          const bool authority = piece.part == EdeTemplate::Part::kAuthority;
+          const bool reference = piece.part == EdeTemplate::Part::kReference;
+          const char* key = authority ? "authority" : reference ? "reference" : nullptr;
+          if (!key || (authority ? !it->basis.authority.empty() : !it->basis.reference.empty()) ||
+              missing.find(key) != std::string::npos)
+            continue;
+          missing += missing.empty() ? key : std::string(" and ") + key;
+        }
+        if (missing.empty()) continue;
+        add("basis-missing", &r.node,
+            fmt::format("action '{}' names the legal basis in its EDE text, but list '{}' has no "
+                        "basis.{}: its blocks would say \"\" there",
+                        a.name, r.list, missing),
+            fmt::format("give list '{}' a basis: {{ authority: ..., reference: ... }}, or block it "
+                        "with an action whose ede_text does not name them",
+                        r.list));
+      }
   }
 
   static bool is_loopback(const SocketAddress& a) {

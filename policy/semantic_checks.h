@@ -22,6 +22,8 @@
 //                        on purpose
 //   open-resolver        a listen address that is not loopback while server.allow_query
 //                        admits every address (0.0.0.0/0 or ::/0)
+//   basis-missing        a block rule's action names {authority} or {reference} in its EDE
+//                        text, but the list has no such legal basis field: the text has a hole
 //
 // semantic_checks is a pure function of what it is given (tests pass their own suffixes
 // and local addresses). Load path only: after a successful build, on the thread that built

@@ -47,6 +47,7 @@
 #include "policy/list_source.h"
 #include "policy/rpz_ip_triggers.h"
 #include "resolver/dns/message_view.h"
+#include "policy/legal_basis.h"
 #include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::policy {
@@ -88,7 +89,15 @@ struct ListData {
   // RPZ IP triggers (part "triggers"): the list's rpz-client-ip and rpz-ip rules, their
   // local data in `local` under kIpTriggerEntry | index; null when it has none.
   std::shared_ptr<const RpzIpTriggers> ip_triggers;
+  // Legal basis (`basis:`, policy/legal_basis.h): who ordered this list's blocking and by
+  // which decision; empty when not configured.
+  LegalBasis basis;
 };
+
+// The EDE template's values for a block by `list` at `line` (policy/action.h).
+inline EdeFields ede_fields(const ListData& list, uint32_t line) {
+  return {list.name, list.category, list.path, line, list.basis.authority, list.basis.reference};
+}
 
 struct BlockRule {
   uint16_t list = 0;

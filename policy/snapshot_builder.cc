@@ -21,6 +21,7 @@
 #include "policy/cidr.h"
 #include "policy/list_copies.h"
 #include "policy/list_source.h"
+#include "policy/legal_basis.h"
 #include "policy/semantic_checks.h"
 #include "resolver/config/config.h"
 #include "resolver/config/config_schema.h"
@@ -470,6 +471,7 @@ class Builder {
         else
           pending_exceptions_.emplace_back(name, YAML::Node(e));
       }
+      if (const auto b = l["basis"]) read_legal_basis(r_, b, where, data.basis);
       auto [cat, added] =
           category_ids.emplace(data.category, static_cast<uint16_t>(snap_->categories.size()));
       if (added) snap_->categories.push_back(data.category);

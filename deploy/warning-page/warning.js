@@ -94,6 +94,22 @@
       }
     }
 
+    // The list's legal basis (lists.NAME.basis): authority · reference · date, and a link to
+    // the published decision (sinkholed accepts only http(s) URLs; checked again here).
+    const basis = doc.basis && typeof doc.basis === 'object' ? doc.basis : {};
+    const field = (k) => (typeof basis[k] === 'string' ? basis[k] : '');
+    const parts = ['authority', 'reference', 'date'].map(field).filter((v) => v !== '');
+    setText('basis-text', parts.join(' · '));
+    const url = field('url');
+    const link = byId('basis-url');
+    const linked = /^https?:\/\//i.test(url);
+    if (linked) {
+      link.href = url;
+      link.textContent = url;
+    }
+    link.hidden = !linked;
+    show('basis', parts.length > 0 || linked);
+
     const rule = typeof doc.rule === 'string' && doc.rule !== 'pattern' ? doc.rule : '';
     setText('rule', rule);
     show('fact-rule', rule !== '');

@@ -58,7 +58,7 @@ enum class Type : uint8_t {
   kName,         // the name of a list, action or policy
   kIpList,       // IPv4 or IPv6 addresses, one or a list
   kHostName,
-  kTemplate,    // text with {list}, {category}, {line}, {file}
+  kTemplate,    // text with {list}, {category}, {line}, {file}, {authority}, {reference}
   kBlockRules,  // a list of list names or {list, action} mappings
 };
 

@@ -29,6 +29,25 @@ const char* verdict_name(Outcome outcome) {
   return "allowed";
 }
 
+std::string basis_text(const policy::LegalBasis& b) {
+  std::string out;
+  auto add = [&out](std::string_view sep, const std::string& v) {
+    if (v.empty()) return;
+    if (!out.empty()) out += sep;
+    out += v;
+  };
+  add("", b.authority);
+  add(", ", b.reference);
+  if (!b.date.empty()) out += (out.empty() ? "" : " ") + ("of " + b.date);
+  if (!b.url.empty()) out += (out.empty() ? "" : " ") + ("<" + b.url + ">");
+  return out;
+}
+
+nlohmann::ordered_json basis_json(const policy::LegalBasis& b) {
+  if (b.empty()) return nullptr;
+  return {{"authority", b.authority}, {"reference", b.reference}, {"date", b.date}, {"url", b.url}};
+}
+
 namespace {
 
 std::string where_text(const policy::Explanation& e) {
@@ -36,10 +55,12 @@ std::string where_text(const policy::Explanation& e) {
                      e.rule);
 }
 
-// The lines under a verdict: the block rules it overrides or that their own exception lists
-// lift, and the allow entry a mandatory list ignored. `indent` starts each line.
+// The lines under a verdict: the deciding list's legal basis, the block rules it overrides or
+// that their own exception lists lift, and the allow entry a mandatory list ignored. `indent`
+// starts each line.
 std::string detail_lines(const policy::Explanation& e, std::string_view indent) {
   std::string out;
+  if (!e.basis.empty()) out += fmt::format("{}legal basis: {}\n", indent, basis_text(e.basis));
   if (e.ignored) {
     const auto& i = *e.ignored;
     out += fmt::format(
@@ -161,6 +182,7 @@ nlohmann::ordered_json explain_json(const policy::Explanation& e, Audience audie
   if (e.mandatory) j["mandatory"] = true;
   if (!e.action.empty()) j["action"] = e.action;
   if (!e.ede_text.empty()) j["ede_text"] = e.ede_text;
+  if (!e.basis.empty()) j["basis"] = basis_json(e.basis);
   if (!e.reason.empty()) j["reason"] = e.reason;
   if (e.ignored) {
     const auto& i = *e.ignored;

@@ -24,6 +24,12 @@ const char* verdict_name(policy::Explanation::Outcome outcome);
 
 std::string explain_text(const policy::Explanation& e);
 nlohmann::ordered_json explain_json(const policy::Explanation& e, Audience audience);
+
+// A list's legal basis on one line ("MIC, Decision 1234/QD-BTTTT of 2024-11-09
+// <https://...>"; the parts it has) and as {"authority", "reference", "date", "url"} (all
+// four, "" where unset; null when the basis is empty). Public: the warning page shows it.
+std::string basis_text(const policy::LegalBasis& b);
+nlohmann::ordered_json basis_json(const policy::LegalBasis& b);
 // policy::explain_policies' answer (no client given): one verdict is shown as above; several
 // as a line per policy (text), or {"name", "verdict" (blocked if any policy blocks, else
 // refused-client if any refuses, else allowed), "client": "", "exit", "policies": [...]}.

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "resolver/metrics/worker_counters.h"
+#include "resolver/observe/explain_report.h"
 #include "resolver/observe/upstream_report.h"
 
 namespace sinkhole::observe {
@@ -146,6 +147,7 @@ std::string lists_text(const ServerState& s, int64_t now_unix) {
     for (size_t i = 0; i < l.exceptions.size(); ++i)
       out += fmt::format("  exceptions {} ({} lifted)", snap->lists[l.exceptions[i]].name,
                          l.exempted_names[i]);
+    if (!l.basis.empty()) out += "  basis: " + basis_text(l.basis);
     out += "\n";
   }
   return out;
@@ -172,7 +174,8 @@ nlohmann::ordered_json lists_json(const ServerState& s, int64_t now_unix) {
                    {"loaded_unix", l.loaded_unix},
                    {"generation", snap->generation},
                    {"mandatory", l.mandatory},
-                   {"exceptions", std::move(exceptions)}});
+                   {"exceptions", std::move(exceptions)},
+                   {"basis", basis_json(l.basis)}});
   }
   return out;
 }

@@ -32,7 +32,7 @@ nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix);
 std::string warnings_text(const std::vector<std::string>& warnings);
 
 // Every list in service: category, format, entries, rejected lines, age, file; whether it
-// is mandatory, and its exception lists with the names each lifts.
+// is mandatory, its exception lists with the names each lifts, and its legal basis.
 std::string lists_text(const ServerState& s, int64_t now_unix);
 nlohmann::ordered_json lists_json(const ServerState& s, int64_t now_unix);
 

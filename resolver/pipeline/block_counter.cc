@@ -63,6 +63,8 @@ void BlockCounter::log_line(const policy::PolicySnapshot& snap, const policy::Ve
   f.action = snap.actions[v.action].name;
   f.rcode = rcode;
   f.line = v.line;
+  f.authority = list.basis.authority;
+  f.reference = list.basis.reference;
   if (log_cfg_->client_address != Mode::kNone)
     f.client = client_text(from, log_cfg_->client_address == Mode::kFull, client);
   if (format == config::LogConfig::BlockedFormat::kJson)

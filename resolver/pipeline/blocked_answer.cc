@@ -16,8 +16,8 @@ BlockedAnswer build_blocked_answer(const policy::PolicySnapshot& snap, const pol
   const policy::Action& a = snap.actions[v.action];
   const policy::ListData& list = snap.lists[v.list];
   char text[512];
-  const size_t text_len = policy::render_ede(a.ede_text, list.name, list.category, list.path,
-                                             v.line, text, sizeof text);
+  const size_t text_len =
+      policy::render_ede(a.ede_text, policy::ede_fields(list, v.line), text, sizeof text);
   const dns::Ede ede = a.ede ? dns::Ede{a.ede_code, {text, text_len}} : dns::Ede{};
   const size_t qname_len = cq.question_len - 4;
   // The SOA's owner is the listed name (the question minus `depth` labels) unless the block

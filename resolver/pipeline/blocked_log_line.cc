@@ -64,6 +64,27 @@ void text_field(LogLineBuffer& out, std::string_view key, std::string_view value
   append(out, value);
 }
 
+// ` key=value`, the value escaped for logs and, when it holds a space, `"`, `\` or `=`,
+// quoted (logfmt): free text such as an authority's name stays one field.
+void text_field_quoted(LogLineBuffer& out, std::string_view key, std::string_view value,
+                       std::string& scratch) {
+  scratch.clear();
+  util::append_escaped_for_log(scratch, value);
+  out.push_back(' ');
+  append(out, key);
+  out.push_back('=');
+  if (scratch.find_first_of(" \"\\=") == std::string::npos) {
+    append(out, scratch);
+    return;
+  }
+  out.push_back('"');
+  for (const char ch : scratch) {
+    if (ch == '"' || ch == '\\') out.push_back('\\');
+    out.push_back(ch);
+  }
+  out.push_back('"');
+}
+
 void append_utc(LogLineBuffer& out, int64_t unix_ms) {
   const time_t secs = static_cast<time_t>(unix_ms / 1000);
   std::tm tm{};
@@ -113,7 +134,10 @@ void format_blocked_line(const BlockedLogFields& f, Format format, LogLineBuffer
       append(out, ",\"rcode\":null");
     else
       json_field(out, "rcode", rcode, scratch, false);
-    fmt::format_to(std::back_inserter(out), ",\"line\":{}}}", f.line);
+    fmt::format_to(std::back_inserter(out), ",\"line\":{}", f.line);
+    if (!f.authority.empty()) json_field(out, "authority", f.authority, scratch);
+    if (!f.reference.empty()) json_field(out, "reference", f.reference, scratch);
+    out.push_back('}');
     return;
   }
   append(out, f.event);
@@ -125,6 +149,8 @@ void format_blocked_line(const BlockedLogFields& f, Format format, LogLineBuffer
   text_field(out, "action", f.action, scratch);
   text_field(out, "rcode", rcode, scratch, false);
   fmt::format_to(std::back_inserter(out), " line={}", f.line);
+  if (!f.authority.empty()) text_field_quoted(out, "authority", f.authority, scratch);
+  if (!f.reference.empty()) text_field_quoted(out, "reference", f.reference, scratch);
   if (!f.client.empty()) text_field(out, "client", f.client, scratch, false);
 }
 

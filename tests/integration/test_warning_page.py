@@ -5,7 +5,8 @@ site file there (only its listen lines, document root and proxy target rewritten
 loopback), and headless Chromium renders the page. Checked: the page for any Host and
 path (status 451, no-store, host written in for browsers without JavaScript), the
 /sinkholed/explain proxy (own host and own client address only), the rendered host,
-category in Vietnamese and English and legal basis, a screenshot with the stylesheet
+category in Vietnamese and English and legal basis (the EDE text, then the list's basis:
+authority · reference · date and a link to its url), a screenshot with the stylesheet
 applied, "no blocking information" for a host that is not blocked, and the generic page
 when sinkholed cannot be reached.
 
@@ -54,7 +55,11 @@ POLICY = """\
 metrics:
   listen: "127.0.0.1:{mport}"
 lists:
-  casinos: {{ path: casinos.txt, category: gambling }}
+  casinos:
+    path: casinos.txt
+    category: gambling
+    basis: {{ authority: "Bộ TT&TT", reference: "QĐ 1234/QĐ-BTTTT", date: 2024-11-09,
+             url: "https://regulator.example/d/1234?a=1&b=2" }}
 actions:
   warning-page:
     type: sinkhole
@@ -462,6 +467,12 @@ class WarningPageTest(PolicyTestCase):
         self.assertIn(f'id="category-en">{GAMBLING[1]}</span>', dom)
         self.assertIn(f'id="legal" lang="">{LEGAL}</dd>', dom)
         self.assertIn('id="rule" lang="" translate="no">casino.warn.test</dd>', dom)
+        # The list's legal basis under the EDE text, with a link to the decision (the DOM
+        # escapes & as &amp;, in the text and the attribute alike).
+        self.assertIn('<dd id="basis" lang=""><span id="basis-text">Bộ TT&amp;TT · QĐ '
+                      '1234/QĐ-BTTTT · 2024-11-09</span> <a id="basis-url" rel="noreferrer" '
+                      'translate="no" href="https://regulator.example/d/1234?a=1&amp;b=2">'
+                      'https://regulator.example/d/1234?a=1&amp;b=2</a></dd>', dom)
         for text in TITLE_NOT_BLOCKED + UNAVAILABLE:
             self.assertNotIn(text, dom)
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// parse_ede_template: literal text and the {list}, {category}, {line}, {file} placeholders
-// become pieces in order (adjacent text merged, no empty text pieces); unknown or unclosed
-// placeholders are errors that say what is wrong. Also the names of the action kinds.
+// parse_ede_template: literal text and the {list}, {category}, {line}, {file}, {authority},
+// {reference} placeholders become pieces in order (adjacent text merged, no empty text
+// pieces); unknown or unclosed placeholders are errors that say what is wrong. render_ede
+// fills them in, clipped to the buffer. Also the names of the action kinds.
 #include "policy/action.h"
 
 #include <doctest/doctest.h>
@@ -13,8 +14,10 @@ namespace {
 
 using sinkhole::policy::Action;
 using sinkhole::policy::ActionKind;
+using sinkhole::policy::EdeFields;
 using sinkhole::policy::EdeTemplate;
 using sinkhole::policy::parse_ede_template;
+using sinkhole::policy::render_ede;
 using sinkhole::policy::to_string;
 using Part = EdeTemplate::Part;
 
@@ -37,6 +40,12 @@ std::vector<std::string> describe(const EdeTemplate& t) {
         break;
       case Part::kFile:
         out.push_back("file");
+        break;
+      case Part::kAuthority:
+        out.push_back("authority");
+        break;
+      case Part::kReference:
+        out.push_back("reference");
         break;
     }
     if (p.part != Part::kText) CHECK(p.text.empty());
@@ -78,6 +87,46 @@ TEST_CASE("parse_ede_template: every placeholder, in order, with and without tex
   CHECK(parse_ok("{file}:{line} {file}") == repeated);
 }
 
+TEST_CASE("parse_ede_template: the legal basis placeholders") {
+  const V basis = {"T:Blocked by ", "authority", "T: under ", "reference", "T: (", "list", "T:)"};
+  CHECK(parse_ok("Blocked by {authority} under {reference} ({list})") == basis);
+  CHECK(parse_error("{Authority}").find("unknown placeholder {Authority}") != std::string::npos);
+  CHECK(parse_error("{basis}").find("unknown placeholder {basis}") != std::string::npos);
+}
+
+namespace {
+
+std::string rendered(const std::string& text, const EdeFields& f, size_t cap = 512) {
+  EdeTemplate t;
+  REQUIRE(parse_ede_template(text, t, nullptr));
+  char buf[512];
+  REQUIRE(cap <= sizeof buf);
+  return std::string(buf, render_ede(t, f, buf, cap));
+}
+
+}  // namespace
+
+TEST_CASE("render_ede: every placeholder filled in from its field") {
+  EdeFields f;
+  f.list = "mic";
+  f.category = "regulator";
+  f.file = "/etc/sinkholed/lists/mic.rpz";
+  f.line = 42;
+  f.authority = "Bộ TT&TT";
+  f.reference = "Decision 1234/QD-BTTTT";
+  CHECK(rendered("{authority}: {reference} (list {list}, {category}, {file}:{line})", f) ==
+        "Bộ TT&TT: Decision 1234/QD-BTTTT (list mic, regulator, "
+        "/etc/sinkholed/lists/mic.rpz:42)");
+  // A list without a basis: the placeholders are empty, the text around them stays.
+  f.authority = {};
+  f.reference = {};
+  CHECK(rendered("[{authority}|{reference}] {list}", f) == "[|] mic");
+  // Clipped to the buffer, never past it, even inside a placeholder.
+  f.authority = "Ministry of Information and Communications";
+  CHECK(rendered("by {authority}", f, 12) == "by Ministry ");
+  CHECK(rendered("{authority}", f, 0).empty());
+}
+
 TEST_CASE("parse_ede_template: plain text and the empty template") {
   const V plain = {"T:Blocked by your ISP"};
   CHECK(parse_ok("Blocked by your ISP") == plain);
@@ -104,7 +153,8 @@ TEST_CASE("parse_ede_template: a reused template is cleared first") {
 TEST_CASE("parse_ede_template: unknown placeholders are errors naming them") {
   const std::string bogus = parse_error("Blocked ({bogus})");
   CHECK(bogus.find("unknown placeholder {bogus}") != std::string::npos);
-  CHECK(bogus.find("{list}, {category}, {line}, {file}") != std::string::npos);
+  CHECK(bogus.find("{list}, {category}, {line}, {file}, {authority}, {reference}") !=
+        std::string::npos);
   // Placeholders are case-sensitive and have no spaces inside.
   CHECK(parse_error("{List}").find("{List}") != std::string::npos);
   CHECK(parse_error("{ list }").find("{ list }") != std::string::npos);

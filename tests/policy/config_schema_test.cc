@@ -79,6 +79,8 @@ std::string yaml_with(std::string_view path, const std::string& value) {
     if (leaf == "exceptions")
       return base("{ path: probe.txt, exceptions: " + value +
                   " }\n  mic-exceptions: { path: staff.txt }");
+    if (path.starts_with("lists.<name>.basis."))
+      return base("{ path: probe.txt, basis: { " + leaf + ": " + value + " } }");
     return base("{ path: probe.txt, " + leaf + ": " + value + " }");
   }
   if (path.starts_with("actions.<name>.")) {
@@ -139,6 +141,7 @@ TEST_CASE("each policy mapping accepts exactly the keys of the table") {
   const Case cases[] = {
       {"list_defaults", base() + "list_defaults: { zz_unknown: 1 }\n"},
       {"lists.<name>", base("{ path: probe.txt, zz_unknown: 1 }")},
+      {"lists.<name>.basis", base("{ path: probe.txt, basis: { zz_unknown: 1 } }")},
       {"actions.<name>", base("", "{ type: nxdomain, zz_unknown: 1 }")},
       {"policies[]", base() + "policies:\n  - { name: probe, zz_unknown: 1 }\n"},
       {"policies[].block[]",

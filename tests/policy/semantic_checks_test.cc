@@ -210,6 +210,32 @@ TEST_CASE("unused-list and unused-action") {
   CHECK(found.empty());
 }
 
+TEST_CASE("basis-missing: an EDE text naming a legal basis the list does not have") {
+  Env env;
+  const std::string actions =
+      "actions:\n  legal: { type: nxdomain, ede_text: \"by {authority} under {reference}\" }\n";
+  // No basis at all: both named, at the block rule's list.
+  env.one("upstreams: [192.0.2.53]\nlists:\n  a: { path: a.txt }\n" + actions +
+              "policies:\n  - name: p\n    clients: [10.0.0.0/8]\n"
+              "    block: [{ list: a, action: legal }]\n",
+          "basis-missing", "a, action",
+          {"action 'legal' names the legal basis in its EDE text, but list 'a' has no "
+           "basis.authority and reference"});
+  // Only the reference missing; the action as the list's own default.
+  env.one(
+      "upstreams: [192.0.2.53]\nlists:\n  a: { path: a.txt, action: legal, basis: { "
+      "authority: MIC } }\n" +
+          actions + "policies:\n  - name: p\n    clients: [10.0.0.0/8]\n    block: [a]\n",
+      "basis-missing", "a]", {"list 'a' has no basis.reference"});
+  // Both present, or an action that does not name them: nothing.
+  CHECK(env.run("upstreams: [192.0.2.53]\nlists:\n  a: { path: a.txt, basis: { authority: MIC, "
+                "reference: \"No. 1\" } }\n  b: { path: b.txt }\n" +
+                actions +
+                "policies:\n  - name: p\n    clients: [10.0.0.0/8]\n"
+                "    block: [{ list: a, action: legal }, b]\n")
+            .empty());
+}
+
 TEST_CASE("forwards-to-self: an upstream that is our own listen address") {
   Env env;
   const std::string tail = "policies:\n  - name: p\n    clients: [10.0.0.0/8]\n    block: [a]\n";

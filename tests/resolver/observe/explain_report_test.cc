@@ -86,6 +86,41 @@ TEST_CASE("explain_json: operators see file and line, the public does not") {
   CHECK_FALSE(j.contains("action"));
 }
 
+TEST_CASE("the deciding list's legal basis: a text line, and basis {...} for both audiences") {
+  Explanation e = blocked();
+  e.basis = {"MIC", "Decision 1234/QD-BTTTT", "2024-11-09", "https://regulator.example/d/1234"};
+  const std::string text = explain_text(e);
+  CHECK(text.find("\n  legal basis: MIC, Decision 1234/QD-BTTTT of 2024-11-09 "
+                  "<https://regulator.example/d/1234>\n") != std::string::npos);
+  for (const Audience a : {Audience::kOperator, Audience::kPublic}) {
+    const auto j = nlohmann::json::parse(explain_json(e, a).dump());
+    CHECK(j["basis"] == nlohmann::json{{"authority", "MIC"},
+                                       {"reference", "Decision 1234/QD-BTTTT"},
+                                       {"date", "2024-11-09"},
+                                       {"url", "https://regulator.example/d/1234"}});
+  }
+  // The parts a basis has; every key present in JSON, "" where unset.
+  e.basis = {"ADM", "", "", ""};
+  CHECK(explain_text(e).find("  legal basis: ADM\n") != std::string::npos);
+  const auto j = explain_json(e, Audience::kPublic);
+  CHECK(j["basis"]["authority"] == "ADM");
+  CHECK(j["basis"]["reference"] == "");
+  CHECK(j["basis"]["url"] == "");
+  e.basis = {"", "Order 7", "", "http://x.example"};
+  CHECK(sinkhole::observe::basis_text(e.basis) == "Order 7 <http://x.example>");
+  // The per-policy form (no client given) shows it under the policy's verdict.
+  Explanation other = blocked();
+  other.policy = "business";
+  other.outcome = Outcome::kAllowed;
+  other.list.clear();
+  const std::string each = explain_text(std::vector<Explanation>{e, other});
+  CHECK(each.find("\n    legal basis: Order 7 <http://x.example>\n") != std::string::npos);
+  // No basis: no line, no key.
+  const Explanation plain = blocked();
+  CHECK(explain_text(plain).find("legal basis") == std::string::npos);
+  CHECK_FALSE(explain_json(plain, Audience::kOperator).contains("basis"));
+}
+
 TEST_CASE("explain_json escapes what lists and templates may hold") {
   Explanation e = blocked();
   e.list = "we\"ird\\list";

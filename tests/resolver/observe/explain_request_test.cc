@@ -66,6 +66,33 @@ TEST_CASE("answer_explain: a name, and a client when given, decide the verdict")
   CHECK(nlohmann::json::parse(a.body)["verdict"] == "blocked");
 }
 
+TEST_CASE("answer_explain: the warning page gets the legal basis and the EDE text with it") {
+  ServerFixture f{R"(upstreams: [127.0.0.1:5300]
+actions:
+  legal: { type: nxdomain, ede: censored, ede_text: "{authority}: {reference}" }
+lists:
+  mic:
+    path: mic.txt
+    category: regulator
+    basis: { authority: MIC, reference: "Decision 1234/QD-BTTTT", date: 2024-11-09,
+             url: "https://regulator.example/d/1234" }
+policies:
+  - { name: subscribers, clients: [192.0.2.0/24], block: [{ list: mic, action: legal }] }
+)",
+                  {{"mic.txt", "casino.example\n"}}};
+  const std::vector<QueryArg> args = {{"name", "www.casino.example"}, {"client", "192.0.2.7"}};
+  const auto a = answer_explain(*f.holder.current(), args);
+  REQUIRE(a.status == 200);
+  const auto j = nlohmann::json::parse(a.body);
+  CHECK(j["verdict"] == "blocked");
+  CHECK(j["ede_text"] == "MIC: Decision 1234/QD-BTTTT");
+  CHECK(j["basis"]["authority"] == "MIC");
+  CHECK(j["basis"]["reference"] == "Decision 1234/QD-BTTTT");
+  CHECK(j["basis"]["date"] == "2024-11-09");
+  CHECK(j["basis"]["url"] == "https://regulator.example/d/1234");
+  CHECK(a.body.find("mic.txt") == std::string::npos);  // still no path for the public
+}
+
 TEST_CASE("answer_explain: exactly one name and at most one client, both valid") {
   Explain e;
   const std::string one_name =

@@ -134,6 +134,30 @@ TEST_CASE("lists: text and JSON, with odd names intact") {
   CHECK(text.find(f.tmp.path("casino.txt")) != std::string::npos);
 }
 
+TEST_CASE("lists: the legal basis in text and JSON (null without one)") {
+  ServerFixture f(R"(upstreams: [127.0.0.1:5300]
+lists:
+  mic: { path: mic.txt, basis: { authority: MIC, reference: "Decision 1234/QD-BTTTT", date: 2024-11-09, url: "https://regulator.example/d/1234" } }
+  plain: { path: mic.txt }
+)",
+                  {{"mic.txt", "casino.example\n"}});
+  const std::string text = sinkhole::observe::lists_text(f.state, kNow);
+  const size_t mic = text.find("mic ");
+  const size_t plain = text.find("plain ");
+  REQUIRE(mic != std::string::npos);
+  REQUIRE(plain != std::string::npos);
+  CHECK(text.substr(mic, text.find('\n', mic) - mic)
+            .ends_with("  basis: MIC, Decision 1234/QD-BTTTT of 2024-11-09 "
+                       "<https://regulator.example/d/1234>"));
+  CHECK(text.substr(plain).find("basis") == std::string::npos);
+  const Json doc = reparsed(sinkhole::observe::lists_json(f.state, kNow));
+  CHECK(doc[0]["basis"]["authority"] == "MIC");
+  CHECK(doc[0]["basis"]["reference"] == "Decision 1234/QD-BTTTT");
+  CHECK(doc[0]["basis"]["date"] == "2024-11-09");
+  CHECK(doc[0]["basis"]["url"] == "https://regulator.example/d/1234");
+  CHECK(doc[1]["basis"].is_null());
+}
+
 TEST_CASE("lists: an inferred format says so") {
   auto f = fixture();
   CHECK(sinkhole::observe::lists_text(f.state, kNow).find("domains (inferred from content)") !=

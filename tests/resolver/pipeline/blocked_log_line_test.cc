@@ -119,3 +119,50 @@ TEST_CASE("a reused buffer stops allocating once it has grown") {
   CHECK(out.data() == data);  // the inline 512 bytes, no heap
   CHECK(scratch.capacity() == capacity);
 }
+
+TEST_CASE("the list's legal basis: authority and reference, only when the list has them") {
+  auto f = casino();
+  f.authority = "MIC";
+  f.reference = "Decision 1234/QD-BTTTT";
+  // Text: after line=, before client=; a value with a space is quoted (logfmt).
+  CHECK(line(f, Format::kText) ==
+        "blocked name=www.casino.example. qtype=AAAA policy=subscribers list=casinos "
+        "category=gambling action=warning rcode=NOERROR line=12 authority=MIC "
+        "reference=\"Decision 1234/QD-BTTTT\" client=203.0.113.0/24");
+  const std::string json = line(f, Format::kJson);
+  CHECK(
+      json.ends_with(",\"line\":12,\"authority\":\"MIC\",\"reference\":\"Decision "
+                     "1234/QD-BTTTT\"}"));
+  const auto j = nlohmann::json::parse(json);
+  CHECK(j["authority"] == "MIC");
+  CHECK(j["reference"] == "Decision 1234/QD-BTTTT");
+  // Quotes, backslashes and '=' inside a quoted text value are escaped; UTF-8 passes.
+  f.authority = "Bộ \"TT&TT\" a=b\\c";
+  f.reference = {};
+  const std::string text = line(f, Format::kText);
+  CHECK(text.find(" authority=\"Bộ \\\"TT&TT\\\" a=b\\\\\\\\c\" client=") != std::string::npos);
+  CHECK(text.find("reference=") == std::string::npos);
+  const auto k = nlohmann::json::parse(line(f, Format::kJson));
+  CHECK(k["authority"] == "Bộ \"TT&TT\" a=b\\\\c");  // the backslash escaped for logs first
+  CHECK_FALSE(k.contains("reference"));
+  // Without a basis the line is exactly the plain one.
+  f.authority = {};
+  CHECK(line(f, Format::kText).find("authority") == std::string::npos);
+  CHECK_FALSE(nlohmann::json::parse(line(f, Format::kJson)).contains("authority"));
+}
+
+TEST_CASE("with a legal basis a reused buffer still stops allocating") {
+  LogLineBuffer out;
+  std::string scratch;
+  auto f = casino();
+  f.authority = "Ministry of Information and Communications of the Socialist Republic";
+  f.reference = "Decision 1234/QD-BTTTT of the Minister";
+  for (const Format format : {Format::kText, Format::kJson}) {
+    format_blocked_line(f, format, out, scratch);
+    const char* data = out.data();
+    const size_t capacity = scratch.capacity();
+    for (int i = 0; i < 100; ++i) format_blocked_line(f, format, out, scratch);
+    CHECK(out.data() == data);
+    CHECK(scratch.capacity() == capacity);
+  }
+}

@@ -437,3 +437,35 @@ TEST_CASE("mandatory list: a name allow-listed in a group is still blocked throu
   CHECK(addr(f.last()) == "198.51.100.1");
   CHECK(f.counter(Counter::kBlocked) == 1);
 }
+
+TEST_CASE("legal basis: {authority} and {reference} in the EDE text of an answer and a redirect") {
+  std::string lists(kLists);
+  lists.insert(lists.find("actions:"),
+               "  mic:\n    path: mic.txt\n    category: regulator\n"
+               "    basis: { authority: MIC, reference: \"Decision 1234/QD-BTTTT\" }\n");
+  lists +=
+      "  legal: { type: nxdomain, ede: censored, ede_text: \"Blocked by {authority} under "
+      "{reference} ({list})\" }\n"
+      "  legal-cname: { type: cname, target: warn.example., ede_text: \"{authority}/{reference}\" "
+      "}\n";
+  PipelineFixture f(lists +
+                        "policies:\n  - name: all\n    clients: [\"0.0.0.0/0\", \"::/0\"]\n"
+                        "    block: [{ list: mic, action: legal }, { list: gambling, action: "
+                        "legal }, { list: rpz }]\n"
+                        "  - name: redirected\n    clients: [\"192.0.2.0/24\"]\n"
+                        "    block: [{ list: mic, action: legal-cname }]\n",
+                    {kFiles[0], kFiles[1], {"mic.txt", "mic.example\n"}});
+  f.query(make_query("www.mic.example.", kA));
+  Answer a = f.last();
+  CHECK(a.rcode == 3);
+  CHECK(a.ede == 16);
+  CHECK(a.ede_text == "Blocked by MIC under Decision 1234/QD-BTTTT (mic)");
+  // A list without a basis: the placeholders are empty, the rest of the text stays.
+  f.query(make_query("casino.example.", kA));
+  CHECK(f.last().ede_text == "Blocked by  under  (gambling)");
+  // The cname action keeps the rendered text for the answer built once the target resolves.
+  f.query(make_query("www.mic.example.", kA), "192.0.2.9");
+  REQUIRE(f.transport.attempts.size() == 1);
+  f.transport.reply(0, answer_to(f.transport.attempts[0].query, {a_record("", {1, 1, 1, 1})}));
+  CHECK(f.last().ede_text == "MIC/Decision 1234/QD-BTTTT");
+}
