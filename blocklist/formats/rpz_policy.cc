@@ -124,16 +124,16 @@ void RpzPolicyBuilder::add(const RpzRecord& r) {
     last_name_ = name_;
   }
   First& first = scope == Scope::kExact ? trigger->exact : trigger->below;
-  if (first.action != ListAction::kNone) {
-    merge(first, r, action);
+  if (first.action() != ListAction::kNone) {
+    merge(first, r, action, scope);
     return;
   }
-  first.line = r.line;
-  first.action = action;
+  first.set(r.line, action);
   if (out_.sink != nullptr && !holding_ && out_.domains.size() >= kStreamChunk) flush_domains(out_);
   DomainEntry* e = &out_.domains.emplace_back();
   if (action == ListAction::kLocalData) {
-    first.entry = static_cast<uint32_t>(out_.domains.size() - 1);
+    local_entry_.emplace(name_ + static_cast<char>(scope),
+                         static_cast<uint32_t>(out_.domains.size() - 1));
     holding_ = true;
     e->local.push_back(LocalRecord{r.type, r.ttl, {r.rdata.begin(), r.rdata.end()}});
   }
@@ -146,11 +146,12 @@ void RpzPolicyBuilder::add(const RpzRecord& r) {
 
 // A trigger seen again: local data accumulates, the same action is a duplicate, anything
 // else contradicts the first record and is rejected (a zone server would refuse the zone).
-void RpzPolicyBuilder::merge(const First& first, const RpzRecord& r, ListAction action) {
-  std::string where = " (first at line " + std::to_string(first.line) + ")";
-  if (action != first.action) {
+void RpzPolicyBuilder::merge(const First& first, const RpzRecord& r, ListAction action,
+                             Scope scope) {
+  std::string where = " (first at line " + std::to_string(first.line()) + ")";
+  if (action != first.action()) {
     add_reject(out_, r.line,
-               std::string("conflicting rpz actions ") + action_name(first.action) + " and " +
+               std::string("conflicting rpz actions ") + action_name(first.action()) + " and " +
                    action_name(action) + where,
                r.source_line);
     return;
@@ -159,7 +160,7 @@ void RpzPolicyBuilder::merge(const First& first, const RpzRecord& r, ListAction 
     ++out_.stats.duplicates;
     return;
   }
-  DomainEntry& entry = out_.domains[first.entry];
+  DomainEntry& entry = out_.domains[local_entry_.at(name_ + static_cast<char>(scope))];
   for (const LocalRecord& l : entry.local) {
     if (l.type == r.type &&
         std::equal(l.rdata.begin(), l.rdata.end(), r.rdata.begin(), r.rdata.end())) {

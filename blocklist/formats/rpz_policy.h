@@ -4,6 +4,7 @@
 // which action, and how records of one trigger merge into one entry. See rpz.h for the table.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -47,20 +48,27 @@ class RpzPolicyBuilder {
   void expect(size_t names) { by_name_.reserve(names); }
 
  private:
-  static constexpr uint32_t kNone = 0xFFFFFFFF;
+  // The first record of a trigger: its action (3 bits, 0 = none yet) and line, packed in
+  // 4 bytes (the index holds two per name; a line past 2^29 is noted as 2^29 - 1, which
+  // only a "first at line" message shows).
   struct First {
-    uint32_t line = 0;
-    uint32_t entry = kNone;  // local data: its index in out_.domains
-    ListAction action = ListAction::kNone;
+    uint32_t bits = 0;
+    ListAction action() const { return static_cast<ListAction>(bits & 7); }
+    uint32_t line() const { return bits >> 3; }
+    void set(uint32_t line, ListAction a) {
+      bits = (std::min(line, (uint32_t{1} << 29) - 1) << 3) | static_cast<uint32_t>(a);
+    }
   };
   struct Trigger {
     First exact, below;  // `name`, `*.name`
   };
-  void merge(const First& first, const RpzRecord& record, ListAction action);
+  void merge(const First& first, const RpzRecord& record, ListAction action, Scope scope);
   std::string_view keep(std::string_view name);
 
   ParsedList& out_;
   absl::flat_hash_map<std::string_view, Trigger> by_name_;
+  // Local-data triggers (name + scope byte) → their entry's index in out_.domains.
+  absl::flat_hash_map<std::string, uint32_t> local_entry_;
   std::vector<std::unique_ptr<char[]>> arena_;  // by_name_'s keys
   size_t arena_left_ = 0;
   bool holding_ = false;       // a local-data entry is in out_.domains: flush no more
