@@ -86,7 +86,7 @@ ParsedList parse_list(std::string_view text, Format format, std::string source, 
   // a name a line would touch twice the slots it needs.
   if (sink != nullptr)
     sink->expect(format == Format::kRpz ? lines / 2 + 1 : lines,
-                 format == Format::kRpz ? text.size() / 4 : text.size());
+                 format == Format::kRpz ? text.size() / 2 : text.size());
   if (sink != nullptr)
     list.domains.reserve(kStreamChunk);
   else
