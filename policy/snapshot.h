@@ -33,6 +33,8 @@
 #include "blocklist/matcher.h"
 #include "policy/action.h"
 #include "policy/client_groups.h"
+#include "policy/list_guard.h"
+#include "policy/list_source.h"
 #include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::policy {
@@ -76,6 +78,12 @@ struct ListData {
   // The names of the list's block entries, kept only when some list names it in
   // `exceptions:` (its lifts are counted again by each build).
   std::shared_ptr<const std::vector<std::string>> exception_names;
+  // Feeds (resolver/feeds): where the content comes from (`path`, an RPZ primary, a URL),
+  // the guard's limits (a feed's candidate meets the same ones), and whether a feed list
+  // has no copy yet (then empty: `path` names the copy it waits for).
+  ListSource source;
+  ListLimits limits;
+  bool pending = false;
 };
 
 struct BlockRule {

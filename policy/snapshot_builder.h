@@ -70,6 +70,12 @@ struct BuildOptions {
   // it when compiled). Held by the build, so it outlives the build even if another
   // snapshot is published meanwhile.
   std::shared_ptr<const PolicySnapshot> serving;
+  // Where feed lists' copies are (policy/list_copies.h): server.state_dir of the running
+  // process. Empty: the state_dir of the configuration being built.
+  std::string state_dir;
+  // Feed lists to read from a new copy instead of the one serving, by list name → path
+  // (resolver/feeds: a transfer, a download or a push waiting to be checked by this build).
+  std::map<std::string, std::string> candidates;
 };
 
 // The baseline for BuildOptions::serving_entries.
