@@ -78,12 +78,16 @@ ParsedList parse_list(std::string_view text, Format format, std::string source, 
   // Most lines of a domain or hosts list are entries: reserving by line count saves
   // regrowing (and copying) a vector of a million entries. Capped for the other formats, as
   // an AdBlock list can be mostly cosmetic rules and an RPZ zone has several lines a name.
-  // A streamed list holds one chunk at a time (RPZ excepted: its reader indexes back).
+  // A streamed list holds one chunk at a time.
   const size_t lines = std::count(text.begin(), text.end(), '\n') + 1;
   const bool one_name_a_line = format == Format::kDomains || format == Format::kHosts;
   constexpr size_t kMaxReserve = size_t{1} << 18;
-  if (sink != nullptr) sink->expect(lines, text.size());
-  if (sink != nullptr && format != Format::kRpz)
+  // An RPZ zone has about two records a name (`name` and `*.name`): sizing the table for
+  // a name a line would touch twice the slots it needs.
+  if (sink != nullptr)
+    sink->expect(format == Format::kRpz ? lines / 2 + 1 : lines,
+                 format == Format::kRpz ? text.size() / 2 : text.size());
+  if (sink != nullptr)
     list.domains.reserve(kStreamChunk);
   else
     list.domains.reserve(one_name_a_line ? lines : std::min(lines, kMaxReserve));

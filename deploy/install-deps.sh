@@ -11,6 +11,7 @@ packages=(
   # core libraries
   libuv1-dev libldns-dev libhyperscan-dev libyaml-cpp-dev libidn2-dev
   libcli11-dev libspdlog-dev libfmt-dev libabsl-dev libsystemd-dev libssl-dev nlohmann-json3-dev
+  libxxhash-dev
   # operations: metrics/explain HTTP, dnstap
   libmicrohttpd-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
   # the strict checks' TLD / public-suffix list (/usr/share/publicsuffix)

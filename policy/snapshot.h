@@ -74,12 +74,23 @@ struct ListData {
   absl::flat_hash_map<uint32_t, std::vector<blocklist::LocalRecord>> local;
   int32_t protected_category = -1;  // BlockStats category id (protected users), -1: none
   int64_t file_mtime_unix = 0;      // the list file's modification time (list age metric)
-  int64_t loaded_unix = 0;          // when this snapshot read it
-  bool mandatory = false;  // `mandatory: true`: no allow list or foreign exception lifts it
+  int64_t loaded_unix = 0;  // when its content was read (a reused list: the build that read it)
+  bool mandatory = false;   // `mandatory: true`: no allow list or foreign exception lifts it
   // `exceptions:`: lists whose entries are exempt from this list only, and per such list how
   // many entries of this list it lifts (counted at load: the audit log line and metric).
   std::vector<uint16_t> exceptions;
   std::vector<size_t> exempted_names;
+  // Per-list rebuilds (rebuild): a reload compiles only the lists whose content or build
+  // settings changed and takes the others' compiled data (matcher, stats, local data, format
+  // choice, load warnings, exception names) from the snapshot serving.
+  uint64_t content_hash = 0;  // XXH3-64 of the file's bytes as read
+  uint64_t build_key = 0;     // content_hash + everything else the compiled list depends on
+  bool reused = false;        // this build took the list from the serving snapshot
+  std::vector<std::string> load_warnings;  // "list X: N lines rejected (first at …)"
+  std::vector<std::string> load_details;   // each rejected line and bad pattern (capped)
+  // The names of the list's block entries, kept only when some list names it in
+  // `exceptions:` (its lifts are counted again by each build).
+  std::shared_ptr<const std::vector<std::string>> exception_names;
   // Feeds (resolver/feeds): where the content comes from (`path`, an RPZ primary, a URL),
   // the guard's limits (a feed's candidate meets the same ones), and whether a feed list
   // has no copy yet (then empty: `path` names the copy it waits for).

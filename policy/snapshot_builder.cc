@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "blocklist/content_hash.h"
 #include "blocklist/list_reader.h"
 #include "policy/cidr.h"
 #include "policy/list_copies.h"
@@ -183,6 +184,12 @@ class Builder {
     out.summary = fmt::format("{} list(s), {} entries, {} action(s), {} polic{}",
                               snap_->lists.size(), entries, snap_->actions.size(),
                               snap_->policies.size(), snap_->policies.size() == 1 ? "y" : "ies");
+    out.lists_rebuilt = rebuilt_;
+    out.lists_reused = reused_;
+    // A reload (a snapshot serves): how much of it was compiled again.
+    if (options_.serving)
+      out.summary += fmt::format("; {} list{} rebuilt, {} reused", rebuilt_,
+                                 rebuilt_ == 1 ? "" : "s", reused_);
     out.snapshot = std::move(snap_);
     return out;
   }
@@ -382,7 +389,7 @@ class Builder {
     for (const auto& kv : n)
       if (kv.second.IsMap() && kv.second["exceptions"])
         for (const auto& item : items(kv.second["exceptions"]))
-          if (item.IsScalar()) exception_names_.emplace(item.Scalar(), std::vector<std::string>{});
+          if (item.IsScalar()) exception_lists_.insert(item.Scalar());
     for (const auto& kv : n) {
       const std::string name = kv.first.as<std::string>();
       const YAML::Node& l = kv.second;
@@ -514,7 +521,8 @@ class Builder {
         if (list.matcher->pattern_count() > 0) scratch.prepare(list.matcher->patterns());
         size_t lifted = 0;
         uint8_t wire[dns::kMaxNameWire];
-        for (const auto& entry : exception_names_[exc.name]) {
+        for (const auto& entry :
+             exc.exception_names ? *exc.exception_names : std::vector<std::string>{}) {
           const size_t len = dns::text_to_wire(entry, wire);
           if (len == 0) continue;
           const auto m = list.matcher->lookup(wire, len, &scratch);
@@ -527,7 +535,6 @@ class Builder {
                                        lifted == 1 ? "" : "s", exc.name));
       }
     }
-    exception_names_.clear();
   }
 
   // A feed list with no copy saved yet (first start, the primary or URL not reached yet):
@@ -543,8 +550,10 @@ class Builder {
                                     source_name(data.source.kind)));
   }
 
-  // Reads and compiles one list into `data`, then puts it through the list guard. An
-  // unreadable or refused list is an error at the list's path node; false when it failed.
+  // Reads one list into `data`: reused from the serving snapshot when its bytes and build
+  // settings are unchanged (reuse_list), else compiled and put through the list guard
+  // (compile_list). An unreadable or refused list is an error at the list's path node;
+  // false when it failed.
   bool load_list(const YAML::Node& at, ListData& data, const ListLimits& limits) {
     const std::string label = list_label(data.name, data.path);
     auto fail = [&](const char* reason, std::string message) {
@@ -568,98 +577,45 @@ class Builder {
                               "fill ({} bytes each)",
                               label, st.st_size, limits.max_entries, kMaxBytesPerEntry));
     try {
-      // Read and compile now. Entries stream into the matcher builder as they are read,
-      // so a 1M-name list never exists as a million DomainEntry objects beside the table
-      // (load time and reload memory).
-      blocklist::MatcherBuilder mb;
-      const uint16_t id = mb.begin_list(data.path, data.format);
-      const auto keep = exception_names_.find(data.name);
-      MatcherFeed feed(mb, id, data.local, limits.max_entries,
-                       keep == exception_names_.end() ? nullptr : &keep->second);
-      const bool configured = data.format_basis == blocklist::FormatBasis::kConfigured;
-      blocklist::FormatChoice chosen;
-      blocklist::ParsedList parsed =
-          blocklist::read_list_file(data.path, configured ? &data.format : nullptr, &feed, &chosen);
-      data.format = chosen.format;
-      data.format_basis = chosen.basis;
-      data.format_why = std::move(chosen.why);
-      mb.set_format(id, data.format);
-      data.loaded_unix = static_cast<int64_t>(std::time(nullptr));
+      std::string error;
+      std::optional<std::string> text = util::read_regular_file(data.path, &error);
+      if (!text)
+        return fail(error.find("not a regular file") != std::string::npos ? refusal::kNotRegular
+                                                                          : refusal::kUnreadable,
+                    fmt::format("{}: cannot read file: {}", label, error));
       if (::stat(data.path.c_str(), &st) == 0)
         data.file_mtime_unix = static_cast<int64_t>(st.st_mtime);
-      if (!parsed.stats.rejects.empty() && parsed.stats.rejects.front().line == 0) {
-        const std::string& why = parsed.stats.rejects.front().reason;
-        return fail(why.find("not a regular file") != std::string::npos ? refusal::kNotRegular
-                                                                        : refusal::kUnreadable,
-                    fmt::format("{}: {}", label, why));
+      const bool keep_names = exception_lists_.count(data.name) > 0;
+      data.content_hash = blocklist::content_hash(*text);
+      // Everything besides the bytes that the compiled list depends on: the path (format
+      // inference reads its extension; messages name it), the configured format or none,
+      // the entry bound, and whether its names are kept for another list's exceptions.
+      const char format = data.format_basis == blocklist::FormatBasis::kConfigured
+                              ? static_cast<char>('0' + static_cast<int>(data.format))
+                              : 'i';
+      const std::string max_entries = std::to_string(limits.max_entries);
+      const uint64_t hash = data.content_hash;
+      // A feed list is read from a candidate copy, then from `current` once promoted: the
+      // same bytes under another path are the same list (its name and source decide).
+      const std::string where_from = data.source.is_feed() ? "feed:" + data.name : data.path;
+      data.build_key = blocklist::content_hash(
+          {std::string_view(reinterpret_cast<const char*>(&hash), sizeof hash), where_from,
+           std::string_view(&format, 1), max_entries, keep_names ? "names" : "",
+           data.allow_suffix ? "allow_suffix" : ""});
+      bool ok = true;
+      std::string forced;
+      if (const ListData* old = serving_list(data.name); old && old->build_key == data.build_key &&
+                                                         old->matcher &&
+                                                         (!keep_names || old->exception_names)) {
+        text.reset();
+        reuse_list(*old, data);
+      } else {
+        ok = compile_list(at, data, limits, std::move(*text), keep_names, fail, &forced);
       }
-      const size_t read = feed.fed() + parsed.patterns.size() + parsed.ip_triggers.size();
-      if (feed.over() || read > limits.max_entries)
-        return fail(refusal::kMaxEntries,
-                    fmt::format("{}: more than max_entries {} entries ({} read)", label,
-                                limits.max_entries, read));
-      // The first rejects, each with its line; a list of garbage does not turn into a
-      // million warnings (the count is in the list's stats and the guard's message).
-      constexpr size_t kMaxRejectWarnings = 100;
-      const std::string shown_path = util::escape_for_log(data.path, 240);
-      const auto& rejects = parsed.stats.rejects;
-      for (size_t i = 0; i < rejects.size() && i < kMaxRejectWarnings; ++i)
-        details_.push_back(fmt::format("{}:{}: {} (line skipped)", shown_path, rejects[i].line,
-                                       rejects[i].reason));
-      if (rejects.size() > kMaxRejectWarnings)
-        details_.push_back(fmt::format("{}: {} more rejected lines", shown_path,
-                                       rejects.size() - kMaxRejectWarnings));
-      mb.add_patterns(id, parsed.patterns);
-      const auto& counts = mb.domain_counts(id);
-      parsed.stats.entries += counts.names;
-      parsed.stats.rules += counts.rules;
-      parsed.stats.duplicates += counts.duplicates;
-      // RPZ IP triggers count as entries (the list guard's empty and shrink checks).
-      data.ip_triggers =
-          RpzIpTriggers::build(parsed.ip_triggers, data.local, parsed.stats.duplicates);
-      if (data.ip_triggers) {
-        parsed.stats.entries += data.ip_triggers->size();
-        parsed.stats.rules += data.ip_triggers->size();
-      }
-      auto built = mb.build();
-      for (const auto& e : built.pattern_errors)
-        details_.push_back(util::escape_for_log(e.to_string(), 240) + " (rule skipped)");
-      // One line a list, ahead of the details, so that a capped log still names every list.
-      if (const size_t n = rejects.size() + built.pattern_errors.size(); n > 0) {
-        const uint32_t first =
-            rejects.empty() ? built.pattern_errors.front().line
-            : built.pattern_errors.empty()
-                ? rejects.front().line
-                : std::min(rejects.front().line, built.pattern_errors.front().line);
-        // A list read in the wrong format is mostly rejects: say which format was used.
-        const std::string how =
-            configured ? ""
-                       : ", read as " + blocklist::format_label(data.format, data.format_basis);
-        warnings_.push_back(fmt::format("list {}: {} line{} rejected (first at {}:{}){}",
-                                        util::escape_for_log(data.name, 120), n, n == 1 ? "" : "s",
-                                        shown_path, first, how));
-      }
-      data.matcher = std::move(built.matcher);
-      data.stats = std::move(parsed.stats);
-      const ListFigures figures{data.name,
-                                data.path,
-                                data.stats.lines,
-                                data.stats.entries,
-                                data.stats.rules + data.stats.duplicates,
-                                data.stats.rejects.size() + built.pattern_errors.size()};
-      const auto it = options_.serving_entries.find(data.name);
-      const auto serving =
-          it == options_.serving_entries.end() ? std::nullopt : std::optional<size_t>(it->second);
-      if (auto refused = check_list(figures, limits, serving)) {
-        if (!options_.force) {
-          refused->message +=
-              " — refusing to publish (sinkholectl reload --force publishes it anyway)";
-          r_.error_at(at, refused->message);
-          refusals_.push_back(std::move(*refused));
-          return false;
-        }
-        warnings_.push_back(refused->message + " — published anyway (--force)");
-      }
+      if (!ok) return false;
+      warnings_.insert(warnings_.end(), data.load_warnings.begin(), data.load_warnings.end());
+      details_.insert(details_.end(), data.load_details.begin(), data.load_details.end());
+      if (!forced.empty()) warnings_.push_back(std::move(forced));
       return true;
     } catch (const std::bad_alloc&) {
       return fail(refusal::kOutOfMemory, fmt::format("{}: out of memory while loading", label));
@@ -667,6 +623,135 @@ class Builder {
       return fail(refusal::kError,
                   fmt::format("{}: {}", label, util::escape_for_log(e.what(), 240)));
     }
+  }
+
+  // The list of that name in the snapshot serving (BuildOptions::serving), or null.
+  const ListData* serving_list(const std::string& name) {
+    if (!options_.serving) return nullptr;
+    if (!serving_indexed_) {
+      for (const auto& l : options_.serving->lists) serving_lists_.emplace(l.name, &l);
+      serving_indexed_ = true;
+    }
+    const auto it = serving_lists_.find(name);
+    return it == serving_lists_.end() ? nullptr : it->second;
+  }
+
+  // An unchanged list: everything derived from its content comes from the version serving
+  // (it passed the list guard when it was compiled). The matcher is shared, not copied.
+  void reuse_list(const ListData& old, ListData& data) {
+    data.format = old.format;
+    data.format_basis = old.format_basis;
+    data.format_why = old.format_why;
+    data.matcher = old.matcher;
+    data.stats = old.stats;
+    data.local = old.local;
+    data.ip_triggers = old.ip_triggers;
+    data.loaded_unix = old.loaded_unix;
+    data.load_warnings = old.load_warnings;
+    data.load_details = old.load_details;
+    data.exception_names = old.exception_names;
+    data.reused = true;
+    ++reused_;
+  }
+
+  // Compiles `text` (the list's bytes, consumed) into `data`, then the list guard.
+  template <typename Fail>
+  bool compile_list(const YAML::Node& at, ListData& data, const ListLimits& limits,
+                    std::string text, bool keep_names, Fail& fail, std::string* forced) {
+    const std::string label = list_label(data.name, data.path);
+    ++rebuilt_;
+    // Entries stream into the matcher builder as they are read, so a 1M-name list never
+    // exists as a million DomainEntry objects beside the table (load time and reload
+    // memory).
+    blocklist::MatcherBuilder mb;
+    const uint16_t id = mb.begin_list(data.path, data.format);
+    std::vector<std::string> names;
+    MatcherFeed feed(mb, id, data.local, limits.max_entries, keep_names ? &names : nullptr);
+    const bool configured = data.format_basis == blocklist::FormatBasis::kConfigured;
+    blocklist::FormatChoice chosen;
+    if (configured)
+      chosen.format = data.format;
+    else
+      chosen = blocklist::infer_format(text, data.path);
+    blocklist::ParsedList parsed = blocklist::parse_list(text, chosen.format, data.path, &feed);
+    std::string().swap(text);  // the bytes are not needed to build the table: free them first
+    data.format = chosen.format;
+    data.format_basis = chosen.basis;
+    data.format_why = std::move(chosen.why);
+    mb.set_format(id, data.format);
+    data.loaded_unix = static_cast<int64_t>(std::time(nullptr));
+    if (!parsed.stats.rejects.empty() && parsed.stats.rejects.front().line == 0)
+      return fail(refusal::kUnreadable,
+                  fmt::format("{}: {}", label, parsed.stats.rejects.front().reason));
+    const size_t read = feed.fed() + parsed.patterns.size() + parsed.ip_triggers.size();
+    if (feed.over() || read > limits.max_entries)
+      return fail(refusal::kMaxEntries,
+                  fmt::format("{}: more than max_entries {} entries ({} read)", label,
+                              limits.max_entries, read));
+    // The first rejects, each with its line; a list of garbage does not turn into a
+    // million warnings (the count is in the list's stats and the guard's message).
+    constexpr size_t kMaxRejectWarnings = 100;
+    const std::string shown_path = util::escape_for_log(data.path, 240);
+    const auto& rejects = parsed.stats.rejects;
+    for (size_t i = 0; i < rejects.size() && i < kMaxRejectWarnings; ++i)
+      data.load_details.push_back(
+          fmt::format("{}:{}: {} (line skipped)", shown_path, rejects[i].line, rejects[i].reason));
+    if (rejects.size() > kMaxRejectWarnings)
+      data.load_details.push_back(fmt::format("{}: {} more rejected lines", shown_path,
+                                              rejects.size() - kMaxRejectWarnings));
+    mb.add_patterns(id, parsed.patterns);
+    const auto& counts = mb.domain_counts(id);
+    parsed.stats.entries += counts.names;
+    parsed.stats.rules += counts.rules;
+    parsed.stats.duplicates += counts.duplicates;
+    // RPZ IP triggers count as entries (the list guard's empty and shrink checks).
+    data.ip_triggers =
+        RpzIpTriggers::build(parsed.ip_triggers, data.local, parsed.stats.duplicates);
+    if (data.ip_triggers) {
+      parsed.stats.entries += data.ip_triggers->size();
+      parsed.stats.rules += data.ip_triggers->size();
+    }
+    auto built = mb.build();
+    for (const auto& e : built.pattern_errors)
+      data.load_details.push_back(util::escape_for_log(e.to_string(), 240) + " (rule skipped)");
+    // One line a list, ahead of the details, so that a capped log still names every list.
+    if (const size_t n = rejects.size() + built.pattern_errors.size(); n > 0) {
+      const uint32_t first =
+          rejects.empty() ? built.pattern_errors.front().line
+          : built.pattern_errors.empty()
+              ? rejects.front().line
+              : std::min(rejects.front().line, built.pattern_errors.front().line);
+      // A list read in the wrong format is mostly rejects: say which format was used.
+      const std::string how =
+          configured ? "" : ", read as " + blocklist::format_label(data.format, data.format_basis);
+      data.load_warnings.push_back(fmt::format("list {}: {} line{} rejected (first at {}:{}){}",
+                                               util::escape_for_log(data.name, 120), n,
+                                               n == 1 ? "" : "s", shown_path, first, how));
+    }
+    data.matcher = std::move(built.matcher);
+    data.stats = std::move(parsed.stats);
+    if (keep_names)
+      data.exception_names = std::make_shared<const std::vector<std::string>>(std::move(names));
+    const ListFigures figures{data.name,
+                              data.path,
+                              data.stats.lines,
+                              data.stats.entries,
+                              data.stats.rules + data.stats.duplicates,
+                              data.stats.rejects.size() + built.pattern_errors.size()};
+    const auto it = options_.serving_entries.find(data.name);
+    const auto serving =
+        it == options_.serving_entries.end() ? std::nullopt : std::optional<size_t>(it->second);
+    if (auto refused = check_list(figures, limits, serving)) {
+      if (!options_.force) {
+        refused->message +=
+            " — refusing to publish (sinkholectl reload --force publishes it anyway)";
+        r_.error_at(at, refused->message);
+        refusals_.push_back(std::move(*refused));
+        return false;
+      }
+      *forced = refused->message + " — published anyway (--force)";  // this build only
+    }
+    return true;
   }
 
   std::optional<uint16_t> list_ref(const YAML::Node& n, const std::string& where) {
@@ -825,8 +910,12 @@ class Builder {
   std::vector<std::string> notices_;
   // List name → its `exceptions:` node, resolved once every list is loaded.
   std::vector<std::pair<std::string, YAML::Node>> pending_exceptions_;
-  // Exception list name → the names of its block entries (kept while loading).
-  std::map<std::string, std::vector<std::string>> exception_names_;
+  // The lists some list names in `exceptions:`: they keep their block entries' names.
+  std::set<std::string> exception_lists_;
+  // The serving snapshot's lists by name (per-list rebuilds), filled on first use.
+  std::map<std::string, const ListData*> serving_lists_;
+  bool serving_indexed_ = false;
+  size_t rebuilt_ = 0, reused_ = 0;
   std::vector<std::string> details_;
 };
 

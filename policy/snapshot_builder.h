@@ -5,6 +5,9 @@
 // parsed into once (config::Document), the same tree config::parse_config reads the
 // server settings from. Runs at start and on the reload work thread; never on a worker.
 // All-or-nothing: any error → no snapshot, and the caller keeps serving the previous one.
+// Per-list rebuilds: given the snapshot serving (BuildOptions::serving), a list whose file
+// bytes (XXH3 content hash) and build settings are unchanged is reused from it, not read
+// into a matcher again, so a reload costs what changed (plus reading and hashing files).
 // Rejected list lines are warnings, not errors — until a list guard trips (list_guard.h:
 // no entry, too many rejects, a shrink against the version serving, max_entries, not a
 // regular file, out of memory), which is an error naming the list. std::bad_alloc and any
@@ -41,8 +44,12 @@ struct BuildResult {
   // by add_semantic_checks; warnings unless `sinkholed --check --strict`.
   std::vector<std::string> findings;
   std::vector<std::string> notices;  // audit lines for the info log (exception lifts)
-  std::string summary;               // "3 lists, 120,345 entries, 2 policies"
+  // "3 list(s), 120,345 entries, 7 action(s), 2 policies" (a reload: "; 1 list rebuilt,
+  // 2 reused")
+  std::string summary;
   double seconds = 0;
+  size_t lists_rebuilt = 0;           // read and compiled by this build
+  size_t lists_reused = 0;            // unchanged: taken from BuildOptions::serving
   std::vector<ListRefusal> refusals;  // the lists that failed their guard (also in errors)
   // The server settings parsed from the same document (config::parse_config), set by the
   // functions that validate the whole document first (not by build_snapshot(Document)):
@@ -57,6 +64,12 @@ struct BuildOptions {
   // Entries of each list of the snapshot serving now, by list name: the shrink check's
   // baseline. Empty at start (nothing serves yet).
   std::map<std::string, size_t> serving_entries;
+  // The snapshot serving now (a reload; null at start): a list whose bytes and build
+  // settings match its version there (ListData::build_key) is reused — matcher, stats,
+  // local data, warnings — instead of compiled again, and skips the list guard (it passed
+  // it when compiled). Held by the build, so it outlives the build even if another
+  // snapshot is published meanwhile.
+  std::shared_ptr<const PolicySnapshot> serving;
   // Where feed lists' copies are (policy/list_copies.h): server.state_dir of the running
   // process. Empty: the state_dir of the configuration being built.
   std::string state_dir;

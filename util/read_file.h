@@ -39,7 +39,12 @@ namespace read_file_detail {
 
 inline std::optional<std::string> read_all(FILE* f, const struct stat& st, std::string* error) {
   std::string out;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  // The size stat gave is read straight into the string (a 78 MB zone is not copied
+  // through a buffer); a file that grew meanwhile is read on in chunks.
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    out.resize(static_cast<size_t>(st.st_size));
+    out.resize(std::fread(out.data(), 1, out.size(), f));
+  }
   char buf[1 << 16];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Reader for RPZ policy zones in master-file syntax (as BIND, Unbound and Knot load them),
-// parsed with ldns one record at a time so that a bad record is a reject at its line and the
-// rest of the zone still loads (ldns_zone_new_frm_fp_l stops at the first error).
+// read one record at a time so that a bad record is a reject at its line and the rest of the
+// zone still loads (ldns_zone_new_frm_fp_l stops at the first error). The common one-line
+// forms are read by a fast path (rpz_fast.h), everything else by ldns, with the same result.
 //
 // Zone origin (the "apex" that owner names are relative to): the first `$ORIGIN` if it comes
 // before any record, else the owner of a leading SOA, else kRpzDefaultOrigin. The shared
@@ -41,8 +42,11 @@ namespace sinkhole::blocklist {
 // A reserved name (RFC 6761 .invalid) so it cannot collide with a real trigger.
 inline constexpr std::string_view kRpzDefaultOrigin = "rpz.sinkhole.invalid";
 
-// Appends to out.domains, out.ip_triggers and out.stats. Identical triggers with the same action
-// are counted in stats.duplicates here, because local data must be merged per trigger anyway.
-void read_rpz(std::string_view text, ParsedList& out);
+// Appends to out.domains, out.ip_triggers and out.stats. Identical triggers with the same
+// action are counted in stats.duplicates here, because local data must be merged per trigger anyway.
+// `fast_path` false reads every record with ldns (tests and the fuzz target compare both).
+// With out.sink set, entries stream to it as they are read, in file order (up to the first
+// local-data entry: rpz_policy.h).
+void read_rpz(std::string_view text, ParsedList& out, bool fast_path = true);
 
 }  // namespace sinkhole::blocklist

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "blocklist/formats/reader_output.h"
@@ -77,7 +78,19 @@ const char* action_name(ListAction a) {
 
 }  // namespace
 
-void RpzPolicyBuilder::add(RpzRecord r) {
+std::string_view RpzPolicyBuilder::keep(std::string_view name) {
+  constexpr size_t kBlock = size_t{1} << 20;
+  if (arena_left_ < name.size()) {
+    arena_.push_back(std::make_unique<char[]>(kBlock));
+    arena_left_ = kBlock;
+  }
+  char* at = arena_.back().get() + (kBlock - arena_left_);
+  std::memcpy(at, name.data(), name.size());
+  arena_left_ -= name.size();
+  return {at, name.size()};
+}
+
+void RpzPolicyBuilder::add(const RpzRecord& r) {
   if (std::string_view trigger_kind = last_label(r.trigger);
       std::find(kUnsupportedTriggers.begin(), kUnsupportedTriggers.end(), trigger_kind) !=
       kUnsupportedTriggers.end()) {
@@ -103,32 +116,44 @@ void RpzPolicyBuilder::add(RpzRecord r) {
     add_reject(out_, r.line, "wildcard trigger for every name", r.source_line);
     return;
   }
-  Normalized n = normalize_name(name);
-  if (!n.ok) {
-    add_reject(out_, r.line, n.reason, r.source_line);
+  if (!normalize_name_into(name, name_, reason_)) {
+    add_reject(out_, r.line, reason_, r.source_line);
     return;
   }
 
-  std::string key = n.name;
-  key += scope == Scope::kExact ? '\x01' : '\x02';
-  auto [it, inserted] = by_trigger_.try_emplace(std::move(key), out_.domains.size());
-  if (!inserted) {
-    DomainEntry& first = out_.domains[it->second];
-    merge(first.action, first.line, first.local, r, action);
+  // Zones write `name` and `*.name` one after the other: the second finds its trigger
+  // without a probe (the index, tens of megabytes, is a cache miss a lookup).
+  Trigger* trigger = last_;
+  if (trigger == nullptr || name_ != last_name_) {
+    trigger = &by_name_
+                   .lazy_emplace(std::string_view(name_),
+                                 [&](const auto& make) { make(keep(name_), Trigger{}); })
+                   ->second;
+    last_ = trigger;
+    last_name_ = name_;
+  }
+  First& first = scope == Scope::kExact ? trigger->exact : trigger->below;
+  if (first.action() != ListAction::kNone) {
+    merge(first, r, action, scope);
     return;
   }
-  DomainEntry& e = out_.domains.emplace_back();
-  e.name = std::move(n.name);
-  e.scope = scope;
-  e.kind = action == ListAction::kPassthru ? RuleKind::kException : RuleKind::kBlock;
-  e.action = action;
-  e.line = r.line;
+  first.set(r.line, action);
+  if (out_.sink != nullptr && !holding_ && out_.domains.size() >= kStreamChunk) flush_domains(out_);
+  DomainEntry* e = &out_.domains.emplace_back();
   if (action == ListAction::kLocalData) {
-    e.local.push_back(LocalRecord{r.type, r.ttl, std::move(r.rdata)});
+    local_entry_.emplace(name_ + static_cast<char>(scope),
+                         static_cast<uint32_t>(out_.domains.size() - 1));
+    holding_ = true;
+    e->local.push_back(LocalRecord{r.type, r.ttl, {r.rdata.begin(), r.rdata.end()}});
   }
+  e->name = name_;
+  e->scope = scope;
+  e->kind = action == ListAction::kPassthru ? RuleKind::kException : RuleKind::kBlock;
+  e->action = action;
+  e->line = r.line;
 }
 
-void RpzPolicyBuilder::add_ip(RpzRecord& r, ListAction action, bool client) {
+void RpzPolicyBuilder::add_ip(const RpzRecord& r, ListAction action, bool client) {
   const std::string_view kind = client ? kClientIp : kAnswerIp;
   IpTriggerEntry e;
   e.where = client ? IpTriggerEntry::Where::kClient : IpTriggerEntry::Where::kAnswer;
@@ -143,29 +168,25 @@ void RpzPolicyBuilder::add_ip(RpzRecord& r, ListAction action, bool client) {
   key += static_cast<char>(e.prefix);
   key += static_cast<char>(e.family);
   key += client ? '\x03' : '\x04';
-  auto [it, inserted] = by_trigger_.try_emplace(std::move(key), out_.ip_triggers.size());
+  auto [it, inserted] = ip_by_trigger_.try_emplace(std::move(key), out_.ip_triggers.size());
   if (!inserted) {
-    IpTriggerEntry& first = out_.ip_triggers[it->second];
-    merge(first.action, first.line, first.local, r, action);
+    merge_ip(out_.ip_triggers[it->second], r, action);
     return;
   }
   e.kind = action == ListAction::kPassthru ? RuleKind::kException : RuleKind::kBlock;
   e.action = action;
   e.line = r.line;
   if (action == ListAction::kLocalData)
-    e.local.push_back(LocalRecord{r.type, r.ttl, std::move(r.rdata)});
+    e.local.push_back(LocalRecord{r.type, r.ttl, {r.rdata.begin(), r.rdata.end()}});
   out_.ip_triggers.push_back(std::move(e));
 }
 
-// A trigger seen again: local data accumulates, the same action is a duplicate, anything
-// else contradicts the first record and is rejected (a zone server would refuse the zone).
-void RpzPolicyBuilder::merge(ListAction first_action, uint32_t first_line,
-                             std::vector<LocalRecord>& first_local, const RpzRecord& r,
-                             ListAction action) {
-  std::string where = " (first at line " + std::to_string(first_line) + ")";
-  if (action != first_action) {
+// An IP trigger seen again: the same rules as merge below.
+void RpzPolicyBuilder::merge_ip(IpTriggerEntry& first, const RpzRecord& r, ListAction action) {
+  const std::string where = " (first at line " + std::to_string(first.line) + ")";
+  if (action != first.action) {
     add_reject(out_, r.line,
-               std::string("conflicting rpz actions ") + action_name(first_action) + " and " +
+               std::string("conflicting rpz actions ") + action_name(first.action) + " and " +
                    action_name(action) + where,
                r.source_line);
     return;
@@ -174,8 +195,9 @@ void RpzPolicyBuilder::merge(ListAction first_action, uint32_t first_line,
     ++out_.stats.duplicates;
     return;
   }
-  for (const LocalRecord& l : first_local) {
-    if (l.type == r.type && l.rdata == r.rdata) {
+  for (const LocalRecord& l : first.local) {
+    if (l.type == r.type &&
+        std::equal(l.rdata.begin(), l.rdata.end(), r.rdata.begin(), r.rdata.end())) {
       ++out_.stats.duplicates;
       return;
     }
@@ -184,7 +206,38 @@ void RpzPolicyBuilder::merge(ListAction first_action, uint32_t first_line,
       return;
     }
   }
-  first_local.push_back(LocalRecord{r.type, r.ttl, r.rdata});
+  first.local.push_back(LocalRecord{r.type, r.ttl, {r.rdata.begin(), r.rdata.end()}});
+}
+
+// A trigger seen again: local data accumulates, the same action is a duplicate, anything
+// else contradicts the first record and is rejected (a zone server would refuse the zone).
+void RpzPolicyBuilder::merge(const First& first, const RpzRecord& r, ListAction action,
+                             Scope scope) {
+  std::string where = " (first at line " + std::to_string(first.line()) + ")";
+  if (action != first.action()) {
+    add_reject(out_, r.line,
+               std::string("conflicting rpz actions ") + action_name(first.action()) + " and " +
+                   action_name(action) + where,
+               r.source_line);
+    return;
+  }
+  if (action != ListAction::kLocalData) {
+    ++out_.stats.duplicates;
+    return;
+  }
+  DomainEntry& entry = out_.domains[local_entry_.at(name_ + static_cast<char>(scope))];
+  for (const LocalRecord& l : entry.local) {
+    if (l.type == r.type &&
+        std::equal(l.rdata.begin(), l.rdata.end(), r.rdata.begin(), r.rdata.end())) {
+      ++out_.stats.duplicates;
+      return;
+    }
+    if (l.type == LDNS_RR_TYPE_CNAME || r.type == LDNS_RR_TYPE_CNAME) {
+      add_reject(out_, r.line, "CNAME and other data at one trigger" + where, r.source_line);
+      return;
+    }
+  }
+  entry.local.push_back(LocalRecord{r.type, r.ttl, {r.rdata.begin(), r.rdata.end()}});
 }
 
 }  // namespace sinkhole::blocklist

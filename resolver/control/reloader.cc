@@ -51,7 +51,8 @@ void Reloader::start() {
   waiting_.clear();
   job->options.force = waiting_force_;
   waiting_force_ = false;
-  job->options.serving_entries = policy::entries_by_list(*holder_.current());
+  job->options.serving = holder_.current();
+  job->options.serving_entries = policy::entries_by_list(*job->options.serving);
   job->options.state_dir = state_dir;
   if (candidates) job->options.candidates = candidates();
   job->req.data = job;

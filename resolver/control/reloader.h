@@ -8,8 +8,8 @@
 // validated, then the policy built from the same tree). Control thread only; the build itself runs
 // on a libuv work thread, with its own Job and the BlockStats registry (which locks). The list
 // guard compares each list with the snapshot serving when the build starts (entries by list name,
-// taken on the control thread). Any exception in a build (std::bad_alloc included) is a failed
-// reload, never the end of the daemon.
+// taken on the control thread); the build holds that snapshot and reuses its unchanged lists. Any
+// exception in a build (std::bad_alloc included) is a failed reload, never the end of the daemon.
 #pragma once
 
 #include <uv.h>
