@@ -34,6 +34,8 @@
 #include "policy/action.h"
 #include "policy/client_groups.h"
 #include "policy/legal_basis.h"
+#include "policy/list_guard.h"
+#include "policy/list_source.h"
 #include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::policy {
@@ -69,6 +71,12 @@ struct ListData {
   // Legal basis (`basis:`, policy/legal_basis.h): who ordered this list's blocking and by
   // which decision; empty when not configured.
   LegalBasis basis;
+  // Feeds (resolver/feeds): where the content comes from (`path`, an RPZ primary, a URL),
+  // the guard's limits (a feed's candidate meets the same ones), and whether a feed list
+  // has no copy yet (then empty: `path` names the copy it waits for).
+  ListSource source;
+  ListLimits limits;
+  bool pending = false;
 };
 
 // The EDE template's values for a block by `list` at `line` (policy/action.h).

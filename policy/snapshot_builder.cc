@@ -20,6 +20,8 @@
 #include "blocklist/list_reader.h"
 #include "policy/cidr.h"
 #include "policy/legal_basis.h"
+#include "policy/list_copies.h"
+#include "policy/list_source.h"
 #include "policy/semantic_checks.h"
 #include "resolver/config/config.h"
 #include "resolver/config/config_schema.h"
@@ -394,14 +396,29 @@ class Builder {
       read_list_limits(r_, l, where, /*per_list=*/true, limits);
       ListData data;
       data.name = name;
-      if (!l["path"]) {
-        r_.error_at(kv.first, where + " needs a path");
-        continue;
+      const size_t errors_before = r_.errors().size();
+      read_list_source(r_, l, where, base, data.source);
+      if (r_.errors().size() != errors_before) continue;
+      data.limits = limits;
+      if (data.source.is_feed()) {
+        // A feed list reads the copy its feed saved (or the candidate this build tries);
+        // without one yet it is pending: empty, and the build goes on (load_list).
+        const auto candidate = options_.candidates.find(name);
+        if (candidate != options_.candidates.end()) {
+          data.path = candidate->second;
+        } else {
+          data.path = list_copy_path(
+              options_.state_dir.empty() ? config::kDefaultStateDir : options_.state_dir, name,
+              kCopyCurrent);
+          std::error_code ec;
+          data.pending = !std::filesystem::exists(data.path, ec);
+        }
+      } else {
+        auto path = r_.scalar(l["path"], where + ".path");
+        if (!path) continue;
+        std::filesystem::path p(*path);
+        data.path = (p.is_relative() ? base / p : p).lexically_normal().string();
       }
-      auto path = r_.scalar(l["path"], where + ".path");
-      if (!path) continue;
-      std::filesystem::path p(*path);
-      data.path = (p.is_relative() ? base / p : p).lexically_normal().string();
       // Without `format:` the format is inferred from the file once read (load_list).
       data.format_basis = blocklist::FormatBasis::kContent;
       if (const auto f = l["format"]) {
@@ -460,7 +477,9 @@ class Builder {
       if (added) snap_->categories.push_back(data.category);
       data.category_id = cat->second;
 
-      if (!load_list(l["path"], data, limits)) {
+      if (data.pending) {
+        load_pending(data);
+      } else if (!load_list(l["path"] ? l["path"] : kv.first, data, limits)) {
         failed_lists_.insert(name);
         continue;
       }
@@ -509,6 +528,19 @@ class Builder {
       }
     }
     exception_names_.clear();
+  }
+
+  // A feed list with no copy saved yet (first start, the primary or URL not reached yet):
+  // empty, named in a warning, and the build goes on — it cannot be a reason to keep the
+  // other lists from serving. Its feed publishes the first copy through a rebuild.
+  void load_pending(ListData& data) {
+    blocklist::MatcherBuilder mb;
+    mb.begin_list(data.path, data.format);
+    data.matcher = mb.build().matcher;
+    data.loaded_unix = static_cast<int64_t>(std::time(nullptr));
+    warnings_.push_back(fmt::format("list {}: no copy yet — waiting for its first {} transfer",
+                                    util::escape_for_log(data.name, 120),
+                                    source_name(data.source.kind)));
   }
 
   // Reads and compiles one list into `data`, then puts it through the list guard. An
@@ -827,7 +859,9 @@ BuildResult validate_and_build(const config::DocumentResult& doc, uint64_t gener
     r.errors = base.errors;
     return r;
   }
-  r = build_snapshot(*doc.document, generation, stats, options);
+  BuildOptions with_dir = options;
+  if (with_dir.state_dir.empty()) with_dir.state_dir = base.config->server.state_dir;
+  r = build_snapshot(*doc.document, generation, stats, with_dir);
   add_semantic_checks(r, *doc.document, *base.config);
   if (r.snapshot) r.config = std::make_shared<const config::Config>(std::move(*base.config));
   return r;

@@ -57,6 +57,12 @@ struct BuildOptions {
   // Entries of each list of the snapshot serving now, by list name: the shrink check's
   // baseline. Empty at start (nothing serves yet).
   std::map<std::string, size_t> serving_entries;
+  // Where feed lists' copies are (policy/list_copies.h): server.state_dir of the running
+  // process. Empty: the state_dir of the configuration being built.
+  std::string state_dir;
+  // Feed lists to read from a new copy instead of the one serving, by list name → path
+  // (resolver/feeds: a transfer, a download or a push waiting to be checked by this build).
+  std::map<std::string, std::string> candidates;
 };
 
 // The baseline for BuildOptions::serving_entries.

@@ -143,6 +143,20 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
     else if (v)
       s.runtime_dir = *v;
   }
+  if (const auto d = n["state_dir"]) {
+    auto v = r.scalar(d, "server.state_dir");
+    if (v && (v->empty() || v->front() != '/'))
+      r.error_at(d, fmt::format("server.state_dir must be an absolute path, not '{}'", *v));
+    else if (v)
+      s.state_dir = *v;
+  }
+  if (const auto a = n["audit_log"]) {
+    auto v = r.scalar(a, "server.audit_log");
+    if (v && !v->empty() && v->front() != '/')
+      r.error_at(a, fmt::format("server.audit_log must be an absolute path or \"\", not '{}'", *v));
+    else if (v)
+      s.audit_log = *v;
+  }
   read_access(r, n, s.access);
 }
 

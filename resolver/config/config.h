@@ -21,6 +21,8 @@ namespace sinkhole::config {
 
 using Millis = std::chrono::milliseconds;
 
+inline constexpr const char* kDefaultStateDir = "/var/lib/sinkholed";
+
 struct ServerConfig {
   std::vector<SocketAddress> listen;
   unsigned workers = 0;         // 0 = one per core ("auto")
@@ -39,6 +41,13 @@ struct ServerConfig {
   // Lock files (one sinkholed per listen address: control/instance_lock.h) and, unless
   // control.socket says otherwise, the control socket. Created (one level) if missing.
   std::string runtime_dir = "/run/sinkholed";
+  // Feed lists' saved copies (resolver/feeds/list_store.h), the local override list and
+  // the audit log: what must survive a restart. Created (one level) if missing.
+  std::string state_dir = kDefaultStateDir;
+  // One JSON line per change of a list (resolver/feeds/audit_log.h). Unset:
+  // <state_dir>/audit.log; "" turns it off.
+  std::optional<std::string> audit_log;
+  std::string audit_log_path() const { return audit_log ? *audit_log : state_dir + "/audit.log"; }
 };
 
 struct UpstreamConfig {

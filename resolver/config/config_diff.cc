@@ -54,6 +54,9 @@ const std::vector<Key>& restart_keys() {
       key("rate_limit.table_size", [](const Config& c) { return c.rate_limit.table_size; }),
       // The lock files are taken in it at start (resolver/control/instance_lock.h).
       key("server.runtime_dir", [](const Config& c) { return c.server.runtime_dir; }),
+      // The feed manager, its copies and the audit log are set up once, at start.
+      key("server.state_dir", [](const Config& c) { return c.server.state_dir; }),
+      key("server.audit_log", [](const Config& c) { return c.server.audit_log; }),
       // The dnstap writer (its I/O thread and per-worker queues) is made once, at start.
       {"dnstap", [](const Config& a, const Config& b) { return same_dnstap(a.dnstap, b.dnstap); }},
   };
@@ -130,6 +133,8 @@ void keep_restart_settings(Config& next, const Config& running) {
   s.tcp_max_queued_bytes = r.tcp_max_queued_bytes;
   s.tcp_max_query_size = r.tcp_max_query_size;
   s.runtime_dir = r.runtime_dir;
+  s.state_dir = r.state_dir;
+  s.audit_log = r.audit_log;
   next.control.socket = running.control.socket;
   next.control.mode = running.control.mode;
   next.control.group = running.control.group;

@@ -14,6 +14,10 @@
 #include "resolver/control/reloader.h"
 #include "resolver/observe/server_state.h"
 
+namespace sinkhole::feeds {
+class FeedManager;  // resolver/feeds/feed_manager.h
+}  // namespace sinkhole::feeds
+
 namespace sinkhole::control {
 
 // Gets the reply, exactly once; a reload answers only when its build ends.
@@ -30,6 +34,9 @@ struct CommandContext {
   // The configuration in service (`config show`); a reload that applies settings may
   // change what it returns.
   std::function<const config::Config&()> config;
+  // Feed lists: their copies, status and audit log (resolver/feeds). Null in tests
+  // without feeds.
+  feeds::FeedManager* feeds = nullptr;
 };
 
 // Parses `line` against the table and runs the command's handler; a line that is not a

@@ -52,6 +52,8 @@ void Reloader::start() {
   job->options.force = waiting_force_;
   waiting_force_ = false;
   job->options.serving_entries = policy::entries_by_list(*holder_.current());
+  job->options.state_dir = state_dir;
+  if (candidates) job->options.candidates = candidates();
   job->req.data = job;
   spdlog::debug(
       "reload: building generation {} from {} on the reload thread (generation {} "
@@ -135,6 +137,9 @@ void Reloader::finished(Job& job) {
     if (on_published) on_published();
   }
   out.generation = holder_.generation();
+  for (const auto& [list, path] : job.options.candidates) out.candidates.push_back(list);
+  out.refusals = r.refusals;
+  if (on_built && !stopped_) on_built(out);
   if (on_finished && !stopped_) on_finished(out);
   for (auto& d : job.done)
     if (d) d(out);

@@ -18,12 +18,14 @@
 #include <cstdint>
 #include <ctime>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "policy/list_guard.h"
 #include "policy/snapshot_holder.h"
 #include "resolver/config/config.h"
 #include "resolver/metrics/block_stats.h"
@@ -54,6 +56,10 @@ class Reloader {
     // keys) whose new values wait for a restart (ApplyConfig).
     std::vector<std::string> applied;
     std::vector<std::string> restart_required;
+    // Feed lists this build read from a candidate copy (resolver/feeds), and the lists the
+    // list guard refused (a failed build): the feed manager promotes or discards them.
+    std::vector<std::string> candidates;
+    std::vector<policy::ListRefusal> refusals;
   };
   // What the server made of the Config of a successful build.
   struct Applied {
@@ -82,6 +88,12 @@ class Reloader {
   // anything is published): the server applies its live settings here. Unset (tests):
   // the Config is dropped.
   std::function<Applied(std::shared_ptr<const config::Config>)> apply_config;
+  // Where feed lists' copies are (server.state_dir as the process started: BuildOptions).
+  std::string state_dir;
+  // Asked when a build starts: feed lists to read from a new copy (list → path). Unset: none.
+  std::function<std::map<std::string, std::string>()> candidates;
+  // Called after every build, before on_finished, with its outcome (the feed manager's turn).
+  std::function<void(const Outcome&)> on_built;
   // Called after every successful publication (e.g. to re-arm file watches).
   std::function<void()> on_published;
   // Called when a build starts and when it ends, whatever started it (SIGHUP, sinkholectl,

@@ -96,6 +96,7 @@ int Server::run() {
   }
   make_workers();
   handle_reloads();
+  start_feeds();
   watch_health();  // before the metrics thread, which reads it
   start_metrics();
   watch_files();
@@ -177,6 +178,23 @@ void Server::handle_reloads() {
   };
 }
 
+// Feed lists: their feeds start from the copies the start-up build read, and each feed's
+// new copy goes through a build (Reloader::candidates) before it serves.
+void Server::start_feeds() {
+  feeds_ = std::make_unique<feeds::FeedManager>(&loop_, cfg_.server.state_dir,
+                                                cfg_.server.audit_log_path());
+  state_.feeds = &feeds_->status();
+  commands_.feeds = feeds_.get();
+  reloader_->state_dir = cfg_.server.state_dir;
+  reloader_->candidates = [this] { return feeds_->candidates(); };
+  feeds_->request_build = [this] { reloader_->request(); };
+  reloader_->on_built = [this](const Reloader::Outcome& o) {
+    feeds_->build_finished(o.ok, o.candidates, o.refusals, *holder_.current());
+    if (o.ok) feeds_->reconcile(*holder_.current());
+  };
+  feeds_->reconcile(*holder_.current());
+}
+
 void Server::start_metrics() {
   if (startup_.metrics_fd < 0) return;
   std::string error;
@@ -204,7 +222,10 @@ void Server::arm_file_watches() {
 
 std::vector<std::string> Server::watched_files() const {
   std::vector<std::string> files{cfg_.path};
-  for (const auto& l : holder_.current()->lists) files.push_back(l.path);
+  // A feed list's copy changes only through its feed's own build: watching it would
+  // reload once more after every promotion.
+  for (const auto& l : holder_.current()->lists)
+    if (!l.source.is_feed()) files.push_back(l.path);
   return files;
 }
 
@@ -318,6 +339,7 @@ void Server::stop(int signum) {
   notify_.stopping();
   watchdog_.close();
   reloader_->stop();
+  if (feeds_) feeds_->stop();
   control_socket_.close();
   watcher_->close();
   for (auto& w : workers_) w->request_stop();

@@ -23,6 +23,7 @@
 #include "policy/snapshot_holder.h"
 #include "resolver/cache/packet_cache.h"
 #include "resolver/config/config.h"
+#include "resolver/feeds/feed_manager.h"
 #include "resolver/control/command_handlers.h"
 #include "resolver/control/control_socket.h"
 #include "resolver/control/file_watcher.h"
@@ -71,6 +72,7 @@ class Server {
   bool start_dnstap();
   void make_workers();
   void handle_reloads();
+  void start_feeds();
   void start_metrics();
   void watch_files();
   bool start_control_socket();
@@ -110,6 +112,7 @@ class Server {
   systemd::SystemdNotify notify_;
   systemd::Watchdog watchdog_;
   std::unique_ptr<Reloader> reloader_;
+  std::unique_ptr<feeds::FeedManager> feeds_;  // feed lists (RPZ secondary, HTTP)
   observe::ServerState state_;
   observe::MetricsHttp http_;
   std::unique_ptr<FileWatcher> watcher_;

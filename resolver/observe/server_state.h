@@ -13,6 +13,7 @@
 #include "policy/snapshot_holder.h"
 #include "resolver/cache/packet_cache.h"
 #include "resolver/config/config.h"
+#include "resolver/feeds/feed_status.h"
 #include "resolver/metrics/block_stats.h"
 #include "resolver/observe/reload_status.h"
 #include "resolver/pipeline/live_settings.h"
@@ -33,6 +34,7 @@ struct ServerState {
   metrics::BlockStats* block_stats = nullptr;  // also rotates protected-user windows
   const ReloadStatus* reloads = nullptr;
   const HealthMonitor* health = nullptr;  // upstream states, stuck workers (/healthz)
+  const feeds::FeedStatus* feeds = nullptr;  // feed lists' last attempts and versions
   int64_t started_unix = 0;
 };
 

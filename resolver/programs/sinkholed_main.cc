@@ -24,6 +24,7 @@
 #include "resolver/config/config.h"
 #include "resolver/config/config_reference.h"
 #include "resolver/config/yaml_reader.h"
+#include "resolver/feeds/list_store.h"
 #include "resolver/control/control_socket.h"
 #include "resolver/control/fd_limit.h"
 #include "resolver/control/instance_lock.h"
@@ -229,7 +230,13 @@ int main(int argc, char** argv) {
   // Blocked-query counters by list/category/action, kept across reloads (block_stats.h).
   metrics::BlockStats block_stats(std::max<size_t>(startup.fds.size(), 1));
   // Lists, actions and policies: read and compiled now, so a bad list fails the start.
-  auto policies = policy::build_snapshot(*document.document, 1, &block_stats);
+  // Feed lists read their saved copies from server.state_dir (made here, one level, when
+  // missing; a feed reports its own write errors loudly).
+  if (std::string error; !options.check && !feeds::ensure_state_dir(cfg.server.state_dir, &error))
+    spdlog::warn("{}: feed lists cannot save their copies", error);
+  policy::BuildOptions build_options;
+  build_options.state_dir = cfg.server.state_dir;
+  auto policies = policy::build_snapshot(*document.document, 1, &block_stats, build_options);
   policy::add_semantic_checks(policies, *document.document, cfg);
   if (options.check && options.strict && policies.snapshot && !policies.findings.empty()) {
     // Strict: the checks are errors; the other warnings stay warnings.

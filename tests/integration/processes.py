@@ -440,6 +440,9 @@ class Sinkholed:
         if "runtime_dir" not in self.server:
             # Its own lock files and control socket: parallel tests never share them.
             lines.append(f"  runtime_dir: {yaml_scalar(self.runtime_dir)}")
+        if "state_dir" not in self.server:
+            # Its own feed copies and audit log, kept across restarts of this object.
+            lines.append(f"  state_dir: {yaml_scalar(self.state_dir)}")
         lines.append(f"upstreams: {_yaml_list(self.upstreams)}")
         if self.upstream_opts:
             lines.append("upstream:")
@@ -458,6 +461,11 @@ class Sinkholed:
     def runtime_dir(self):
         """server.runtime_dir: the test's own (inside its temp dir) unless `server` set it."""
         return self.server.get("runtime_dir") or os.path.join(self.dir, "run")
+
+    @property
+    def state_dir(self):
+        """server.state_dir: the test's own (inside its temp dir) unless `server` set it."""
+        return self.server.get("state_dir") or os.path.join(self.dir, "state")
 
     @property
     def control_socket(self):

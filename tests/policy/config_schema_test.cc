@@ -6,6 +6,7 @@
 // without being read. (The server settings: tests/resolver/config/config_schema_test.cc.)
 #include <doctest/doctest.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -56,8 +57,23 @@ std::string yaml_with(std::string_view path, const std::string& value) {
   const auto leaf = std::string(path.substr(path.rfind('.') + 1));
   if (path.starts_with("list_defaults."))
     return base() + "list_defaults: { " + leaf + ": " + value + " }\n";
+  if (path.starts_with("lists.<name>.tsig.")) {
+    std::map<std::string, std::string> tsig = {{"name", "feed"}, {"secret_file", "feed.key"}};
+    tsig[leaf] = value;
+    std::string map;
+    for (const auto& [k, v] : tsig) map += (map.empty() ? "" : ", ") + k + ": " + v;
+    return base("{ primary: 127.0.0.30, zone: mic.rpz, tsig: { " + map + " } }");
+  }
   if (path.starts_with("lists.<name>.")) {
     if (leaf == "path") return base("{ path: " + value + " }");
+    // Feed lists: no copy in the state directory yet, so they build pending (empty).
+    if (leaf == "primary") return base("{ primary: " + value + ", zone: mic.rpz }");
+    if (leaf == "zone") return base("{ primary: 127.0.0.30, zone: " + value + " }");
+    if (leaf == "on_expire")
+      return base("{ primary: 127.0.0.30, zone: mic.rpz, on_expire: " + value + " }");
+    if (leaf == "url") return base("{ url: " + value + " }");
+    if (leaf == "refresh" || leaf == "max_bytes" || leaf == "timeout" || leaf == "ca_file")
+      return base("{ url: https://lists.example/x.txt, " + leaf + ": " + value + " }");
     if (leaf == "format") return base("{ path: probe.hosts, format: " + value + " }");
     // The example names an exception list; the fixture has it under the example's name.
     if (leaf == "exceptions")

@@ -942,3 +942,85 @@ TEST_CASE("a mandatory list cannot be allow-listed or given a passthru action") 
   env.one_error("lists:\n  a:\n    path: a.txt\n    mandatory: true\n    action: passthru\n",
                 "passthru", {"a mandatory list cannot have a passthru action"});
 }
+
+// Feed lists (policy/list_source.h): where their content comes from and what a build reads.
+TEST_CASE("a feed list reads its saved copy, a candidate, or builds pending without one") {
+  sinkhole::test::TempDir tmp;
+  const std::string state = tmp.path("state");
+  const std::string yaml = "upstreams: [192.0.2.1]\n"
+                           "server: { state_dir: " + state + " }\n"
+                           "lists:\n"
+                           "  mic: { primary: [127.0.0.30:5470], zone: mic.rpz, format: rpz }\n"
+                           "  web: { url: https://lists.example/x.txt, refresh: 15m }\n"
+                           "policies:\n  - { name: all, clients: [0.0.0.0/0], block: [mic, web] }\n";
+  auto r = build_snapshot(yaml, tmp.config(), 1);
+  INFO(all(r.errors));
+  REQUIRE(r.snapshot);
+  REQUIRE(r.snapshot->lists.size() == 2);
+  const auto& mic = r.snapshot->lists[0];
+  CHECK(mic.pending);
+  CHECK(mic.source.kind == sinkhole::policy::ListSource::Kind::kRpz);
+  CHECK(mic.source.rpz.zone == "mic.rpz");
+  CHECK(mic.source.rpz.primaries.front().to_string() == "127.0.0.30:5470");
+  CHECK(mic.path == state + "/lists/mic/current");
+  CHECK(r.snapshot->lists[1].source.http.refresh_seconds == 900);
+  CHECK(std::count_if(r.warnings.begin(), r.warnings.end(), [](const std::string& w) {
+          return w.find("no copy yet") != std::string::npos;
+        }) == 2);
+
+  tmp.write("state/lists/mic/current", "$ORIGIN mic.rpz.\nsaved.example CNAME .\n");
+  r = build_snapshot(yaml, tmp.config(), 2);
+  REQUIRE(r.snapshot);
+  CHECK_FALSE(r.snapshot->lists[0].pending);
+  CHECK(r.snapshot->lists[0].matcher->lookup_text("saved.example", nullptr));
+
+  sinkhole::policy::BuildOptions options;
+  options.candidates["mic"] = tmp.write("state/lists/mic/candidate",
+                                        "$ORIGIN mic.rpz.\nnew.example CNAME .\n");
+  r = build_snapshot(yaml, tmp.config(), 3, nullptr, options);
+  REQUIRE(r.snapshot);
+  CHECK(r.snapshot->lists[0].matcher->lookup_text("new.example", nullptr));
+  CHECK_FALSE(r.snapshot->lists[0].matcher->lookup_text("saved.example", nullptr));
+
+  // A candidate goes through the list guard like any list: an empty one fails the build.
+  options.candidates["mic"] = tmp.write("state/lists/mic/candidate", "$ORIGIN mic.rpz.\n");
+  options.serving_entries["mic"] = 1;
+  r = build_snapshot(yaml, tmp.config(), 4, nullptr, options);
+  CHECK_FALSE(r.snapshot);
+  REQUIRE(r.refusals.size() == 1);
+  CHECK(r.refusals[0].list == "mic");
+}
+
+TEST_CASE("a list's source keys are checked") {
+  sinkhole::test::TempDir tmp;
+  auto errors_of = [&](const std::string& list) {
+    const auto r = build_snapshot("upstreams: [192.0.2.1]\nlists:\n  l: " + list + "\n",
+                                  tmp.config(), 1);
+    CHECK_FALSE(r.snapshot);
+    return all(r.errors);
+  };
+  CHECK(errors_of("{ path: a.txt, url: https://x.example/l }").find("exactly one of path") !=
+        std::string::npos);
+  CHECK(errors_of("{ category: x }").find("exactly one of path") != std::string::npos);
+  CHECK(errors_of("{ primary: 127.0.0.1 }").find("no zone") != std::string::npos);
+  CHECK(errors_of("{ primary: nonsense, zone: z }").find("is not an address") != std::string::npos);
+  CHECK(errors_of("{ url: ftp://x.example/l }").find("must start with http") != std::string::npos);
+  CHECK(errors_of("{ url: https://x.example/l, refresh: 1s }").find("at least 10s") !=
+        std::string::npos);
+  CHECK(errors_of("{ url: https://x.example/l, zone: z }").find("is for an RPZ secondary") !=
+        std::string::npos);
+  CHECK(errors_of("{ primary: 127.0.0.1, zone: z, url: https://x.example/l }")
+            .find("exactly one of") != std::string::npos);
+  CHECK(errors_of("{ primary: 127.0.0.1, zone: z, refresh: 1m }").find("is for an HTTP source") !=
+        std::string::npos);
+  CHECK(errors_of("{ primary: 127.0.0.1, zone: z, tsig: { name: k, secret_file: f, algorithm: "
+                  "hmac-foo } }")
+            .find("is not one of hmac-md5") != std::string::npos);
+  CHECK(errors_of("{ primary: 127.0.0.1, zone: z, tsig: { name: k } }").find("needs a name and a "
+                                                                              "secret_file") !=
+        std::string::npos);
+  CHECK(errors_of("{ primary: 127.0.0.1, zone: z, on_expire: maybe }").find("keep or drop") !=
+        std::string::npos);
+  // file:line:column, as every configuration error.
+  CHECK(errors_of("{ url: ftp://x.example/l }").find("sinkholed.yaml:3:") != std::string::npos);
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+#include "resolver/feeds/feed_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "policy/list_copies.h"
+#include "util/log_escape.h"
+
+namespace sinkhole::feeds {
+
+FeedManager::FeedManager(uv_loop_t* loop, std::string state_dir, std::string audit_log_path)
+    : loop_(loop), store_(std::move(state_dir)), audit_(std::move(audit_log_path)) {
+  ctx_.loop = loop_;
+  ctx_.store = &store_;
+  ctx_.status = &status_;
+  ctx_.audit = &audit_;
+  ctx_.offer = [this](const std::string& list) { offer(list); };
+}
+
+FeedManager::~FeedManager() {
+  stop();
+}
+
+void FeedManager::stop() {
+  for (auto& [name, r] : feeds_)
+    if (r.feed) r.feed->stop();
+  feeds_.clear();
+}
+
+Feed* FeedManager::feed(const std::string& list) {
+  const auto it = feeds_.find(list);
+  return it == feeds_.end() ? nullptr : it->second.feed.get();
+}
+
+void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
+  std::set<std::string> wanted;
+  for (const auto& l : snap.lists) {
+    if (!l.source.is_feed()) continue;
+    wanted.insert(l.name);
+    auto it = feeds_.find(l.name);
+    if (it != feeds_.end() && it->second.source.kind == l.source.kind &&
+        it->second.source == l.source)
+      continue;
+    if (it != feeds_.end() && it->second.source.kind == l.source.kind && it->second.feed) {
+      // Same kind, other settings: the feed decides what it can change in place.
+      it->second.source = l.source;
+      it->second.feed->reconfigure(l);
+      continue;
+    }
+    if (it != feeds_.end()) {
+      if (it->second.feed) it->second.feed->stop();
+      feeds_.erase(it);
+    }
+    // A candidate left by a crash or by the source this list had before is not this
+    // feed's: it starts from the copy serving.
+    store_.remove(l.name, policy::kCopyCandidate);
+    offered_.erase(l.name);
+    status_.update(l.name, [&](ListFeedState& s) {
+      s.source = policy::source_name(l.source.kind);
+      s.origin =
+          l.source.kind == policy::ListSource::Kind::kHttp
+              ? l.source.http.url
+              : (l.source.rpz.primaries.empty() ? "" : l.source.rpz.primaries.front().to_string());
+      s.entries = l.stats.entries;
+      if (const auto m = store_.meta(l.name, policy::kCopyCurrent)) {
+        s.version = m->version;
+        s.serial = m->serial;
+      }
+    });
+    std::unique_ptr<Feed> feed = l.source.kind == policy::ListSource::Kind::kRpz
+                                     ? make_rpz_feed(l, ctx_)
+                                     : make_http_feed(l, ctx_);
+    Running r{l.source, std::move(feed)};
+    if (r.feed) r.feed->start();
+    feeds_.emplace(l.name, std::move(r));
+  }
+  for (auto it = feeds_.begin(); it != feeds_.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.feed) it->second.feed->stop();
+    offered_.erase(it->first);
+    status_.erase(it->first);
+    it = feeds_.erase(it);
+  }
+}
+
+void FeedManager::offer(const std::string& list) {
+  offered_.insert(list);
+  status_.update(list, [](ListFeedState& s) { s.state = "building"; });
+  if (request_build) request_build();
+}
+
+std::map<std::string, std::string> FeedManager::candidates() const {
+  std::map<std::string, std::string> out;
+  for (const auto& list : offered_)
+    if (store_.exists(list, policy::kCopyCandidate))
+      out.emplace(list, store_.path(list, policy::kCopyCandidate));
+  return out;
+}
+
+void FeedManager::build_finished(bool published, const std::vector<std::string>& read,
+                                 const std::vector<policy::ListRefusal>& refused,
+                                 const policy::PolicySnapshot& snap) {
+  const int64_t now = unix_now_ms();
+  for (const auto& list : read) {
+    const auto refusal = std::find_if(refused.begin(), refused.end(),
+                                      [&](const policy::ListRefusal& r) { return r.list == list; });
+    Feed* f = feed(list);
+    const auto meta = store_.meta(list, policy::kCopyCandidate);
+    const auto old = store_.meta(list, policy::kCopyCurrent);
+    AuditEvent ev;
+    ev.list = list;
+    ev.source = meta ? meta->source : "";
+    ev.who = meta ? meta->who : "feed";
+    ev.origin = meta ? meta->origin : "";
+    ev.old_version = old ? old->version : "";
+    ev.new_version = meta ? meta->version : "";
+    if (published) {
+      offered_.erase(list);
+      const std::string err = store_.promote_candidate(list);
+      if (!err.empty())  // serving, but a restart would read the old copy: say so loudly
+        spdlog::error("list {}: the new copy serves but could not be saved: {}",
+                      util::escape_for_log(list, 120), err);
+      const auto it = std::find_if(snap.lists.begin(), snap.lists.end(),
+                                   [&](const policy::ListData& l) { return l.name == list; });
+      ev.event = "installed";
+      if (it != snap.lists.end()) ev.entries = it->stats.entries;
+      status_.update(list, [&](ListFeedState& s) {
+        s.last_success_ms = now;
+        s.last_error.clear();
+        s.version = ev.new_version;
+        if (meta) s.serial = meta->serial;
+        if (it != snap.lists.end()) s.entries = it->stats.entries;
+        s.seen_ms = meta && meta->seen_unix_ms ? meta->seen_unix_ms : now;
+        s.enforced_ms = now;
+        s.state = "ok";
+      });
+      spdlog::info("list {}: {} {} serving (was {}; {:.3f} s after the change was seen)",
+                   util::escape_for_log(list, 120), ev.source,
+                   util::escape_for_log(ev.new_version, 120),
+                   ev.old_version.empty() ? "none" : util::escape_for_log(ev.old_version, 120),
+                   meta && meta->seen_unix_ms ? (now - meta->seen_unix_ms) / 1000.0 : 0.0);
+      if (f) f->candidate_done(true, "");
+    } else if (refusal != refused.end()) {
+      offered_.erase(list);
+      store_.remove(list, policy::kCopyCandidate);
+      ev.event = "refused";
+      ev.reason = refusal->message;
+      status_.update(list, [&](ListFeedState& s) {
+        s.last_error = refusal->message;
+        ++s.refused;
+        ++s.failures;
+        s.state = "refused";
+      });
+      spdlog::error("list {}: new {} refused, the copy serving stays: {}",
+                    util::escape_for_log(list, 120), util::escape_for_log(ev.new_version, 120),
+                    refusal->message);
+      if (f) f->candidate_done(false, refusal->message);
+    } else {
+      // The build failed elsewhere: the candidate waits for the next one (offered_ kept).
+      status_.update(list, [](ListFeedState& s) {
+        s.state = "waiting";
+        s.last_error = "the reload failed; the new copy waits for the next one";
+      });
+      continue;
+    }
+    std::string err;
+    if (!audit_.append(ev, &err)) spdlog::error("audit log: {}", err);
+  }
+}
+
+}  // namespace sinkhole::feeds

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// FeedManager: one Feed per feed list of the snapshot serving (started, replaced when the
+// list's source changes at a reload, stopped when the list goes), and the bridge between
+// feeds and reloads: a feed's candidate copy is handed to the next build
+// (Reloader::candidates), and after the build it is promoted to `current` (published) or
+// deleted (refused by the list guard: the copy serving stays), with the list's status,
+// time to enforce and an audit line. A build that failed for another reason (a broken
+// configuration file) keeps the candidate for the next one. Control thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "policy/list_guard.h"
+#include "policy/snapshot.h"
+#include "resolver/feeds/audit_log.h"
+#include "resolver/feeds/feed.h"
+#include "resolver/feeds/feed_status.h"
+#include "resolver/feeds/list_store.h"
+
+namespace sinkhole::feeds {
+
+class FeedManager {
+ public:
+  FeedManager(uv_loop_t* loop, std::string state_dir, std::string audit_log_path);
+  ~FeedManager();
+
+  // Asks for a build (the server sets it: Reloader::request).
+  std::function<void()> request_build;
+
+  // After every published snapshot, and once at start: feeds for new feed lists, new feeds
+  // for lists whose source changed, none for lists that went.
+  void reconcile(const policy::PolicySnapshot& snap);
+  // The candidate copies the next build should read: list → path (Reloader::candidates).
+  std::map<std::string, std::string> candidates() const;
+  // After a build (Reloader::on_built): `read` the lists it read from candidates, `refused`
+  // the lists the guard refused, `snap` the snapshot serving now (after a success: the new
+  // one).
+  void build_finished(bool published, const std::vector<std::string>& read,
+                      const std::vector<policy::ListRefusal>& refused,
+                      const policy::PolicySnapshot& snap);
+  // Stops every feed (shutdown).
+  void stop();
+
+  // A new candidate of `list` was written (FeedContext::offer): build it.
+  void offer(const std::string& list);
+
+  ListStore& store() { return store_; }
+  FeedStatus& status() { return status_; }
+  AuditLog& audit() { return audit_; }
+  Feed* feed(const std::string& list);
+
+ private:
+  struct Running {
+    policy::ListSource source;
+    std::unique_ptr<Feed> feed;
+  };
+  uv_loop_t* loop_;
+  ListStore store_;
+  FeedStatus status_;
+  AuditLog audit_;
+  FeedContext ctx_;
+  std::map<std::string, Running> feeds_;
+  std::set<std::string> offered_;  // lists with a candidate waiting for a build
+};
+
+}  // namespace sinkhole::feeds

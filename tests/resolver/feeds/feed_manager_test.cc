@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// The feed manager's bridge between a candidate copy and a build: offered → handed to the
+// next build → promoted (published), deleted (refused) or kept (the build failed elsewhere).
+#include "resolver/feeds/feed_manager.h"
+
+#include <doctest/doctest.h>
+
+#include "policy/list_copies.h"
+#include "tests/policy/temp_dir.h"
+#include "util/read_file.h"
+
+namespace feeds = sinkhole::feeds;
+namespace policy = sinkhole::policy;
+
+namespace {
+
+struct Fixture {
+  sinkhole::test::TempDir tmp;
+  uv_loop_t loop{};
+  std::unique_ptr<feeds::FeedManager> manager;
+  int builds = 0;
+  policy::PolicySnapshot snap;
+  Fixture() {
+    uv_loop_init(&loop);
+    manager =
+        std::make_unique<feeds::FeedManager>(&loop, tmp.dir().string(), tmp.path("audit.log"));
+    manager->request_build = [this] { ++builds; };
+    policy::ListData l;
+    l.name = "mic";
+    l.stats.entries = 2;
+    snap.lists.push_back(std::move(l));
+  }
+  ~Fixture() {
+    manager.reset();
+    uv_loop_close(&loop);
+  }
+  void offer(const std::string& version) {
+    feeds::CopyMeta m;
+    m.source = "rpz";
+    m.who = "feed";
+    m.version = version;
+    m.seen_unix_ms = feeds::unix_now_ms() - 250;
+    REQUIRE(manager->store().write("mic", policy::kCopyCandidate, "a.example\n", m).empty());
+    manager->offer("mic");
+  }
+  std::string audit() const {
+    return sinkhole::util::read_file(tmp.path("audit.log"), nullptr).value_or("");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a published candidate becomes the copy serving, with its status and audit line") {
+  Fixture f;
+  f.offer("serial 2");
+  CHECK(f.builds == 1);
+  const auto c = f.manager->candidates();
+  REQUIRE(c.size() == 1);
+  CHECK(c.at("mic") == f.manager->store().path("mic", policy::kCopyCandidate));
+  f.manager->build_finished(true, {"mic"}, {}, f.snap);
+  CHECK(f.manager->candidates().empty());
+  CHECK(f.manager->store().meta("mic", policy::kCopyCurrent)->version == "serial 2");
+  const auto s = f.manager->status().get("mic");
+  REQUIRE(s);
+  CHECK(s->version == "serial 2");
+  CHECK(s->entries == 2u);
+  CHECK(s->last_error.empty());
+  CHECK(s->enforced_ms - s->seen_ms >= 250);
+  CHECK(f.audit().find("\"event\":\"installed\"") != std::string::npos);
+}
+
+TEST_CASE("a refused candidate is deleted; the copy serving stays") {
+  Fixture f;
+  f.offer("serial 2");
+  f.manager->build_finished(true, {"mic"}, {}, f.snap);
+  f.offer("serial 3");
+  f.manager->build_finished(false, {"mic"}, {{"mic", "empty", "list mic: 0 valid entries"}},
+                            f.snap);
+  CHECK(f.manager->candidates().empty());
+  CHECK_FALSE(f.manager->store().exists("mic", policy::kCopyCandidate));
+  CHECK(f.manager->store().meta("mic", policy::kCopyCurrent)->version == "serial 2");
+  const auto s = f.manager->status().get("mic");
+  CHECK(s->last_error == "list mic: 0 valid entries");
+  CHECK(s->refused == 1u);
+  CHECK(f.audit().find("\"event\":\"refused\"") != std::string::npos);
+}
+
+TEST_CASE("a build that failed elsewhere keeps the candidate for the next one") {
+  Fixture f;
+  f.offer("serial 2");
+  f.manager->build_finished(false, {"mic"}, {}, f.snap);
+  CHECK(f.manager->candidates().size() == 1);
+  CHECK(f.manager->status().get("mic")->state == "waiting");
+  f.manager->build_finished(true, {"mic"}, {}, f.snap);
+  CHECK(f.manager->store().exists("mic", policy::kCopyCurrent));
+}
