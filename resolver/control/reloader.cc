@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <ctime>
 #include <memory>
 
@@ -16,10 +17,21 @@
 
 namespace sinkhole::control {
 
+namespace {
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
 struct Reloader::Job {
   uv_work_t req;
   Reloader* self;
   uint64_t generation;
+  int64_t requested_ms = 0;
   policy::BuildOptions options;
   policy::BuildResult result;
   std::vector<Done> done;
@@ -34,6 +46,7 @@ Reloader::Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHol
       stats_(stats) {}
 
 void Reloader::request(Done done, bool force) {
+  if (requested_ms_ == 0) requested_ms_ = now_unix_ms();
   if (done) waiting_.push_back(std::move(done));
   if (force) waiting_force_ = true;
   if (!running_)
@@ -47,6 +60,8 @@ void Reloader::start() {
   auto* job = new Job{};
   job->self = this;
   job->generation = next_generation_++;
+  job->requested_ms = requested_ms_ ? requested_ms_ : now_unix_ms();
+  requested_ms_ = 0;
   job->done = std::move(waiting_);
   waiting_.clear();
   job->options.force = waiting_force_;
@@ -120,6 +135,7 @@ void Reloader::finished(Job& job) {
         "reload: publishing generation {} (built in {:.3f} s); each worker switches "
         "at its next query, the old snapshot is freed once none holds it",
         job.generation, r.seconds);
+    out.previous = holder_.current();
     holder_.publish(std::move(r.snapshot));
     Applied applied;
     if (apply_config && r.config) applied = apply_config(std::move(r.config));
@@ -140,6 +156,7 @@ void Reloader::finished(Job& job) {
   out.generation = holder_.generation();
   for (const auto& [list, path] : job.options.candidates) out.candidates.push_back(list);
   out.refusals = r.refusals;
+  out.requested_ms = job.requested_ms;
   if (on_built && !stopped_) on_built(out);
   if (on_finished && !stopped_) on_finished(out);
   for (auto& d : job.done)

@@ -60,6 +60,11 @@ class Reloader {
     // list guard refused (a failed build): the feed manager promotes or discards them.
     std::vector<std::string> candidates;
     std::vector<policy::ListRefusal> refusals;
+    // The snapshot that served before this build (after a success: the one replaced), and
+    // when the first request this build serves was made (unix ms): what the list audit
+    // compares, and where a file list's time to enforce starts (resolver/feeds/list_changes.h).
+    std::shared_ptr<const policy::PolicySnapshot> previous;
+    int64_t requested_ms = 0;
   };
   // What the server made of the Config of a successful build.
   struct Applied {
@@ -114,6 +119,7 @@ class Reloader {
   bool stopped_ = false;
   std::vector<Done> waiting_;   // for the next build
   bool waiting_force_ = false;  // the next build is forced
+  int64_t requested_ms_ = 0;    // the first request the next build serves (unix ms); 0: none
   uint64_t next_generation_;
   metrics::BlockStats* stats_;
   observe::ReloadStatus status_;

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "resolver/config/config_diff.h"
+#include "resolver/feeds/list_changes.h"
 #include "resolver/observe/dnstap_setup.h"
 #include "resolver/observe/status_report.h"
 
@@ -190,9 +191,16 @@ void Server::start_feeds() {
   feeds_->request_build = [this] { reloader_->request(); };
   reloader_->on_built = [this](const Reloader::Outcome& o) {
     feeds_->build_finished(o.ok, o.candidates, o.refusals, *holder_.current());
+    // File lists: content changes, lists added or removed, refusals (the feed manager
+    // reports its candidates' own).
+    feeds::record_reload(feeds_->audit(), feeds_->status(), o.ok, o.previous.get(),
+                         *holder_.current(), o.refusals, o.candidates, o.requested_ms,
+                         feeds::unix_now_ms());
     if (o.ok) feeds_->reconcile(*holder_.current());
   };
   feeds_->reconcile(*holder_.current());
+  feeds::record_reload(feeds_->audit(), feeds_->status(), true, nullptr, *holder_.current(), {}, {},
+                       0, feeds::unix_now_ms());
 }
 
 void Server::start_metrics() {

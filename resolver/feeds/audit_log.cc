@@ -31,6 +31,7 @@ std::string AuditLog::line(const AuditEvent& e, int64_t unix_ms) {
   j["new_version"] = e.new_version;
   if (e.added) j["added"] = *e.added;
   if (e.removed) j["removed"] = *e.removed;
+  if (!e.counts.empty()) j["counts"] = e.counts;
   if (e.entries) j["entries"] = *e.entries;
   if (!e.reason.empty()) j["reason"] = e.reason;
   // Names and reasons can hold anything a list or a feed sent: replace, never throw.

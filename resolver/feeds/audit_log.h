@@ -20,8 +20,11 @@ struct AuditEvent {
   std::string origin;  // primary, URL, file
   std::string old_version, new_version;
   std::optional<int64_t> added, removed;  // entries, when known
-  std::optional<uint64_t> entries;        // after the change
-  std::string reason;                     // refusals and failures; --reason of block
+  // How added/removed were counted: "exact" (a set difference, an IXFR's records) or "net"
+  // (the difference of the entry counts: a changed file list); "" when not said.
+  std::string counts;
+  std::optional<uint64_t> entries;  // after the change
+  std::string reason;               // refusals and failures; --reason of block
 };
 
 class AuditLog {

@@ -138,6 +138,15 @@ inline constexpr Family kListExemptedNames{
     "sinkholed_list_exempted_names", T::kGauge,
     "Names of each list lifted by an exception list named in its exceptions key (by list, "
     "exception list, and whether the list is mandatory)"};
+inline constexpr Family kListSerial{"sinkholed_list_serial", T::kGauge,
+                                    "SOA serial of each RPZ list's copy serving, when known"};
+inline constexpr Family kListLastSuccess{
+    "sinkholed_list_last_success_timestamp_seconds", T::kGauge,
+    "Unix time each list's source last gave the copy serving (a feed's fetch, a file's reload)"};
+inline constexpr Family kListTimeToEnforce{
+    "sinkholed_list_time_to_enforce_seconds", T::kGauge,
+    "For each list's last change: seconds from the change being seen (NOTIFY, new ETag, push, a "
+    "reload asked for) to the generation holding it serving"};
 inline constexpr Family kWorkers{"sinkholed_workers", T::kGauge, "Worker threads serving"};
 inline constexpr Family kStartTime{"sinkholed_start_time_seconds", T::kGauge,
                                    "Unix time the server started"};

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <ctime>
+#include <map>
 #include <string>
 
 #include "resolver/metrics/catalogue.h"
@@ -201,6 +202,25 @@ void reloads_and_lists(PrometheusText& out, const ServerState& s) {
                   {"exceptions", snap->lists[l.exceptions[i]].name},
                   {"mandatory", l.mandatory ? "true" : "false"}},
                  static_cast<double>(l.exempted_names[i]));
+  // Freshness (feeds::FeedStatus) of the lists in service.
+  const auto fresh = s.feeds ? s.feeds->copy() : std::map<std::string, feeds::ListFeedState>{};
+  const std::pair<const Family*, int> per_feed[] = {
+      {&cat::kListSerial, 0}, {&cat::kListLastSuccess, 1}, {&cat::kListTimeToEnforce, 2}};
+  for (const auto& [family, what] : per_feed) {
+    out.family(*family);
+    for (const auto& l : snap->lists) {
+      const auto it = fresh.find(l.name);
+      if (it == fresh.end()) continue;
+      const feeds::ListFeedState& f = it->second;
+      if (what == 0 && f.serial)
+        out.sample(*family, {{"list", l.name}}, static_cast<double>(*f.serial));
+      else if (what == 1 && f.last_success_ms > 0)
+        out.sample(*family, {{"list", l.name}}, static_cast<double>(f.last_success_ms) / 1000.0);
+      else if (what == 2 && f.seen_ms > 0 && f.enforced_ms >= f.seen_ms)
+        out.sample(*family, {{"list", l.name}},
+                   static_cast<double>(f.enforced_ms - f.seen_ms) / 1000.0);
+    }
+  }
 }
 
 }  // namespace

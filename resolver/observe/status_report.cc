@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string_view>
 
 #include "resolver/metrics/worker_counters.h"
@@ -25,6 +26,57 @@ size_t total_entries(const policy::PolicySnapshot& snap) {
   size_t entries = 0;
   for (const auto& l : snap.lists) entries += l.stats.entries;
   return entries;
+}
+
+// "12 s ago", or "never" for 0.
+std::string ago(int64_t ms, int64_t now_unix) {
+  if (ms <= 0) return "never";
+  return fmt::format("{} s ago", std::max<int64_t>(0, now_unix - ms / 1000));
+}
+
+std::optional<feeds::ListFeedState> feed_state(const ServerState& s, const std::string& list) {
+  return s.feeds ? s.feeds->get(list) : std::nullopt;
+}
+
+// The list's source on one line: where its content comes from, the version serving, the
+// last attempt, success and error, and the last change's time to enforce.
+std::string freshness_text(const feeds::ListFeedState& f, int64_t now_unix) {
+  std::string out = fmt::format("    source {}", f.source.empty() ? "file" : f.source);
+  if (!f.origin.empty()) out += " " + f.origin;
+  if (!f.version.empty()) out += ", " + f.version;
+  out += fmt::format(", last attempt {}, last success {}", ago(f.last_attempt_ms, now_unix),
+                     ago(f.last_success_ms, now_unix));
+  if (f.seen_ms > 0 && f.enforced_ms >= f.seen_ms)
+    out += fmt::format(", time to enforce {:.3f} s", (f.enforced_ms - f.seen_ms) / 1000.0);
+  if (!f.state.empty() && f.state != "ok") out += ", " + f.state;
+  if (!f.last_error.empty()) out += ", last error: " + f.last_error;
+  return out + "\n";
+}
+
+nlohmann::ordered_json freshness_json(const std::optional<feeds::ListFeedState>& f) {
+  using J = nlohmann::ordered_json;
+  if (!f)
+    return {{"source", "file"},
+            {"origin", nullptr},
+            {"version", nullptr},
+            {"serial", nullptr},
+            {"last_attempt_unix_ms", nullptr},
+            {"last_success_unix_ms", nullptr},
+            {"last_error", ""},
+            {"time_to_enforce_s", nullptr},
+            {"state", nullptr}};
+  const auto ms = [](int64_t v) { return v > 0 ? J(v) : J(nullptr); };
+  return {{"source", f->source.empty() ? "file" : f->source},
+          {"origin", f->origin},
+          {"version", f->version},
+          {"serial", f->serial ? J(*f->serial) : J(nullptr)},
+          {"last_attempt_unix_ms", ms(f->last_attempt_ms)},
+          {"last_success_unix_ms", ms(f->last_success_ms)},
+          {"last_error", f->last_error},
+          {"time_to_enforce_s", f->seen_ms > 0 && f->enforced_ms >= f->seen_ms
+                                    ? J((f->enforced_ms - f->seen_ms) / 1000.0)
+                                    : J(nullptr)},
+          {"state", f->state}};
 }
 
 }  // namespace
@@ -149,6 +201,7 @@ std::string lists_text(const ServerState& s, int64_t now_unix) {
                          l.exempted_names[i]);
     if (!l.basis.empty()) out += "  basis: " + basis_text(l.basis);
     out += "\n";
+    if (const auto f = feed_state(s, l.name)) out += freshness_text(*f, now_unix);
   }
   return out;
 }
@@ -176,6 +229,8 @@ nlohmann::ordered_json lists_json(const ServerState& s, int64_t now_unix) {
                    {"mandatory", l.mandatory},
                    {"exceptions", std::move(exceptions)},
                    {"basis", basis_json(l.basis)}});
+    const nlohmann::ordered_json fresh = freshness_json(feed_state(s, l.name));
+    for (const auto& [k, v] : fresh.items()) out.back()[k] = v;
   }
   return out;
 }

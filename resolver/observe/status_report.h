@@ -32,7 +32,10 @@ nlohmann::ordered_json status_json(const ServerState& s, int64_t now_unix);
 std::string warnings_text(const std::vector<std::string>& warnings);
 
 // Every list in service: category, format, entries, rejected lines, age, file; whether it
-// is mandatory, its exception lists with the names each lifts, and its legal basis.
+// is mandatory, its exception lists with the names each lifts, and its legal basis; then
+// its freshness (feeds::FeedStatus, every list has one once served): source and origin,
+// version (serial, ETag, a file's mtime), last attempt, success and error, the last
+// change's time to enforce.
 std::string lists_text(const ServerState& s, int64_t now_unix);
 nlohmann::ordered_json lists_json(const ServerState& s, int64_t now_unix);
 
