@@ -138,6 +138,11 @@ inline constexpr Family kListExemptedNames{
     "sinkholed_list_exempted_names", T::kGauge,
     "Names of each list lifted by an exception list named in its exceptions key (by list, "
     "exception list, and whether the list is mandatory)"};
+inline constexpr Family kListFetches{
+    "sinkholed_list_fetches_total", T::kCounter,
+    "Downloads of each HTTP-sourced list by outcome: downloaded (new content offered to a "
+    "build), not_modified (304, or the bytes already serving), failed (HTTP error, DNS, TLS, "
+    "timeout, over max_bytes)"};
 inline constexpr Family kWorkers{"sinkholed_workers", T::kGauge, "Worker threads serving"};
 inline constexpr Family kStartTime{"sinkholed_start_time_seconds", T::kGauge,
                                    "Unix time the server started"};
