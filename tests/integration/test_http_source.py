@@ -349,7 +349,8 @@ class HttpSourceTest(PolicyTestCase):
         self.assertEqual(n.requests("/tls.txt")[0][0], 200)
         self.assertEqual(self.audited("plain", "installed")[0]["source"], "http")
         self.assertTrue(self.audited("plain", "installed")[0]["new_version"].startswith("etag "))
-        meta = json.load(open(os.path.join(self.state_dir, "lists/plain/current.meta.json")))
+        with open(os.path.join(self.state_dir, "lists/plain/current.meta.json")) as f:
+            meta = json.load(f)
         self.assertTrue(meta["etag"].startswith('"'), meta)
         self.assertEqual(meta["origin"], f"http://{ADDR}:{n.http_port}/plain.txt")
         # Without ca_file the test CA is unknown: verification fails, counted, logged once.
