@@ -155,11 +155,12 @@ class HttpFeed final : public Feed {
   }
 
   void abandon() {
-    if (!download_) return;
-    download_->cancel = true;
-    std::lock_guard lock(download_->mu);
-    download_->abandoned = true;
-    download_.reset();
+    // Our reference goes; the thread's keeps the state (and its mutex) alive until it ends.
+    const std::shared_ptr<Download> d = std::move(download_);
+    if (!d) return;
+    d->cancel = true;
+    std::lock_guard lock(d->mu);
+    d->abandoned = true;
   }
 
   void fetch() {
