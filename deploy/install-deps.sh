@@ -12,6 +12,8 @@ packages=(
   libuv1-dev libldns-dev libhyperscan-dev libyaml-cpp-dev libidn2-dev
   libcli11-dev libspdlog-dev libfmt-dev libabsl-dev libsystemd-dev libssl-dev nlohmann-json3-dev
   libxxhash-dev
+  # HTTP(S) list sources
+  libcurl4-openssl-dev
   # operations: metrics/explain HTTP, dnstap
   libmicrohttpd-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
   # the strict checks' TLD / public-suffix list (/usr/share/publicsuffix)

@@ -171,6 +171,9 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
     std::string err;
     if (!audit_.append(ev, &err)) spdlog::error("audit log: {}", err);
   }
+  // A refusal fails the whole build, so the other candidates it read wait; without the
+  // refused ones the next build differs, so ask for it now instead of at the next offer.
+  if (!published && !refused.empty() && !candidates().empty() && request_build) request_build();
 }
 
 }  // namespace sinkhole::feeds

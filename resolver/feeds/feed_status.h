@@ -30,6 +30,12 @@ struct ListFeedState {
   int64_t seen_ms = 0;
   int64_t enforced_ms = 0;
   std::string state;  // the feed's own word: "ok", "refreshing", "retrying", "expired", …
+  // Fetch outcomes since start (HTTP sources, resolver/feeds/http_feed.cc;
+  // sinkholed_list_fetches_total): new content offered to a build, nothing new (304, or
+  // the bytes already serving), failed (HTTP error, DNS, TLS, timeout, over max_bytes).
+  uint64_t fetch_downloaded = 0;
+  uint64_t fetch_not_modified = 0;
+  uint64_t fetch_failed = 0;
 };
 
 class FeedStatus {

@@ -52,6 +52,7 @@ std::span<const Family* const> families() {
       &kListSerial,
       &kListLastSuccess,
       &kListTimeToEnforce,
+      &kListFetches,
       &kWorkers,
       &kStartTime,
       &kBuildInfo,

@@ -147,6 +147,11 @@ inline constexpr Family kListTimeToEnforce{
     "sinkholed_list_time_to_enforce_seconds", T::kGauge,
     "For each list's last change: seconds from the change being seen (NOTIFY, new ETag, push, a "
     "reload asked for) to the generation holding it serving"};
+inline constexpr Family kListFetches{
+    "sinkholed_list_fetches_total", T::kCounter,
+    "Downloads of each HTTP-sourced list by outcome: downloaded (new content offered to a "
+    "build), not_modified (304, or the bytes already serving), failed (HTTP error, DNS, TLS, "
+    "timeout, over max_bytes)"};
 inline constexpr Family kWorkers{"sinkholed_workers", T::kGauge, "Worker threads serving"};
 inline constexpr Family kStartTime{"sinkholed_start_time_seconds", T::kGauge,
                                    "Unix time the server started"};

@@ -223,6 +223,20 @@ void reloads_and_lists(PrometheusText& out, const ServerState& s) {
   }
 }
 
+// HTTP list sources: each list's fetch outcomes (resolver/feeds/feed_status.h).
+void list_fetches(PrometheusText& out, const ServerState& s) {
+  out.family(cat::kListFetches);
+  if (!s.feeds) return;
+  for (const auto& [list, st] : s.feeds->copy()) {
+    if (st.source != "http") continue;
+    const std::pair<const char*, uint64_t> outcomes[] = {{"downloaded", st.fetch_downloaded},
+                                                         {"not_modified", st.fetch_not_modified},
+                                                         {"failed", st.fetch_failed}};
+    for (const auto& [outcome, n] : outcomes)
+      out.sample(cat::kListFetches, {{"list", list}, {"outcome", outcome}}, static_cast<double>(n));
+  }
+}
+
 }  // namespace
 
 std::string render_metrics(const ServerState& s) {
@@ -234,6 +248,7 @@ std::string render_metrics(const ServerState& s) {
   cache(out, s);
   upstreams(out, s);
   reloads_and_lists(out, s);
+  list_fetches(out, s);
   out.family(cat::kWorkers);
   out.sample(cat::kWorkers, static_cast<double>(s.workers->size()));
   out.family(cat::kStartTime);

@@ -94,3 +94,24 @@ TEST_CASE("a build that failed elsewhere keeps the candidate for the next one") 
   f.manager->build_finished(true, {"mic"}, {}, f.snap);
   CHECK(f.manager->store().exists("mic", policy::kCopyCurrent));
 }
+
+TEST_CASE("a refusal that failed the build asks again for the candidates that waited") {
+  Fixture f;
+  f.offer("serial 2");
+  feeds::CopyMeta m;
+  m.source = "http";
+  m.who = "feed";
+  m.version = "etag \"x\"";
+  REQUIRE(f.manager->store().write("gov", policy::kCopyCandidate, "", m).empty());
+  f.manager->offer("gov");
+  const int before = f.builds;
+  // gov's empty copy was refused, which failed the build mic's candidate was in too.
+  f.manager->build_finished(false, {"mic", "gov"}, {{"gov", "empty", "list gov: empty"}}, f.snap);
+  CHECK(f.builds == before + 1);
+  const auto c = f.manager->candidates();
+  CHECK(c.size() == 1);
+  CHECK(c.count("mic") == 1);
+  // A build that failed for another reason (no refusal) is not retried in a loop.
+  f.manager->build_finished(false, {"mic"}, {}, f.snap);
+  CHECK(f.builds == before + 1);
+}
