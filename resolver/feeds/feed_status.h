@@ -30,6 +30,12 @@ struct ListFeedState {
   int64_t seen_ms = 0;
   int64_t enforced_ms = 0;
   std::string state;  // the feed's own word: "ok", "refreshing", "retrying", "expired", …
+  // RPZ secondary (rpz_feed.cc): failed transfers by reason ("tsig", "timeout",
+  // "truncated", "inconsistent", "refused", "network", "too_big", "malformed"), and the SOA
+  // expire state (`dropped`: on_expire: drop took the list out of service).
+  std::map<std::string, uint64_t> failure_reasons;
+  bool expired = false;
+  bool dropped = false;
 };
 
 class FeedStatus {

@@ -49,6 +49,7 @@ std::span<const Family* const> families() {
       &kListAge,
       &kListLoaded,
       &kListExemptedNames,
+      &kFeedTransferFailures,
       &kWorkers,
       &kStartTime,
       &kBuildInfo,

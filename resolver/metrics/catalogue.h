@@ -138,6 +138,11 @@ inline constexpr Family kListExemptedNames{
     "sinkholed_list_exempted_names", T::kGauge,
     "Names of each list lifted by an exception list named in its exceptions key (by list, "
     "exception list, and whether the list is mandatory)"};
+// RPZ secondary (resolver/feeds/rpz_feed.cc), from FeedStatus.
+inline constexpr Family kFeedTransferFailures{
+    "sinkholed_feed_transfer_failures_total", T::kCounter,
+    "Failed zone transfers of an RPZ feed list, by list and reason (tsig, timeout, truncated, "
+    "inconsistent, refused, network, too_big, malformed, store); the copy serving stays"};
 inline constexpr Family kWorkers{"sinkholed_workers", T::kGauge, "Worker threads serving"};
 inline constexpr Family kStartTime{"sinkholed_start_time_seconds", T::kGauge,
                                    "Unix time the server started"};
