@@ -210,9 +210,9 @@ class RpzFeed final : public Feed {
   }
 
   void reconfigure(const policy::ListData& l) override {
+    if (l.source.rpz.zone != spec_.zone) serial_.reset();  // another zone: AXFR next
     spec_ = l.source.rpz;
     max_entries_ = l.limits.max_entries;
-    if (l.source.rpz.zone != spec_.zone) serial_.reset();
   }
 
   void notified(int64_t seen_ms) override {
@@ -276,6 +276,14 @@ class RpzFeed final : public Feed {
       timers_ = o.timers;
       last_ok_ms_ = now;
       expired_warned_ = false;
+      if (dropped_) {  // the primary answers again: the saved copy applies again
+        dropped_ = false;
+        ctx_.status->update(list_, [](ListFeedState& s) {
+          s.expired = false;
+          s.dropped = false;
+        });
+        if (ctx_.drop) ctx_.drop(list_, false);
+      }
     }
     switch (o.kind) {
       case Outcome::Kind::kFailed: {
@@ -325,7 +333,10 @@ class RpzFeed final : public Feed {
       s.expired = true;
       s.dropped = drop;
     });
-    if (drop && ctx_.drop) ctx_.drop(list_, true);
+    if (drop && ctx_.drop) {
+      dropped_ = true;
+      ctx_.drop(list_, true);
+    }
   }
 
   void after_attempt(uint64_t delay_ms) {
@@ -348,6 +359,7 @@ class RpzFeed final : public Feed {
   SoaTimers timers_;
   int64_t last_ok_ms_ = 0;  // the last time a primary answered
   bool running_ = false, offered_ = false, notify_pending_ = false, expired_warned_ = false;
+  bool dropped_ = false;  // on_expire: drop took the list out of service
   uint32_t offered_serial_ = 0;
   int64_t pending_seen_ms_ = 0;
 };
