@@ -66,7 +66,7 @@ def main():
     primary = PrimaryKnot(names)
     try:
         t = time.monotonic()
-        primary.start()
+        primary.start(timeout=600)
         print(f"knotd loaded {NAMES:,} names in {time.monotonic() - t:.1f} s")
         s = PolicySinkholed(["127.0.0.1:9"], policy(
             f'primary: ["{primary.addr}:{primary.port}"], zone: {ZONE}'), {}, ipv6=False,

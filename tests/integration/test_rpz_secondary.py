@@ -103,13 +103,13 @@ class PrimaryKnot:
             lines.append(f"    notify: [{', '.join(f's{i}' for i in range(len(self.remotes)))}]")
         return "\n".join(lines) + "\n"
 
-    def start(self):
+    def start(self, timeout=20):
         with open(self.conf, "w") as f:
             f.write(self.config())
         self.log = open(os.path.join(self.dir, "knotd.log"), "ab")
         self.proc = subprocess.Popen([KNOTD, "-c", self.conf], stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.knotc("zone-status", ZONE, check=False).returncode == 0:
                 return self
