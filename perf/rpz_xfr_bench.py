@@ -69,8 +69,9 @@ def main():
         primary.start(timeout=600)
         print(f"knotd loaded {NAMES:,} names in {time.monotonic() - t:.1f} s")
         s = PolicySinkholed(["127.0.0.1:9"], policy(
-            f'primary: ["{primary.addr}:{primary.port}"], zone: {ZONE}'), {}, ipv6=False,
-            log_level="info")
+            f'primary: ["{primary.addr}:{primary.port}"], zone: {ZONE}, '
+            'tsig: { name: feed, algorithm: hmac-sha256, secret_file: feed.key }'),
+            {"feed.key": primary.key_text}, ipv6=False, log_level="info")
         t0 = time.monotonic()
         s.start(timeout=60)
         t_ready = time.monotonic()
