@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
+#include "policy/tsig_key.h"
 #include "resolver/config/config.h"
 
 namespace sinkhole::policy {
@@ -49,6 +52,25 @@ void read_tsig(config::YamlReader& r, const YAML::Node& t, const std::string& wh
       k.algorithm = *s;
     }
   }
+  // Read now, at build time: a missing or broken key is a configuration error of this build.
+  std::ifstream in(k.secret_file);
+  if (!in)
+    return r.error_at(t["secret_file"],
+                      fmt::format("{}.secret_file: cannot read {}", where, k.secret_file));
+  std::stringstream text;
+  text << in.rdbuf();
+  TsigFileKey fk;
+  std::string err;
+  if (!parse_tsig_key_text(text.str(), fk, &err))
+    return r.error_at(t["secret_file"],
+                      fmt::format("{}.secret_file {}: {}", where, k.secret_file, err));
+  if (!fk.name.empty() && fk.name != k.name)
+    return r.error_at(t["name"], fmt::format("{}.name '{}' but {} holds the key '{}'", where,
+                                             k.name, k.secret_file, fk.name));
+  if (!fk.algorithm.empty() && fk.algorithm != k.algorithm)
+    return r.error_at(t["secret_file"], fmt::format("{}.algorithm {} but {} holds a {} key", where,
+                                                    k.algorithm, k.secret_file, fk.algorithm));
+  k.secret = std::move(fk.secret);
   out.tsig = std::move(k);
 }
 

@@ -24,6 +24,9 @@ struct TsigKeySpec {
   std::string name;                       // the key's name, as the primary knows it
   std::string algorithm = "hmac-sha256";  // hmac-md5, hmac-sha1, hmac-sha224/256/384/512
   std::string secret_file;  // holds the base64 secret (keymgr -t / tsig-keygen output)
+  // The base64 secret read from secret_file by the build (policy/tsig_key.h): the feed's
+  // transfer thread and the workers (NOTIFY) use it without opening a file.
+  std::string secret;
   bool operator==(const TsigKeySpec&) const = default;
 };
 

@@ -411,8 +411,14 @@ class Builder {
         // A feed list reads the copy its feed saved (or the candidate this build tries);
         // without one yet it is pending: empty, and the build goes on (load_list).
         const auto candidate = options_.candidates.find(name);
-        if (candidate != options_.candidates.end()) {
+        if (candidate != options_.candidates.end() && !candidate->second.empty()) {
           data.path = candidate->second;
+        } else if (candidate != options_.candidates.end()) {
+          // "" — RPZ `on_expire: drop` past the SOA expire: the list stops applying.
+          data.path = list_copy_path(
+              options_.state_dir.empty() ? config::kDefaultStateDir : options_.state_dir, name,
+              kCopyCurrent);
+          data.pending = true;
         } else {
           data.path = list_copy_path(
               options_.state_dir.empty() ? config::kDefaultStateDir : options_.state_dir, name,

@@ -75,6 +75,8 @@ struct BuildOptions {
   std::string state_dir;
   // Feed lists to read from a new copy instead of the one serving, by list name → path
   // (resolver/feeds: a transfer, a download or a push waiting to be checked by this build).
+  // An empty path: build the list without any copy, pending and empty (an RPZ copy past
+  // its SOA expire with `on_expire: drop`).
   std::map<std::string, std::string> candidates;
 };
 

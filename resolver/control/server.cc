@@ -124,6 +124,11 @@ void Server::make_workers() {
     workers_.push_back(std::make_unique<pipeline::Worker>(live_, w, std::move(startup_.fds[w]),
                                                           holder_, cache_.get()));
   for (auto& w : workers_) w->set_worker_count(static_cast<unsigned>(workers_.size()));
+  // NOTIFY for RPZ feed lists: from a worker to the feed manager (its own queue and async).
+  for (auto& w : workers_)
+    w->set_notify_sink([this](const std::string& zone, const std::string& from) {
+      if (feeds_) feeds_->notify(zone, from);
+    });
   if (dnstap_)
     for (auto& w : workers_) w->attach_dnstap(*dnstap_);
 }

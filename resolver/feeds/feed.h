@@ -30,6 +30,9 @@ struct FeedContext {
   AuditLog* audit = nullptr;
   // A candidate copy of `list` was written: build it. Control thread.
   std::function<void(const std::string& list)> offer;
+  // RPZ `on_expire: drop`: build `list` without its copy (pending, empty) from now on, or
+  // again with it (false). Asks for a build. Control thread.
+  std::function<void(const std::string& list, bool dropped)> drop;
 };
 
 class Feed {
@@ -47,6 +50,9 @@ class Feed {
   // The list's configuration after a reload, when its source is still the same kind and
   // origin: the feed may pick up changed settings (refresh, TSIG key, limits).
   virtual void reconfigure(const policy::ListData& list) { (void)list; }
+  // A NOTIFY for the list's zone came from one of its primaries at `seen_ms` (unix ms): ask
+  // the source now (RPZ; others ignore it).
+  virtual void notified(int64_t seen_ms) { (void)seen_ms; }
 };
 
 // The feed for `list` (its ListData from the snapshot just published), by source kind.

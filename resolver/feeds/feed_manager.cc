@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "policy/list_copies.h"
 #include "util/log_escape.h"
@@ -17,6 +18,11 @@ FeedManager::FeedManager(uv_loop_t* loop, std::string state_dir, std::string aud
   ctx_.status = &status_;
   ctx_.audit = &audit_;
   ctx_.offer = [this](const std::string& list) { offer(list); };
+  ctx_.drop = [this](const std::string& list, bool dropped) { set_dropped(list, dropped); };
+  notify_async_ = new uv_async_t;
+  notify_async_->data = this;
+  uv_async_init(loop_, notify_async_,
+                [](uv_async_t* a) { static_cast<FeedManager*>(a->data)->drain_notices(); });
 }
 
 FeedManager::~FeedManager() {
@@ -27,6 +33,45 @@ void FeedManager::stop() {
   for (auto& [name, r] : feeds_)
     if (r.feed) r.feed->stop();
   feeds_.clear();
+  if (notify_async_) {
+    std::lock_guard lock(notify_mu_);
+    uv_close(reinterpret_cast<uv_handle_t*>(notify_async_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+    notify_async_ = nullptr;
+  }
+}
+
+void FeedManager::notify(const std::string& zone, const std::string& from) {
+  std::lock_guard lock(notify_mu_);
+  if (!notify_async_) return;
+  notices_.push_back({zone, from, unix_now_ms()});
+  uv_async_send(notify_async_);
+}
+
+void FeedManager::drain_notices() {
+  std::vector<Notice> got;
+  {
+    std::lock_guard lock(notify_mu_);
+    got.swap(notices_);
+  }
+  for (const auto& n : got) {
+    for (auto& [name, r] : feeds_) {
+      if (r.source.kind != policy::ListSource::Kind::kRpz || !r.feed) continue;
+      if (r.source.rpz.zone.size() != n.zone.size() ||
+          !std::equal(n.zone.begin(), n.zone.end(), r.source.rpz.zone.begin(),
+                      [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+        continue;
+      spdlog::info("list {}: NOTIFY from {}", util::escape_for_log(name, 120), n.from);
+      status_.update(name, [&](ListFeedState& s) { s.seen_ms = n.seen_ms; });
+      r.feed->notified(n.seen_ms);
+    }
+  }
+}
+
+void FeedManager::set_dropped(const std::string& list, bool dropped) {
+  if (dropped ? dropped_.insert(list).second : dropped_.erase(list) > 0) {
+    if (request_build) request_build();
+  }
 }
 
 Feed* FeedManager::feed(const std::string& list) {
@@ -53,6 +98,7 @@ void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
       if (it->second.feed) it->second.feed->stop();
       feeds_.erase(it);
     }
+    dropped_.erase(l.name);
     // A candidate left by a crash or by the source this list had before is not this
     // feed's: it starts from the copy serving.
     store_.remove(l.name, policy::kCopyCandidate);
@@ -83,6 +129,7 @@ void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
     }
     if (it->second.feed) it->second.feed->stop();
     offered_.erase(it->first);
+    dropped_.erase(it->first);
     status_.erase(it->first);
     it = feeds_.erase(it);
   }
@@ -99,6 +146,8 @@ std::map<std::string, std::string> FeedManager::candidates() const {
   for (const auto& list : offered_)
     if (store_.exists(list, policy::kCopyCandidate))
       out.emplace(list, store_.path(list, policy::kCopyCandidate));
+  // "" = build it without a copy (BuildOptions::candidates); a new candidate wins.
+  for (const auto& list : dropped_) out.emplace(list, "");
   return out;
 }
 
@@ -110,6 +159,8 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
     const auto refusal = std::find_if(refused.begin(), refused.end(),
                                       [&](const policy::ListRefusal& r) { return r.list == list; });
     Feed* f = feed(list);
+    if (dropped_.count(list) && !offered_.count(list)) continue;  // built pending, no copy
+    if (published) dropped_.erase(list);                          // a new copy serves again
     const auto meta = store_.meta(list, policy::kCopyCandidate);
     const auto old = store_.meta(list, policy::kCopyCurrent);
     AuditEvent ev;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,6 +51,13 @@ class FeedManager {
 
   // A new candidate of `list` was written (FeedContext::offer): build it.
   void offer(const std::string& list);
+  // FeedContext::drop: `list` builds pending (no copy) while dropped.
+  void set_dropped(const std::string& list, bool dropped);
+
+  // A NOTIFY for `zone` (no trailing dot, any case) accepted from `from` (the worker checked
+  // it against the lists' primaries and keys): the feed of that zone refreshes now. Any
+  // thread (a worker): queued under a mutex, handled on the control loop.
+  void notify(const std::string& zone, const std::string& from);
 
   ListStore& store() { return store_; }
   FeedStatus& status() { return status_; }
@@ -68,6 +76,16 @@ class FeedManager {
   FeedContext ctx_;
   std::map<std::string, Running> feeds_;
   std::set<std::string> offered_;  // lists with a candidate waiting for a build
+  std::set<std::string> dropped_;  // lists built without their copy (on_expire: drop)
+  // NOTIFYs from the workers: (zone, from, seen unix ms).
+  struct Notice {
+    std::string zone, from;
+    int64_t seen_ms;
+  };
+  std::mutex notify_mu_;
+  std::vector<Notice> notices_;
+  uv_async_t* notify_async_ = nullptr;
+  void drain_notices();
 };
 
 }  // namespace sinkhole::feeds

@@ -36,6 +36,12 @@ struct ListFeedState {
   uint64_t fetch_downloaded = 0;
   uint64_t fetch_not_modified = 0;
   uint64_t fetch_failed = 0;
+  // RPZ secondary (rpz_feed.cc): failed transfers by reason ("tsig", "timeout",
+  // "truncated", "inconsistent", "refused", "network", "too_big", "malformed"), and the SOA
+  // expire state (`dropped`: on_expire: drop took the list out of service).
+  std::map<std::string, uint64_t> failure_reasons;
+  bool expired = false;
+  bool dropped = false;
 };
 
 class FeedStatus {

@@ -53,6 +53,7 @@ std::span<const Family* const> families() {
       &kListLastSuccess,
       &kListTimeToEnforce,
       &kListFetches,
+      &kFeedTransferFailures,
       &kWorkers,
       &kStartTime,
       &kBuildInfo,

@@ -152,6 +152,11 @@ inline constexpr Family kListFetches{
     "Downloads of each HTTP-sourced list by outcome: downloaded (new content offered to a "
     "build), not_modified (304, or the bytes already serving), failed (HTTP error, DNS, TLS, "
     "timeout, over max_bytes)"};
+// RPZ secondary (resolver/feeds/rpz_feed.cc), from FeedStatus.
+inline constexpr Family kFeedTransferFailures{
+    "sinkholed_feed_transfer_failures_total", T::kCounter,
+    "Failed zone transfers of an RPZ feed list, by list and reason (tsig, timeout, truncated, "
+    "inconsistent, refused, network, too_big, malformed, store); the copy serving stays"};
 inline constexpr Family kWorkers{"sinkholed_workers", T::kGauge, "Worker threads serving"};
 inline constexpr Family kStartTime{"sinkholed_start_time_seconds", T::kGauge,
                                    "Unix time the server started"};

@@ -49,6 +49,9 @@ enum class Counter : uint16_t {
   kAnsweredAnyRfc8482,
   kRefusedClass,
   kFormErrMetaQtype,
+  // NOTIFY for an RPZ feed list's zone (resolver/pipeline/notify_stage.h)
+  kNotifyAccepted,
+  kNotifyRefused,
   // Access control and response rate limiting (resolver/pipeline/admit_stage)
   kRefusedAcl,
   kDropAcl,

@@ -12,7 +12,11 @@ HealthVerdict evaluate_health(const HealthInput& in) {
     v.healthy = false;
     v.reasons.push_back({std::move(check), std::move(message)});
   };
-  if (!in.lists_loaded) fail("lists", "the lists are not loaded yet");
+  if (!in.lists_loaded)
+    fail("lists", "the lists are not loaded yet");
+  else if (!in.pending_lists.empty())
+    fail("lists", fmt::format("feed list(s) {} have no copy to serve yet",
+                              fmt::join(in.pending_lists, ", ")));
   if (!in.stuck_workers.empty())
     fail("workers", fmt::format("worker(s) {} made no progress (stuck loop)",
                                 fmt::join(in.stuck_workers, ", ")));

@@ -17,6 +17,9 @@ namespace sinkhole::observe {
 
 struct HealthInput {
   bool lists_loaded = true;
+  // Feed lists serving no copy yet (pending: their first transfer or download has not
+  // succeeded) — or dropped past an RPZ SOA expire (on_expire: drop).
+  std::vector<std::string> pending_lists;
   uint64_t generation = 0;
   std::vector<size_t> stuck_workers;
   std::string last_reload_error;  // "" after a success

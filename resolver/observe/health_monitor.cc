@@ -194,6 +194,9 @@ HealthInput HealthMonitor::health_input() const {
   const auto snap = state_.holder->current();
   in.lists_loaded = snap != nullptr && snap->generation > 0;
   in.generation = snap ? snap->generation : 0;
+  if (snap)
+    for (const auto& l : snap->lists)
+      if (l.pending) in.pending_lists.push_back(l.name);
   in.last_reload_error = state_.reloads ? state_.reloads->last_error() : std::string();
   std::lock_guard lock(mu_);
   in.stuck_workers = stuck_;

@@ -237,6 +237,16 @@ void list_fetches(PrometheusText& out, const ServerState& s) {
   }
 }
 
+// Feed lists' failed transfers by reason (FeedStatus: its own lock, never a worker's).
+void feed_transfers(PrometheusText& out, const ServerState& s) {
+  out.family(cat::kFeedTransferFailures);
+  if (!s.feeds) return;
+  for (const auto& [list, st] : s.feeds->copy())
+    for (const auto& [reason, n] : st.failure_reasons)
+      out.sample(cat::kFeedTransferFailures, {{"list", list}, {"reason", reason}},
+                 static_cast<double>(n));
+}
+
 }  // namespace
 
 std::string render_metrics(const ServerState& s) {
@@ -249,6 +259,7 @@ std::string render_metrics(const ServerState& s) {
   upstreams(out, s);
   reloads_and_lists(out, s);
   list_fetches(out, s);
+  feed_transfers(out, s);
   out.family(cat::kWorkers);
   out.sample(cat::kWorkers, static_cast<double>(s.workers->size()));
   out.family(cat::kStartTime);

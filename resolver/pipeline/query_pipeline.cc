@@ -12,6 +12,7 @@
 #include "resolver/dns/redirect_answer.h"
 #include "resolver/dns/response_rewriter.h"
 #include "resolver/pipeline/meta_stage.h"
+#include "resolver/pipeline/notify_stage.h"
 #include "resolver/upstream/zone_key.h"
 #include "util/log_escape.h"
 
@@ -91,6 +92,11 @@ void QueryPipeline::handle_query(const uint8_t* msg, size_t len, const net::Clie
   const size_t limit =
       from.is_tcp() ? dns::kMaxMessage : dns::udp_reply_limit(q, cfg_->server.udp_payload);
   const dns::ClientQuery cq = dns::client_query_from(q, msg, cfg_->server.udp_payload, limit);
+  if (q.outcome == dns::ParseOutcome::kNotImp && q.opcode() == kOpcodeNotify && q.question_ok)
+      [[unlikely]] {
+    handle_notify(msg, len, q, from);
+    return;
+  }
   if (!q.ok()) {
     finish(reject_malformed(q, cq, counters_, tx_), from);
     return;
@@ -119,6 +125,17 @@ void QueryPipeline::debug_decision(const net::ClientEndpoint& from, const uint8_
                                    const policy::Verdict* v) {
   if (!debug_.allow(clock_.now_ms())) return;
   log_decision(policy_.snapshot(), from, qname, qname_len, qtype, d, v);
+}
+
+void QueryPipeline::handle_notify(const uint8_t* msg, size_t len, const dns::QueryView& q,
+                                  const net::ClientEndpoint& from) {
+  const NotifyOutcome o =
+      answer_notify(msg, len, q, from.sa(), policy_.snapshot(), tx_, sizeof tx_);
+  counters_.inc(o.accepted ? Counter::kNotifyAccepted : Counter::kNotifyRefused);
+  if (o.accepted && notify_sink_) notify_sink_(o.zone, o.from);
+  if (!o.accepted && upstream::DebugLog::on()) [[unlikely]]
+    spdlog::debug("NOTIFY refused: {}", o.reason);
+  if (o.size > 0) reply(from, o.rcode, tx_, o.size);
 }
 
 void QueryPipeline::refuse_unadmitted(const uint8_t* msg, size_t len,

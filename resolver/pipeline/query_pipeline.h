@@ -28,7 +28,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "policy/snapshot_holder.h"
@@ -85,6 +87,10 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   // its wall-clock arrival time is carried in its endpoint, so that an answer sent later
   // still knows it. Off, neither costs anything per query.
   void set_log_queries(bool on) { log_queries_ = on; }
+  // Where an accepted NOTIFY goes (zone, sender): the feed manager (thread-safe). Before
+  // run(). Unset: NOTIFY is accepted and answered, and nothing refreshes.
+  using NotifySink = std::function<void(const std::string& zone, const std::string& from)>;
+  void set_notify_sink(NotifySink sink) { notify_sink_ = std::move(sink); }
 
   void on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) override;
   void on_upstream_answer(upstream::PendingQuery& q, const uint8_t* resp,
@@ -190,6 +196,10 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   upstream::UpstreamPool* pool_ = nullptr;
   cache::PacketCache* cache_ = nullptr;
   bool log_queries_ = false;
+  NotifySink notify_sink_;
+  // RFC 1996 NOTIFY for an RPZ feed list (notify_stage.h): answered, and passed on.
+  void handle_notify(const uint8_t* msg, size_t len, const dns::QueryView& q,
+                     const net::ClientEndpoint& from);
   // Chases by Waiter::context (redirects and unfinished chains).
   ChaseTable chases_;
   std::unique_ptr<uint8_t[]> cache_buf_;  // a cached message is copied here, then patched

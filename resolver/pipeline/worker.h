@@ -57,6 +57,10 @@ class Worker {
   }
   // Before run(): how many workers share the response rate limit (rate_limiter.h).
   void set_worker_count(unsigned workers) { pipeline_.set_worker_count(workers); }
+  // Before run(): where an accepted NOTIFY goes (QueryPipeline::set_notify_sink).
+  void set_notify_sink(QueryPipeline::NotifySink sink) {
+    pipeline_.set_notify_sink(std::move(sink));
+  }
   // Per-upstream attempts and latency of this worker, by UpstreamSlots row (any thread
   // may read).
   const metrics::UpstreamStats& upstream_stats() const { return upstream_stats_; }

@@ -13,7 +13,7 @@ import dns.name
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnswire import (  # noqa: E402
-    NOERROR, NOTIMP, NXDOMAIN, OPCODE_IQUERY, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_STATUS,
+    NOERROR, NOTIMP, NXDOMAIN, REFUSED, OPCODE_IQUERY, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_STATUS,
     OPCODE_UPDATE, build_query, mixed_case, parse,
 )
 from processes import SinkholedTestCase  # noqa: E402
@@ -85,13 +85,21 @@ class EchoTest(SinkholedTestCase):
 
     def test_opcode_echoed_on_notimp(self):
         for label, send in self.transports():
-            for opcode in (OPCODE_IQUERY, OPCODE_STATUS, OPCODE_NOTIFY, OPCODE_UPDATE):
+            for opcode in (OPCODE_IQUERY, OPCODE_STATUS, OPCODE_UPDATE):
                 with self.subTest(f"{label} opcode={opcode}"):
                     r = send(build_query("www.example.test.", "A", opcode=opcode, id=4242))
                     self.assertEqual(r.rcode, NOTIMP, repr(r))
                     self.assertEqual(r.opcode, opcode)
                     self.assertEqual(r.id, 4242)
                     self.assertTrue(r.qr)
+            # NOTIFY is implemented for RPZ feed lists (test_rpz_secondary.py): for a zone
+            # that is none of ours, REFUSED with the opcode and ID echoed.
+            with self.subTest(f"{label} opcode=NOTIFY"):
+                r = send(build_query("www.example.test.", "SOA", opcode=OPCODE_NOTIFY, id=4242))
+                self.assertEqual(r.rcode, REFUSED, repr(r))
+                self.assertEqual(r.opcode, OPCODE_NOTIFY)
+                self.assertEqual(r.id, 4242)
+                self.assertTrue(r.qr)
 
     def test_opt_only_when_client_sent_one(self):
         for label, send in self.transports():

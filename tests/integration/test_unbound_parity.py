@@ -10,9 +10,9 @@ flag and the echoed question must agree.
     way; sinkholed never forwards them (upstream_queries stays 0).
 Known and documented differences, not compared: Unbound echoes the client's own OPT record
 where sinkholed writes its own; a query with TC=1 is FORMERR in Unbound whatever its
-opcode; qtype 0 is forwarded by Unbound and FORMERR here; NOTIFY, which Unbound implements
-(REFUSED from a host that is not a configured primary, with its usual reply flags), is
-NOTIMP here until sinkholed handles NOTIFY."""
+opcode; qtype 0 is forwarded by Unbound and FORMERR here; NOTIFY is REFUSED by both from a
+host that is not a configured primary, with each one's reply flags (sinkholed: QR+AA, as
+RFC 1996 answers; test_rpz_secondary.py)."""
 
 import os
 import shutil

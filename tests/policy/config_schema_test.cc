@@ -45,6 +45,8 @@ struct Fixture {
     tmp.write("staff.txt", "intranet.example\n");
     tmp.write("probe.txt", "probe.example\n");
     tmp.write("probe.hosts", "0.0.0.0 probe.example\n");
+    tmp.write("feed.key", "c2lua2hvbGVkLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmch\n");
+    tmp.write("keys/feed.key", "c2lua2hvbGVkLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmch\n");
   }
   sinkhole::policy::BuildResult build(const std::string& yaml) {
     return sinkhole::policy::build_snapshot(yaml, tmp.config(), 1);

@@ -991,6 +991,59 @@ TEST_CASE("a feed list reads its saved copy, a candidate, or builds pending with
   CHECK(r.refusals[0].list == "mic");
 }
 
+// RPZ `on_expire: drop` past the SOA expire: the feed manager maps the list to "" and the
+// build makes it pending (empty) although a copy is saved.
+TEST_CASE("a feed list mapped to no candidate builds pending") {
+  sinkhole::test::TempDir tmp;
+  const std::string state = tmp.path("state");
+  const std::string yaml =
+      "upstreams: [192.0.2.1]\n"
+      "server: { state_dir: " +
+      state +
+      " }\n"
+      "lists:\n"
+      "  mic: { primary: [127.0.0.30:5470], zone: mic.rpz, format: rpz }\n"
+      "policies:\n  - { name: all, clients: [0.0.0.0/0], block: [mic] }\n";
+  tmp.write("state/lists/mic/current", "$ORIGIN mic.rpz.\nsaved.example CNAME .\n");
+  sinkhole::policy::BuildOptions options;
+  options.candidates["mic"] = "";
+  const auto r = build_snapshot(yaml, tmp.config(), 1, nullptr, options);
+  REQUIRE(r.snapshot);
+  CHECK(r.snapshot->lists[0].pending);
+  CHECK_FALSE(r.snapshot->lists[0].matcher->lookup_text("saved.example", nullptr));
+}
+
+// The TSIG secret is read by the build, so no transfer thread or worker opens a file.
+TEST_CASE("an RPZ list's TSIG secret is read at build time") {
+  sinkhole::test::TempDir tmp;
+  auto build = [&](const std::string& key_text, const std::string& name = "feed") {
+    tmp.write("feed.key", key_text);
+    return build_snapshot("upstreams: [192.0.2.1]\nserver: { state_dir: " + tmp.path("s") +
+                              " }\nlists:\n  mic: { primary: 127.0.0.30, zone: mic.rpz, "
+                              "tsig: { name: " +
+                              name + ", secret_file: feed.key } }\n",
+                          tmp.config(), 1);
+  };
+  auto r = build("key:\n  - id: feed\n    algorithm: hmac-sha256\n    secret: YWJjZA==\n");
+  INFO(all(r.errors));
+  REQUIRE(r.snapshot);
+  REQUIRE(r.snapshot->lists[0].source.rpz.tsig);
+  CHECK(r.snapshot->lists[0].source.rpz.tsig->secret == "YWJjZA==");
+  r = build("key:\n  - id: other\n    secret: YWJjZA==\n");
+  CHECK_FALSE(r.snapshot);
+  CHECK(all(r.errors).find("holds the key 'other'") != std::string::npos);
+  r = build("garbage!\n");
+  CHECK_FALSE(r.snapshot);
+  CHECK(all(r.errors).find("not valid base64") != std::string::npos);
+  std::filesystem::remove(tmp.path("feed.key"));
+  r = build_snapshot(
+      "upstreams: [192.0.2.1]\nlists:\n  mic: { primary: 127.0.0.30, zone: "
+      "mic.rpz, tsig: { name: feed, secret_file: feed.key } }\n",
+      tmp.config(), 1);
+  CHECK_FALSE(r.snapshot);
+  CHECK(all(r.errors).find("cannot read") != std::string::npos);
+}
+
 TEST_CASE("a list's source keys are checked") {
   sinkhole::test::TempDir tmp;
   auto errors_of = [&](const std::string& list) {

@@ -32,6 +32,7 @@ struct Fixture {
   }
   ~Fixture() {
     manager.reset();
+    uv_run(&loop, UV_RUN_NOWAIT);  // the closed NOTIFY async handle
     uv_loop_close(&loop);
   }
   void offer(const std::string& version) {

@@ -43,6 +43,15 @@ TEST_CASE(
   CHECK(v.reasons[3].message == "no upstream is up (all 2 down)");
   CHECK(health_json(bad, v)["status"] == "unhealthy");
 
+  // A feed list with no copy to serve yet (its first transfer has not succeeded).
+  HealthInput pending = ok;
+  pending.pending_lists = {"mic"};
+  v = evaluate_health(pending);
+  CHECK_FALSE(v.healthy);
+  REQUIRE(v.reasons.size() == 1);
+  CHECK(v.reasons[0].check == "lists");
+  CHECK(v.reasons[0].message == "feed list(s) mic have no copy to serve yet");
+
   // Each reason alone is enough.
   HealthInput one = ok;
   one.upstreams_up = 0;
