@@ -48,6 +48,9 @@ struct BuildResult {
   // functions that validate the whole document first (not by build_snapshot(Document)):
   // a reload applies them together with the snapshot, or neither.
   std::shared_ptr<const config::Config> config;
+  // File lists whose configured file changed after a push (sinkholectl list push): this
+  // build read the file again; once published the pushed copy is retired (and audited).
+  std::vector<std::string> superseded_pushes;
 };
 
 struct BuildOptions {
@@ -63,7 +66,13 @@ struct BuildOptions {
   // Feed lists to read from a new copy instead of the one serving, by list name → path
   // (resolver/feeds: a transfer, a download or a push waiting to be checked by this build).
   std::map<std::string, std::string> candidates;
+  // The staged-version tallies of the snapshot serving, by list name: a list whose staged
+  // copy is still the same keeps counting into the same tally (policy/staged_tally.h).
+  std::map<std::string, std::shared_ptr<StagedTally>> staged_tallies;
 };
+
+// The baseline for BuildOptions::staged_tallies.
+std::map<std::string, std::shared_ptr<StagedTally>> staged_tallies(const PolicySnapshot& snap);
 
 // The baseline for BuildOptions::serving_entries.
 std::map<std::string, size_t> entries_by_list(const PolicySnapshot& snap);

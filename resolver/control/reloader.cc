@@ -54,6 +54,7 @@ void Reloader::start() {
   job->options.serving_entries = policy::entries_by_list(*holder_.current());
   job->options.state_dir = state_dir;
   if (candidates) job->options.candidates = candidates();
+  job->options.staged_tallies = policy::staged_tallies(*holder_.current());
   job->req.data = job;
   spdlog::debug(
       "reload: building generation {} from {} on the reload thread (generation {} "
@@ -139,6 +140,7 @@ void Reloader::finished(Job& job) {
   out.generation = holder_.generation();
   for (const auto& [list, path] : job.options.candidates) out.candidates.push_back(list);
   out.refusals = r.refusals;
+  if (out.ok) out.superseded_pushes = r.superseded_pushes;
   if (on_built && !stopped_) on_built(out);
   if (on_finished && !stopped_) on_finished(out);
   for (auto& d : job.done)

@@ -60,6 +60,9 @@ class Reloader {
     // list guard refused (a failed build): the feed manager promotes or discards them.
     std::vector<std::string> candidates;
     std::vector<policy::ListRefusal> refusals;
+    // Published: file lists whose configured file changed after a push (the file serves
+    // again; the feed manager retires the pushed copy).
+    std::vector<std::string> superseded_pushes;
   };
   // What the server made of the Config of a successful build.
   struct Applied {

@@ -22,6 +22,7 @@ struct AuditEvent {
   std::optional<int64_t> added, removed;  // entries, when known
   std::optional<uint64_t> entries;        // after the change
   std::string reason;                     // refusals and failures; --reason of block
+  std::string name;                       // block / unblock: the domain name
 };
 
 class AuditLog {
