@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "tests/policy/temp_dir.h"
 
 using namespace sinkhole::policy;

@@ -139,7 +139,10 @@ TEST_CASE("a line that is not a request, or an unknown command, gets a failure r
   CHECK_FALSE(r->ok);
   CHECK(r->error ==
         "unknown command 'reboot' (reload [--force], status, stats, lists, explain NAME "
-        "[--client IP], cache flush [NAME], policies, upstreams, config show)");
+        "[--client IP], cache flush [NAME], policies, upstreams, config show, list push LIST FILE, "
+        "block NAME [--list L] "
+        "[--reason TEXT], unblock NAME [--list L] [--reason TEXT], list stage LIST FILE, list diff "
+        "LIST, list promote LIST, list unstage LIST)");
 }
 
 TEST_CASE("config show: the configuration in service, defaults marked, in text and JSON") {
