@@ -132,6 +132,10 @@ int main() {
   fs::create_directories(dir);
   std::ofstream(dir / "block.txt") << "blocked.alloc.test\n";
   std::ofstream(dir / "legal.txt") << "legal.alloc.test\n";
+  // A staged version of the list that blocks the cached name: every cached query is also
+  // tallied (sinkholectl list stage), which must not allocate either.
+  fs::create_directories(dir / "state/lists/block");
+  std::ofstream(dir / "state/lists/block/staged") << "blocked.alloc.test\ncached.alloc.test\n";
 
   sockaddr_in up{}, srv{}, cli{}, logged_srv{};
   const int up_fd = udp_socket_on("127.0.0.1", 0, up);
@@ -142,7 +146,8 @@ int main() {
   setsockopt(cli_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 
   const std::string yaml = "server: { listen: [\"127.0.0.1:" + std::to_string(ntohs(srv.sin_port)) +
-                           "\"], workers: 1 }\n"
+                           "\"], workers: 1, state_dir: \"" + (dir / "state").string() +
+                           "\" }\n"
                            "upstreams: [\"127.0.0.1:" +
                            std::to_string(ntohs(up.sin_port)) +
                            "\"]\n"
@@ -245,7 +250,12 @@ int main() {
       long_ok, kQueries, static_cast<double>(a4 - a3) / kQueries);
   std::printf("counted by policy/list/action: %llu (want %d)\n",
               static_cast<unsigned long long>(counted), 3 * kQueries + 30);
-  const bool pass = warm && blocked_ok == kQueries && cached_ok == kQueries &&
+  const auto& staged = built.snapshot->lists.front().staged_tally;
+  const uint64_t tallied = staged ? staged->queries() : 0;
+  std::printf("tallied by the staged version: %llu (want %d)\n",
+              static_cast<unsigned long long>(tallied), kQueries + 10);
+  const bool pass = warm && tallied == static_cast<uint64_t>(kQueries + 10) &&
+                    blocked_ok == kQueries && cached_ok == kQueries &&
                     logged_ok == kQueries && long_ok == kQueries && a1 == a0 && a2 == a1 &&
                     a3 == a2 && a4 - a3 <= static_cast<uint64_t>(kQueries) &&
                     cs.hits >= static_cast<uint64_t>(kQueries) &&

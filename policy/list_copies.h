@@ -6,6 +6,8 @@
 // thread.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 #include <string_view>
 
@@ -43,6 +45,17 @@ inline std::string list_copies_dir(std::string_view state_dir, std::string_view 
 inline std::string list_copy_path(std::string_view state_dir, std::string_view list,
                                   std::string_view slot) {
   return list_copies_dir(state_dir, list) + "/" + std::string(slot);
+}
+
+// A file's identity for "has it changed since": modification time (ns) and size, or
+// "absent". A push over a file list records its file's (CopyMeta::over_file); the pushed
+// copy serves until the file's differs.
+inline std::string file_fingerprint(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "absent";
+  return std::to_string(static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL +
+                        st.st_mtim.tv_nsec) +
+         " " + std::to_string(static_cast<long long>(st.st_size));
 }
 
 }  // namespace sinkhole::policy

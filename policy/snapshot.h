@@ -48,6 +48,7 @@
 #include "policy/rpz_ip_triggers.h"
 #include "resolver/dns/message_view.h"
 #include "policy/legal_basis.h"
+#include "policy/staged_tally.h"
 #include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::policy {
@@ -103,6 +104,20 @@ struct ListData {
   // Legal basis (`basis:`, policy/legal_basis.h): who ordered this list's blocking and by
   // which decision; empty when not configured.
   LegalBasis basis;
+  // Pushes, staging and local overrides (sinkholectl list push / stage, block / unblock;
+  // resolver/control/list_admin.h): `configured_path` is the file the configuration names
+  // (file lists; `path` may then be a pushed copy), `copy` which copy `path` is ("" the
+  // configured file or a feed's current copy, "pushed", "candidate"). `staged` is the
+  // matcher of a staged version, never consulted for an answer: the policy stage only
+  // tallies what it would block (`staged_tally`). `override_list`: a built-in list of the
+  // local overrides (policy/local_overrides.h).
+  std::string configured_path;
+  std::string copy;
+  std::shared_ptr<const blocklist::Matcher> staged;
+  std::string staged_path;
+  uint64_t staged_entries = 0;
+  std::shared_ptr<StagedTally> staged_tally;
+  bool override_list = false;
 };
 
 // The EDE template's values for a block by `list` at `line` (policy/action.h).
@@ -161,6 +176,8 @@ class PolicySnapshot {
   // Some policy's clients hold 0.0.0.0/0 and some ::/0: no client falls to default_policy
   // (explain without a client then shows no "refused" verdict).
   bool every_client_in_a_policy = false;
+  // Some list has a staged version (ListData::staged): the policy stage tallies it.
+  bool any_staged = false;
 
   // Built-in action indexes (always present).
   uint16_t nxdomain = 0, nodata = 0, refused = 0, drop = 0, passthru = 0, tcp_only = 0,

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -23,6 +24,7 @@
 #include "policy/list_copies.h"
 #include "policy/list_source.h"
 #include "policy/legal_basis.h"
+#include "policy/local_overrides.h"
 #include "policy/semantic_checks.h"
 #include "resolver/config/config.h"
 #include "resolver/config/config_schema.h"
@@ -139,6 +141,7 @@ class Builder {
         read_list_limits(r_, d, "list_defaults", /*per_list=*/false, list_defaults_);
     }
     if (root["lists"]) read_lists(root["lists"]);
+    add_overrides();
     if (root["policies"]) read_policies(root["policies"]);
     if (const auto d = root["default_policy"]) {
       if (auto s = r_.scalar(d, "default_policy")) {
@@ -164,6 +167,7 @@ class Builder {
     out.notices = std::move(notices_);
     out.details = std::move(details_);
     out.refusals = std::move(refusals_);
+    out.superseded_pushes = std::move(superseded_);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!out.errors.empty()) return out;
     if (stats) {
@@ -394,6 +398,12 @@ class Builder {
       const std::string name = kv.first.as<std::string>();
       const YAML::Node& l = kv.second;
       const std::string where = "list '" + name + "'";
+      if (is_override_list(name)) {
+        r_.error_at(kv.first, fmt::format("{}: the name is reserved for the local overrides "
+                                          "(sinkholectl block/unblock)",
+                                          where));
+        continue;
+      }
       if (!seen.insert(name).second) {
         r_.error_at(kv.first, fmt::format("{} defined twice", where));
         continue;
@@ -431,6 +441,8 @@ class Builder {
         if (!path) continue;
         std::filesystem::path p(*path);
         data.path = (p.is_relative() ? base / p : p).lexically_normal().string();
+        data.configured_path = data.path;
+        choose_file_copy(data);
       }
       // Without `format:` the format is inferred from the file once read (load_list).
       data.format_basis = blocklist::FormatBasis::kContent;
@@ -496,6 +508,7 @@ class Builder {
         failed_lists_.insert(name);
         continue;
       }
+      load_staged(data, static_cast<bool>(l["format"]));
       list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
       snap_->lists.push_back(std::move(data));
     }
@@ -541,6 +554,171 @@ class Builder {
                                        lifted == 1 ? "" : "s", exc.name));
       }
     }
+  }
+
+  std::string state_dir() const {
+    return options_.state_dir.empty() ? std::string(config::kDefaultStateDir) : options_.state_dir;
+  }
+
+  // A file list reads, in this order: this build's candidate (a push being checked), a
+  // pushed copy (`current` in the state directory, written by sinkholectl list push) as
+  // long as the configured file has not changed since the push, else the configured file.
+  void choose_file_copy(ListData& data) {
+    if (const auto c = options_.candidates.find(data.name); c != options_.candidates.end()) {
+      data.path = c->second;
+      data.copy = "candidate";
+      return;
+    }
+    const std::string copy = list_copy_path(state_dir(), data.name, kCopyCurrent);
+    const auto meta = util::read_file(copy + ".meta.json", nullptr);
+    if (!meta) return;
+    const auto j = nlohmann::json::parse(*meta, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("over_file") || !j["over_file"].is_string()) return;
+    std::error_code ec;
+    if (!std::filesystem::exists(copy, ec)) return;
+    if (j["over_file"].get<std::string>() != file_fingerprint(data.configured_path)) {
+      superseded_.push_back(data.name);  // the file changed after the push: it wins again
+      notices_.push_back(fmt::format("list {}: {} changed after the last push: it serves again",
+                                     util::escape_for_log(data.name, 120),
+                                     util::escape_for_log(data.configured_path, 240)));
+      return;
+    }
+    data.path = copy;
+    data.copy = "pushed";
+  }
+
+  // A staged version (sinkholectl list stage): compiled beside the one serving, tallied,
+  // never answering. One that does not load is a warning, never a failed build.
+  void load_staged(ListData& data, bool format_configured) {
+    const std::string path = list_copy_path(state_dir(), data.name, kCopyStaged);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return;
+    try {
+      blocklist::FormatChoice chosen;
+      blocklist::Format format = data.format;
+      blocklist::ParsedList parsed =
+          blocklist::read_list_file(path, format_configured ? &format : nullptr, nullptr, &chosen);
+      blocklist::MatcherBuilder mb;
+      const uint16_t id = mb.add(parsed);
+      const size_t entries = mb.domain_counts(id).names + parsed.patterns.size();
+      if (entries == 0 || entries > data.limits.max_entries) {
+        warnings_.push_back(fmt::format("list {}: the staged copy has {} entries: not staged",
+                                        util::escape_for_log(data.name, 120), entries));
+        return;
+      }
+      data.staged = mb.build().matcher;
+      data.staged_path = path;
+      data.staged_entries = entries;
+      const std::string key = file_fingerprint(path);
+      const auto t = options_.staged_tallies.find(data.name);
+      data.staged_tally =
+          t != options_.staged_tallies.end() && t->second->key() == key
+              ? t->second
+              : std::make_shared<StagedTally>(key, static_cast<int64_t>(std::time(nullptr)) * 1000);
+      snap_->any_staged = true;
+    } catch (const std::exception& e) {
+      warnings_.push_back(fmt::format("list {}: the staged copy does not load: {}",
+                                      util::escape_for_log(data.name, 120), e.what()));
+    }
+  }
+
+  // The local overrides (policy/local_overrides.h) as built-in lists, made after the
+  // configured ones so that a scope names a loaded list; read_policies puts them in place.
+  void add_overrides() {
+    const std::string path = list_copy_path(state_dir(), kOverrideList, kCopyCurrent);
+    const auto text = util::read_file(path, nullptr);
+    if (!text) return;
+    std::map<std::string, std::vector<const OverrideEntry*>> blocks, unblocks;  // by scope
+    const std::vector<OverrideEntry> entries = parse_overrides(*text);
+    for (const auto& e : entries) {
+      if (!e.list.empty() && !list_index_.count(e.list)) {
+        warnings_.push_back(fmt::format("local override {} {} --list {}: no such list (ignored)",
+                                        e.block ? "block" : "unblock", e.name,
+                                        util::escape_for_log(e.list, 120)));
+        continue;
+      }
+      (e.block ? blocks : unblocks)[e.list].push_back(&e);
+    }
+    for (const auto& [scope, es] : blocks) {
+      const int32_t action =
+          scope.empty() ? kNoAction : snap_->lists[list_index_[scope]].default_action;
+      const uint16_t id = add_override_list(
+          scope.empty() ? std::string(kOverrideList) : std::string(kOverrideScopedPrefix) + scope,
+          path, es, /*mandatory=*/scope.empty(), action);
+      if (scope.empty())
+        override_block_ = id;
+      else
+        override_scoped_[list_index_[scope]] = id;
+    }
+    for (const auto& [scope, es] : unblocks) {
+      const uint16_t id =
+          add_override_list(scope.empty() ? std::string(kOverrideAllowList)
+                                          : std::string(kOverrideExceptPrefix) + scope,
+                            path, es, /*mandatory=*/false, kNoAction);
+      if (scope.empty()) {
+        override_allow_ = id;
+      } else {
+        ListData& l = snap_->lists[list_index_[scope]];
+        l.exceptions.push_back(id);
+        l.exempted_names.push_back(es.size());
+        notices_.push_back(fmt::format("list {}{}: {} name{} lifted by local override (unblock)",
+                                       l.name, l.mandatory ? " (mandatory)" : "", es.size(),
+                                       es.size() == 1 ? "" : "s"));
+      }
+    }
+  }
+
+  uint16_t add_override_list(std::string name, const std::string& path,
+                             const std::vector<const OverrideEntry*>& es, bool mandatory,
+                             int32_t action) {
+    ListData data;
+    data.name = std::move(name);
+    data.path = path;
+    data.configured_path = path;
+    data.category = "override";
+    data.format = blocklist::Format::kDomains;
+    data.format_why = "local overrides (sinkholectl block/unblock)";
+    data.mandatory = mandatory;
+    data.default_action = action;
+    data.override_list = true;
+    blocklist::MatcherBuilder mb;
+    const uint16_t id = mb.begin_list(path, blocklist::Format::kDomains);
+    std::vector<blocklist::DomainEntry> v;
+    v.reserve(es.size());
+    for (const auto* e : es) {
+      blocklist::DomainEntry d;
+      d.name = e->name;
+      d.line = static_cast<uint32_t>(e->line);
+      v.push_back(std::move(d));
+    }
+    mb.add_domains(id, v, 0);
+    data.stats.entries = mb.domain_counts(id).names;
+    data.stats.rules = mb.domain_counts(id).rules;
+    data.matcher = mb.build().matcher;
+    data.loaded_unix = static_cast<int64_t>(std::time(nullptr));
+    const auto cat = std::find(snap_->categories.begin(), snap_->categories.end(), "override");
+    data.category_id = static_cast<uint16_t>(cat - snap_->categories.begin());
+    if (cat == snap_->categories.end()) snap_->categories.push_back("override");
+    const auto index = static_cast<uint16_t>(snap_->lists.size());
+    list_index_[data.name] = index;
+    snap_->lists.push_back(std::move(data));
+    return index;
+  }
+
+  // The override lists in a policy: the global block first, then each scoped block before
+  // the rules of its list's policies; the global unblocks among the allow lists.
+  void apply_overrides(Policy& pol) {
+    std::vector<BlockRule> front;
+    if (override_block_ >= 0)
+      front.push_back(BlockRule{static_cast<uint16_t>(override_block_), kNoAction});
+    std::set<uint16_t> scoped;
+    for (const auto& r : pol.block)
+      if (const auto it = override_scoped_.find(r.list);
+          it != override_scoped_.end() && scoped.insert(it->second).second)
+        front.push_back(BlockRule{it->second, r.action});
+    if (!front.empty()) pol.block.insert(pol.block.begin(), front.begin(), front.end());
+    if (override_block_ >= 0) pol.has_mandatory = true;
+    if (override_allow_ >= 0) pol.allow.push_back(static_cast<uint16_t>(override_allow_));
   }
 
   // A feed list with no copy saved yet (first start, the primary or URL not reached yet):
@@ -894,6 +1072,7 @@ class Builder {
           }
         }
       }
+      apply_overrides(pol);
       policy_index_[pol.name] = static_cast<int32_t>(index);
       snap_->policies.push_back(std::move(pol));
     }
@@ -909,7 +1088,12 @@ class Builder {
   std::shared_ptr<PolicySnapshot> snap_;
   std::map<std::string, uint16_t> action_index_;
   std::map<std::string, uint16_t> list_index_;
-  std::set<std::string> failed_lists_;  // defined, but not loaded (error already given)
+  std::set<std::string> failed_lists_;   // defined, but not loaded (error already given)
+  std::vector<std::string> superseded_;  // BuildResult::superseded_pushes
+  // The override lists (add_overrides): ids, -1 when absent; scoped blocks by scope list.
+  int32_t override_block_ = -1;
+  int32_t override_allow_ = -1;
+  std::map<uint16_t, uint16_t> override_scoped_;
   std::map<std::string, int32_t> policy_index_;
   std::map<std::string, std::string> cidr_owner_;  // "10.0.0.0/8" → policy name
   std::vector<std::string> warnings_;
@@ -926,6 +1110,13 @@ class Builder {
 };
 
 }  // namespace
+
+std::map<std::string, std::shared_ptr<StagedTally>> staged_tallies(const PolicySnapshot& snap) {
+  std::map<std::string, std::shared_ptr<StagedTally>> out;
+  for (const auto& l : snap.lists)
+    if (l.staged_tally) out.emplace(l.name, l.staged_tally);
+  return out;
+}
 
 std::map<std::string, size_t> entries_by_list(const PolicySnapshot& snap) {
   std::map<std::string, size_t> out;

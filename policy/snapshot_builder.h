@@ -55,6 +55,9 @@ struct BuildResult {
   // functions that validate the whole document first (not by build_snapshot(Document)):
   // a reload applies them together with the snapshot, or neither.
   std::shared_ptr<const config::Config> config;
+  // File lists whose configured file changed after a push (sinkholectl list push): this
+  // build read the file again; once published the pushed copy is retired (and audited).
+  std::vector<std::string> superseded_pushes;
 };
 
 struct BuildOptions {
@@ -78,7 +81,13 @@ struct BuildOptions {
   // An empty path: build the list without any copy, pending and empty (an RPZ copy past
   // its SOA expire with `on_expire: drop`).
   std::map<std::string, std::string> candidates;
+  // The staged-version tallies of the snapshot serving, by list name: a list whose staged
+  // copy is still the same keeps counting into the same tally (policy/staged_tally.h).
+  std::map<std::string, std::shared_ptr<StagedTally>> staged_tallies;
 };
+
+// The baseline for BuildOptions::staged_tallies.
+std::map<std::string, std::shared_ptr<StagedTally>> staged_tallies(const PolicySnapshot& snap);
 
 // The baseline for BuildOptions::serving_entries.
 std::map<std::string, size_t> entries_by_list(const PolicySnapshot& snap);

@@ -9,6 +9,7 @@
 #include "policy/explain.h"
 #include "resolver/config/config_diff.h"
 #include "resolver/config/config_reference.h"
+#include "resolver/control/list_admin.h"
 #include "resolver/dns/name.h"
 #include "resolver/observe/explain_report.h"
 #include "resolver/observe/policies_report.h"
@@ -163,6 +164,13 @@ constexpr std::array<Handler, kCommandCount> kHandlers = [] {
   h[static_cast<size_t>(CommandId::kPolicies)] = policies;
   h[static_cast<size_t>(CommandId::kUpstreams)] = upstreams;
   h[static_cast<size_t>(CommandId::kConfigShow)] = config_show;
+  h[static_cast<size_t>(CommandId::kListPush)] = list_push;
+  h[static_cast<size_t>(CommandId::kBlock)] = block;
+  h[static_cast<size_t>(CommandId::kUnblock)] = unblock;
+  h[static_cast<size_t>(CommandId::kListStage)] = list_stage;
+  h[static_cast<size_t>(CommandId::kListDiff)] = list_diff;
+  h[static_cast<size_t>(CommandId::kListPromote)] = list_promote;
+  h[static_cast<size_t>(CommandId::kListUnstage)] = list_unstage;
   return h;
 }();
 

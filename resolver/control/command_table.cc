@@ -23,6 +23,23 @@ constexpr Argument kReloadArgs[] = {
      "Publish lists the list guard refuses (empty, rejects, shrink)", true},
 };
 
+constexpr Argument kListFileArgs[] = {
+    {"list", "", "LIST", true, "List name (as in the configuration)", false},
+    {"file", "", "FILE", true, "The new version (sent to the server; any list format)", false,
+     true},
+};
+constexpr Argument kListArgs[] = {
+    {"list", "", "LIST", true, "List name (as in the configuration)", false},
+};
+constexpr Argument kBlockArgs[] = {
+    {"name", "", "NAME", true, "Domain name (its subdomains too)", false},
+    {"list", "--list", "L", false,
+     "Only where list L applies (block: in the policies using L, with its action; unblock: "
+     "an exception of L, which lifts even a mandatory list)",
+     false},
+    {"reason", "--reason", "TEXT", false, "Why (the audit log keeps it)", false},
+};
+
 constexpr std::array<Command, kCommandCount> kCommands = {{
     {CommandId::kReload, "reload", kReloadArgs,
      "Rebuild lists and policies from the configuration; the old policy keeps serving if the "
@@ -56,6 +73,22 @@ constexpr std::array<Command, kCommandCount> kCommands = {{
      "config show",
      {},
      "The server settings in service, defaults included (man 5 sinkholed.yaml)"},
+    {CommandId::kListPush, "list push", kListFileArgs,
+     "Install FILE as LIST's new version once a build accepts it (the list guard); the old "
+     "one stays as last-known-good; exit 1 when refused"},
+    {CommandId::kBlock, "block", kBlockArgs,
+     "Block NAME now (local override, kept across restarts; first in every policy)"},
+    {CommandId::kUnblock, "unblock", kBlockArgs,
+     "Remove a local block of NAME, or else lift NAME from every non-mandatory list (with "
+     "--list L: from L only)"},
+    {CommandId::kListStage, "list stage", kListFileArgs,
+     "Load FILE as LIST's staged version in monitor mode: tallied, never answering"},
+    {CommandId::kListDiff, "list diff", kListArgs,
+     "Names the staged version adds and removes, and the queries and distinct clients since "
+     "staging it would block that the version serving does not"},
+    {CommandId::kListPromote, "list promote", kListArgs,
+     "Enforce LIST's staged version (a build checks it as any new version)"},
+    {CommandId::kListUnstage, "list unstage", kListArgs, "Drop LIST's staged version"},
 }};
 
 // Every id appears once: command(id) and the dispatch table rely on it.
@@ -74,6 +107,31 @@ std::string_view long_option(std::string_view spelling) {
   const size_t at = spelling.rfind("--");
   return at == std::string_view::npos ? spelling : spelling.substr(at);
 }
+
+}  // namespace
+
+bool has_upload(const Command& c) {
+  for (const auto& a : c.arguments)
+    if (a.upload) return true;
+  return false;
+}
+
+bool waits_for_build(CommandId id) {
+  switch (id) {
+    case CommandId::kReload:
+    case CommandId::kListPush:
+    case CommandId::kBlock:
+    case CommandId::kUnblock:
+    case CommandId::kListStage:
+    case CommandId::kListPromote:
+    case CommandId::kListUnstage:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
 
 std::string dump(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);

@@ -37,8 +37,16 @@ enum class CommandId : uint8_t {
   kPolicies,
   kUpstreams,
   kConfigShow,
+  // Updating lists by hand (resolver/control/list_admin.h).
+  kListPush,
+  kBlock,
+  kUnblock,
+  kListStage,
+  kListDiff,
+  kListPromote,
+  kListUnstage,
 };
-inline constexpr size_t kCommandCount = 9;
+inline constexpr size_t kCommandCount = 16;
 
 // One argument: a positional (`option` empty, e.g. NAME), an option (e.g. --client IP), or
 // a flag (e.g. --force: no value; sent as "true" when given).
@@ -49,6 +57,10 @@ struct Argument {
   bool required;
   std::string_view help;
   bool flag = false;
+  // A FILE whose bytes sinkholectl sends instead of its path (the daemon may not see the
+  // operator's files: PrivateTmp, another host's mount): "<file name>:<base64>"
+  // (attach_uploads, ctl_cli.h). Such a request may be up to kMaxUploadRequest long.
+  bool upload = false;
 };
 
 struct Command {
@@ -58,10 +70,18 @@ struct Command {
   std::string_view help;  // one line
 };
 
+// The bound of a request line carrying a file (Argument::upload): 256 MiB of list, base64.
+inline constexpr size_t kMaxUploadBytes = size_t{256} << 20;
+inline constexpr size_t kMaxUploadRequest = kMaxUploadBytes / 3 * 4 + 64 * 1024;
+
 // The table, in the order help lists it.
 std::span<const Command> commands();
 const Command& command(CommandId id);
 const Command* find_command(std::string_view name);
+// Whether a command has an upload argument (its request may be long).
+bool has_upload(const Command& c);
+// Commands that answer when the build they started ended (sinkholectl waits as for reload).
+bool waits_for_build(CommandId id);
 // "explain NAME [--client IP]": the name and its arguments as the usage shows them.
 std::string synopsis(const Command& c);
 // Every synopsis, comma-separated (the "unknown command" reply).

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/control/control_socket.h"
 
+#include "resolver/control/command_table.h"
+
 #include <fmt/format.h>
 #include <grp.h>
 #include <sys/socket.h>
@@ -17,6 +19,20 @@ namespace sinkhole::control {
 
 namespace {
 constexpr size_t kMaxRequest = 4096;
+
+// A request carrying a file (list push / list stage: Argument::upload) may be up to
+// kMaxUploadRequest; every other one 4 KiB. Told by the command name, which to_line
+// writes first: {"command":"list push",...
+size_t max_request(const std::string& partial) {
+  constexpr std::string_view kHead = "{\"command\":\"";
+  if (partial.size() < kHead.size() || partial.compare(0, kHead.size(), kHead) != 0)
+    return kMaxRequest;
+  const size_t end = partial.find('"', kHead.size());
+  if (end == std::string::npos || end - kHead.size() > 64) return kMaxRequest;
+  const Command* c =
+      find_command(std::string_view(partial).substr(kHead.size(), end - kHead.size()));
+  return c && has_upload(*c) ? kMaxUploadRequest : kMaxRequest;
+}
 
 // A socket file someone still accepts on must not be unlinked from under them.
 bool socket_in_use(const std::string& path) {
@@ -132,7 +148,7 @@ void ControlSocket::on_connection(uv_stream_t* server, int status) {
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&c->pipe),
       [](uv_handle_t*, size_t, uv_buf_t* buf) {
-        static char chunk[1024];  // control thread only: one buffer serves every read
+        static char chunk[64 * 1024];  // control thread only: one buffer serves every read
         *buf = uv_buf_init(chunk, sizeof chunk);
       },
       [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
@@ -141,10 +157,12 @@ void ControlSocket::on_connection(uv_stream_t* server, int status) {
           if (!c->answered) c->finish();
           return;
         }
+        const size_t before = c->request.size();
         c->request.append(buf->base, static_cast<size_t>(nread));
-        const size_t nl = c->request.find('\n');
+        // Only the new bytes: a long upload must not be scanned again at every read.
+        const size_t nl = c->request.find('\n', before);
         if (nl == std::string::npos) {
-          if (c->request.size() > kMaxRequest) c->finish();
+          if (c->request.size() > max_request(c->request)) c->finish();
           return;
         }
         c->answered = true;

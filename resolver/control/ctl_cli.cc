@@ -6,6 +6,8 @@
 
 #include "resolver/config/config.h"
 #include "sinkhole/version.h"
+#include "util/base64.h"
+#include "util/read_file.h"
 
 namespace sinkhole::control {
 
@@ -142,7 +144,30 @@ CtlCli::Target CtlCli::target() const {
 std::chrono::milliseconds CtlCli::timeout() const {
   if (timeout_option_->count() > 0)
     if (const auto t = parse_timeout(timeout_)) return *t;
-  return request().id == CommandId::kReload ? kDefaultReloadTimeout : kDefaultTimeout;
+  return waits_for_build(request().id) ? kDefaultReloadTimeout : kDefaultTimeout;
+}
+
+bool attach_uploads(Request& r, std::string* error) {
+  for (const Argument& a : command(r.id).arguments) {
+    if (!a.upload) continue;
+    const auto it = r.args.find(a.key);
+    if (it == r.args.end()) continue;
+    const std::string path = it->second;
+    std::string why;
+    const auto bytes = util::read_regular_file(path, &why);
+    if (!bytes) {
+      *error = "cannot read " + path + ": " + why;
+      return false;
+    }
+    if (bytes->size() > kMaxUploadBytes) {
+      *error = path + " is larger than " + std::to_string(kMaxUploadBytes >> 20) + " MiB";
+      return false;
+    }
+    const size_t slash = path.rfind('/');
+    it->second = (slash == std::string::npos ? path : path.substr(slash + 1)) + ":" +
+                 util::base64_encode(*bytes);
+  }
+  return true;
 }
 
 std::optional<int> parse_command_line(CLI::App& app, std::vector<std::string> args,

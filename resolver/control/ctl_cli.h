@@ -58,6 +58,7 @@ class CtlCli {
   Target target() const;
   // After app.parse(): --timeout, or the default for the command typed.
   std::chrono::milliseconds timeout() const;
+  // (below: attach_uploads)
 
  private:
   struct Leaf {
@@ -87,5 +88,10 @@ std::optional<int> parse_command_line(CLI::App& app, std::vector<std::string> ar
 // --json the result (a failure: the whole reply object, "ok":false and "error"). Returns
 // the reply's own exit status when it carries one, else kExitOk or kExitFailed.
 int render_reply(const Reply& reply, bool json, std::ostream& out);
+
+// Replaces the path of each upload argument (Argument::upload) of `r` with the file's name
+// and bytes ("<name>:<base64>"); false and `error` when a file cannot be read or is over
+// kMaxUploadBytes.
+bool attach_uploads(Request& r, std::string* error);
 
 }  // namespace sinkhole::control

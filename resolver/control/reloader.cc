@@ -70,6 +70,7 @@ void Reloader::start() {
   job->options.serving_entries = policy::entries_by_list(*job->options.serving);
   job->options.state_dir = state_dir;
   if (candidates) job->options.candidates = candidates();
+  job->options.staged_tallies = policy::staged_tallies(*holder_.current());
   job->req.data = job;
   spdlog::debug(
       "reload: building generation {} from {} on the reload thread (generation {} "
@@ -157,6 +158,7 @@ void Reloader::finished(Job& job) {
   for (const auto& [list, path] : job.options.candidates) out.candidates.push_back(list);
   out.refusals = r.refusals;
   out.requested_ms = job.requested_ms;
+  if (out.ok) out.superseded_pushes = r.superseded_pushes;
   if (on_built && !stopped_) on_built(out);
   if (on_finished && !stopped_) on_finished(out);
   for (auto& d : job.done)

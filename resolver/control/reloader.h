@@ -65,6 +65,9 @@ class Reloader {
     // compares, and where a file list's time to enforce starts (resolver/feeds/list_changes.h).
     std::shared_ptr<const policy::PolicySnapshot> previous;
     int64_t requested_ms = 0;
+    // Published: file lists whose configured file changed after a push (the file serves
+    // again; the feed manager retires the pushed copy).
+    std::vector<std::string> superseded_pushes;
   };
   // What the server made of the Config of a successful build.
   struct Applied {

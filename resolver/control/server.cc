@@ -201,6 +201,7 @@ void Server::start_feeds() {
     feeds::record_reload(feeds_->audit(), feeds_->status(), o.ok, o.previous.get(),
                          *holder_.current(), o.refusals, o.candidates, o.requested_ms,
                          feeds::unix_now_ms());
+    for (const auto& list : o.superseded_pushes) feeds_->push_superseded(list);
     if (o.ok) feeds_->reconcile(*holder_.current());
   };
   feeds_->reconcile(*holder_.current());
@@ -237,8 +238,11 @@ std::vector<std::string> Server::watched_files() const {
   std::vector<std::string> files{cfg_.path};
   // A feed list's copy changes only through its feed's own build: watching it would
   // reload once more after every promotion.
+  // Likewise the local overrides and pushed copies (sinkholectl builds them); a file list
+  // serving a pushed copy is watched at its configured file, whose change ends the push.
   for (const auto& l : holder_.current()->lists)
-    if (!l.source.is_feed()) files.push_back(l.path);
+    if (!l.source.is_feed() && !l.override_list)
+      files.push_back(l.configured_path.empty() ? l.path : l.configured_path);
   return files;
 }
 

@@ -33,6 +33,7 @@ std::string AuditLog::line(const AuditEvent& e, int64_t unix_ms) {
   if (e.removed) j["removed"] = *e.removed;
   if (!e.counts.empty()) j["counts"] = e.counts;
   if (e.entries) j["entries"] = *e.entries;
+  if (!e.name.empty()) j["name"] = e.name;
   if (!e.reason.empty()) j["reason"] = e.reason;
   // Names and reasons can hold anything a list or a feed sent: replace, never throw.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -25,6 +25,7 @@ struct AuditEvent {
   std::string counts;
   std::optional<uint64_t> entries;  // after the change
   std::string reason;               // refusals and failures; --reason of block
+  std::string name;  // block / unblock: the domain name
 };
 
 class AuditLog {

@@ -135,10 +135,30 @@ void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
   }
 }
 
-void FeedManager::offer(const std::string& list) {
+void FeedManager::offer(const std::string& list, bool build) {
   offered_.insert(list);
   status_.update(list, [](ListFeedState& s) { s.state = "building"; });
-  if (request_build) request_build();
+  if (build && request_build) request_build();
+}
+
+void FeedManager::push_superseded(const std::string& list) {
+  const auto old = store_.meta(list, policy::kCopyCurrent);
+  if (!old) return;
+  if (const std::string err = store_.move(list, policy::kCopyCurrent, policy::kCopyPrevious);
+      !err.empty()) {
+    spdlog::error("list {}: {}", util::escape_for_log(list, 120), err);
+    return;
+  }
+  AuditEvent ev;
+  ev.list = list;
+  ev.event = "file_changed";
+  ev.source = "file";
+  ev.who = "file";
+  ev.old_version = old->version;
+  ev.new_version = "file";
+  ev.reason = "the configured file changed after the push: it serves again";
+  std::string err;
+  if (!audit_.append(ev, &err)) spdlog::error("audit log: {}", err);
 }
 
 std::map<std::string, std::string> FeedManager::candidates() const {

@@ -49,8 +49,12 @@ class FeedManager {
   // Stops every feed (shutdown).
   void stop();
 
-  // A new candidate of `list` was written (FeedContext::offer): build it.
-  void offer(const std::string& list);
+  // A new candidate of `list` was written (FeedContext::offer): build it. `build` false:
+  // the caller asks for the build itself (sinkholectl list push waits for its outcome).
+  void offer(const std::string& list, bool build = true);
+  // The configured file of a file list changed after a push, and a published build read
+  // it: the pushed copy becomes `previous` (last-known-good), audited.
+  void push_superseded(const std::string& list);
   // FeedContext::drop: `list` builds pending (no copy) while dropped.
   void set_dropped(const std::string& list, bool dropped);
 

@@ -37,6 +37,7 @@ Json to_json(const CopyMeta& m) {
             {"seen_unix_ms", m.seen_unix_ms},
             {"written_unix_ms", m.written_unix_ms}};
   if (m.serial) j["serial"] = *m.serial;
+  if (!m.over_file.empty()) j["over_file"] = m.over_file;
   return j;
 }
 
@@ -175,6 +176,7 @@ std::optional<CopyMeta> ListStore::meta(std::string_view list, std::string_view 
     m.bytes = j.value("bytes", uint64_t{0});
     m.seen_unix_ms = j.value("seen_unix_ms", int64_t{0});
     m.written_unix_ms = j.value("written_unix_ms", int64_t{0});
+    m.over_file = j.value("over_file", "");
     if (j.contains("serial") && j["serial"].is_number_unsigned())
       m.serial = j["serial"].get<uint32_t>();
     return m;

@@ -28,6 +28,9 @@ struct CopyMeta {
   uint64_t bytes = 0;
   int64_t seen_unix_ms = 0;  // when the change was first seen (NOTIFY, new ETag, push)
   int64_t written_unix_ms = 0;
+  // A push over a file list: the configured file's fingerprint at the push
+  // (policy::file_fingerprint); the pushed copy serves until the file's differs.
+  std::string over_file;
 };
 
 class ListStore {

@@ -10,8 +10,11 @@ const policy::PolicySnapshot& PolicyStage::snapshot() {
   const policy::PolicySnapshot& snap = view_.get();
   if (snap.generation != scratch_generation_) {
     // Once per reload: grow this worker's Hyperscan scratch to fit the new databases.
-    for (const auto& list : snap.lists)
+    for (const auto& list : snap.lists) {
       if (list.matcher->pattern_count() > 0) scratch_.prepare(list.matcher->patterns());
+      if (list.staged && list.staged->pattern_count() > 0)
+        scratch_.prepare(list.staged->patterns());
+    }
     scratch_generation_ = snap.generation;
   }
   return snap;
@@ -39,6 +42,9 @@ PolicyDecision PolicyStage::decide(const policy::PolicySnapshot& snap, const soc
   if (p == policy::kRefuseClient) return {PolicyDecision::Kind::kRefuseClient, {}};
   if (p == policy::kAllowAll) return {};
   const policy::Verdict v = snap.decide(p, qname, qname_len, &scratch_, client);
+  // What a staged version would block (sinkholectl list diff): once per query, not again
+  // when a waiting verdict is decided on the answer.
+  if (snap.any_staged && !answer_known) tally_staged(snap, p, client, qname, qname_len, v);
   if (!answer_known && v.kind != policy::Verdict::Kind::kAllow &&
       v.rule > snap.policies[static_cast<size_t>(p)].first_answer_ip)
     return {};  // an earlier list's rpz-ip rule may still win: decided on the answer
@@ -62,6 +68,21 @@ PolicyDecision PolicyStage::decide_answer(const policy::PolicySnapshot& snap,
   if (by_name.kind != policy::Verdict::Kind::kAllow && by_name.rule > first)
     return to_decision(by_name);
   return {};
+}
+
+void PolicyStage::tally_staged(const policy::PolicySnapshot& snap, int32_t p,
+                               const sockaddr* client, const uint8_t* qname, size_t qname_len,
+                               const policy::Verdict& v) {
+  for (const policy::BlockRule& rule : snap.policies[static_cast<size_t>(p)].block) {
+    const policy::ListData& list = snap.lists[rule.list];
+    if (!list.staged || !list.staged_tally) continue;
+    if (v.kind == policy::Verdict::Kind::kBlock && v.list == rule.list) continue;
+    const auto staged = list.staged->lookup(qname, qname_len, &scratch_);
+    if (!staged || staged->rule.kind != blocklist::RuleKind::kBlock) continue;
+    const auto now = list.matcher->lookup(qname, qname_len, &scratch_);
+    if (now && now->rule.kind == blocklist::RuleKind::kBlock) continue;
+    list.staged_tally->record(worker_, client);
+  }
 }
 
 std::optional<policy::Verdict> PolicyStage::blocked_in_chain(const policy::PolicySnapshot& snap,

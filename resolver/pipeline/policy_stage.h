@@ -33,6 +33,9 @@ class PolicyStage {
  public:
   explicit PolicyStage(const policy::SnapshotHolder& holder) : view_(holder) {}
 
+  // Which worker this is: its slot in the staged-version tallies (policy/staged_tally.h).
+  void set_worker_index(unsigned index) { worker_ = index; }
+
   // The snapshot in service; valid until the next call.
   const policy::PolicySnapshot& snapshot();
 
@@ -58,7 +61,15 @@ class PolicyStage {
                                                   const dns::MessageView& m);
 
  private:
+  // A staged list version (sinkholectl list stage) never changes the answer: for each
+  // block rule of the client's policy whose list has one, and that did not decide this
+  // query, count the query when the staged version would block the name and the version
+  // serving does not. Only snapshots with a staged list pay for it.
+  void tally_staged(const policy::PolicySnapshot& snap, int32_t p, const sockaddr* client,
+                    const uint8_t* qname, size_t qname_len, const policy::Verdict& v);
+
   policy::SnapshotView view_;
+  unsigned worker_ = 0;
   uint64_t scratch_generation_ = 0;
   blocklist::PatternScratch scratch_;  // Hyperscan scratch of this worker
 };

@@ -70,7 +70,10 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   // reload may switch it: new questions go to the new pool, those in flight finish on the
   // pool that started them (PendingQuery::pool).
   void set_upstreams(upstream::UpstreamPool* pool) { pool_ = pool; }
-  void set_worker_index(unsigned index) { blocks_.set_worker_index(index); }
+  void set_worker_index(unsigned index) {
+    blocks_.set_worker_index(index);
+    policy_.set_worker_index(index);
+  }
   // The rate limit is shared between this many workers (rate_limiter.h); 1 until told.
   void set_worker_count(unsigned workers);
   // A reload's settings (resolver/pipeline/live_settings.h), between two queries: admit

@@ -27,7 +27,11 @@ int main(int argc, char** argv) {
     std::cerr << "sinkholectl: " << target.error << "\n";
     return target.exit;
   }
-  const Request request = cli.request();
+  Request request = cli.request();
+  if (std::string error; !attach_uploads(request, &error)) {
+    std::cerr << "sinkholectl: " << error << "\n";
+    return kExitFailed;
+  }
   const auto timeout = cli.timeout();
   const AskResult r = ask(target.socket, to_line(request), timeout);
   if (r.outcome == AskResult::Outcome::kUnreachable) {

@@ -507,6 +507,20 @@ class Sinkholed:
                 break
         raise RuntimeError(f"sinkholed did not answer within {timeout}s:\n{last}")
 
+    def restart(self, timeout=5.0):
+        """Stops (exit 0 asserted) and starts the daemon again with the same directory,
+        config, list files, state_dir, address and port: what survives a restart."""
+        self.stop()
+        self._stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(
+            self.exec_prefix + [sinkholed_binary(), "--config", self.config_path],
+            stdout=self._stderr, stderr=self._stderr, stdin=subprocess.DEVNULL,
+            env=self._environment())
+        if not self._wait_ready(timeout):
+            raise RuntimeError(f"sinkholed did not answer within {timeout}s after a restart:\n"
+                               f"{self.log_text()[-3000:]}")
+        return self
+
     def _environment(self):
         if not self.env:
             return None

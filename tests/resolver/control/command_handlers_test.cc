@@ -7,13 +7,18 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "resolver/dns/name.h"
+#include "resolver/feeds/feed_manager.h"
 #include "resolver/observe/health_monitor.h"
 #include "tests/resolver/observe/server_fixture.h"
+#include "util/base64.h"
+#include "util/read_file.h"
 
 namespace {
 
@@ -35,9 +40,16 @@ struct Harness {
   CommandContext ctx;
   std::vector<Reloader::Done> reloads;  // requested, not yet finished
   std::vector<bool> forced;             // each request's --force
+  uv_loop_t loop{};
+  std::unique_ptr<sinkhole::feeds::FeedManager> feeds;
 
   explicit Harness(bool with_cache = false)
       : f(kYaml, {{"casino.txt", "casino.example\n"}}, with_cache) {
+    uv_loop_init(&loop);
+    feeds = std::make_unique<sinkhole::feeds::FeedManager>(&loop, f.tmp.path("state"),
+                                                           f.tmp.path("audit.log"));
+    ::mkdir(f.tmp.path("state").c_str(), 0750);
+    ctx.feeds = feeds.get();
     ctx.state = &f.state;
     ctx.reload = [this](bool force, Reloader::Done done) {
       reloads.push_back(std::move(done));
@@ -45,6 +57,10 @@ struct Harness {
     };
     ctx.now_unix = [] { return int64_t{1'700'000'060}; };
     ctx.config = [this]() -> const sinkhole::config::Config& { return f.cfg; };
+  }
+  ~Harness() {
+    feeds.reset();
+    uv_loop_close(&loop);
   }
 
   // The reply to one request line, when it came at once.
@@ -80,15 +96,28 @@ TEST_CASE("every command of the table is dispatched by the server, in text and J
       r.id = c.id;
       r.json = json;
       for (const Argument& a : c.arguments)
-        if (a.required) r.args.emplace(std::string(a.key), "casino.example");
+        if (a.required)
+          r.args.emplace(std::string(a.key), a.key == "list" ? "casino"
+                                             : a.upload
+                                                 ? "new.txt:" + sinkhole::util::base64_encode(
+                                                                    "casino.example\nnew.example\n")
+                                                 : "casino.example");
       std::optional<Reply> reply;
       dispatch(h.ctx, to_line(r), [&](const Reply& x) { reply = x; });
-      if (c.id == CommandId::kReload) {  // answers when the build ends
+      if (waits_for_build(c.id) && !reply) {  // answers when the build ends
         REQUIRE(h.reloads.size() == 1);
-        CHECK_FALSE(reply);
-        h.reloads.front()({true, 2, "1 list(s)", 0.25, {}});
+        Reloader::Outcome o{true, 2, "1 list(s)", 0.25, {}};
+        o.candidates = {"casino"};
+        h.reloads.front()(o);
       }
       REQUIRE(reply);
+      // Those about a staged version fail without one, saying so.
+      if (c.id == CommandId::kListStage || c.id == CommandId::kListDiff ||
+          c.id == CommandId::kListPromote || c.id == CommandId::kListUnstage) {
+        CHECK_FALSE(reply->ok);
+        CHECK(reply->error.find("staged") != std::string::npos);
+        continue;
+      }
       CHECK(reply->ok);
       CHECK(reply->error.empty());
       if (json)
@@ -110,7 +139,10 @@ TEST_CASE("a line that is not a request, or an unknown command, gets a failure r
   CHECK_FALSE(r->ok);
   CHECK(r->error ==
         "unknown command 'reboot' (reload [--force], status, stats, lists, explain NAME "
-        "[--client IP], cache flush [NAME], policies, upstreams, config show)");
+        "[--client IP], cache flush [NAME], policies, upstreams, config show, list push LIST FILE, "
+        "block NAME [--list L] "
+        "[--reason TEXT], unblock NAME [--list L] [--reason TEXT], list stage LIST FILE, list diff "
+        "LIST, list promote LIST, list unstage LIST)");
 }
 
 TEST_CASE("config show: the configuration in service, defaults marked, in text and JSON") {
@@ -372,4 +404,81 @@ TEST_CASE("reload names the settings that need a restart; status then exits 1") 
   status = h.ask(CommandId::kStatus, {}, /*json=*/true);
   REQUIRE(status);
   CHECK(status->exit == 1);
+}
+
+TEST_CASE("block / unblock: the overrides file edited, audited, answered after the build") {
+  Harness h;
+  const std::string file = h.f.tmp.path("state/lists/local-overrides/current");
+  CHECK_FALSE(h.ask(CommandId::kBlock, {{"name", "Bad.Example."}, {"reason", "order 1"}}));
+  REQUIRE(h.reloads.size() == 1);
+  auto text = sinkhole::util::read_file(file, nullptr);
+  REQUIRE(text);
+  CHECK(text->find("block\tbad.example\t*\torder 1\n") != std::string::npos);
+  std::optional<Reply> reply;
+  h.reloads.clear();
+  // Garbage names and unknown scopes: refused at once, nothing built.
+  for (const char* bad : {"not a name", "*.example", "com"}) {
+    reply = h.ask(CommandId::kBlock, {{"name", bad}});
+    REQUIRE(reply);
+    CHECK_FALSE(reply->ok);
+  }
+  reply = h.ask(CommandId::kUnblock, {{"name", "x.example"}, {"list", "nosuch"}});
+  REQUIRE(reply);
+  CHECK_FALSE(reply->ok);
+  CHECK(h.reloads.empty());
+
+  Request r;
+  r.id = CommandId::kUnblock;
+  r.args = {{"name", "bad.example"}};
+  dispatch(h.ctx, to_line(r), [&](const Reply& x) { reply = x; });
+  REQUIRE(h.reloads.size() == 1);
+  h.reloads.front()({true, 3, "2 list(s)", 0.01, {}});
+  REQUIRE(reply);
+  CHECK(reply->ok);
+  CHECK(reply->text.find("unblock bad.example (every policy): local block removed") !=
+        std::string::npos);
+  text = sinkhole::util::read_file(file, nullptr);
+  CHECK(text->find("bad.example") == std::string::npos);
+  const auto audit = sinkhole::util::read_file(h.f.tmp.path("audit.log"), nullptr);
+  REQUIRE(audit);
+  CHECK(audit->find("\"event\":\"blocked\",\"source\":\"override\",\"who\":\"ctl\"") !=
+        std::string::npos);
+  CHECK(audit->find("\"name\":\"bad.example\",\"reason\":\"order 1\"") != std::string::npos);
+  CHECK(audit->find("\"event\":\"unblocked\"") != std::string::npos);
+}
+
+TEST_CASE("list push: the bytes become the candidate; the reply waits for the build") {
+  Harness h;
+  const std::string bytes = "casino.example\nnew.example\n";
+  CHECK_FALSE(
+      h.ask(CommandId::kListPush,
+            {{"list", "casino"}, {"file", "x.txt:" + sinkhole::util::base64_encode(bytes)}}));
+  REQUIRE(h.reloads.size() == 1);
+  CHECK(sinkhole::util::read_file(h.f.tmp.path("state/lists/casino/candidate"), nullptr) ==
+        std::optional<std::string>(bytes));
+  CHECK(h.feeds->candidates().count("casino") == 1);
+  const auto meta = h.feeds->store().meta("casino", "candidate");
+  REQUIRE(meta);
+  CHECK(meta->who == "ctl");
+  CHECK(meta->origin == "x.txt");
+  CHECK_FALSE(meta->over_file.empty());  // a file list: the push holds until the file changes
+  std::optional<Reply> reply;
+  Request r;
+  r.id = CommandId::kListPush;
+  r.args = {{"list", "casino"}, {"file", "y.txt:"}};  // empty: the guard refuses it
+  dispatch(h.ctx, to_line(r), [&](const Reply& x) { reply = x; });
+  Reloader::Outcome refused{false, 1, "list casino: no valid entry", 0.01, {}};
+  refused.candidates = {"casino"};
+  refused.refusals = {{"casino", "empty", "list casino: no valid entry"}};
+  h.reloads.back()(refused);
+  REQUIRE(reply);
+  CHECK_FALSE(reply->ok);
+  CHECK(reply->error.find("refused, the version serving stays") != std::string::npos);
+  // Not a list in service, not base64: refused at once.
+  reply = h.ask(CommandId::kListPush, {{"list", "nosuch"}, {"file", "x:"}});
+  REQUIRE(reply);
+  CHECK_FALSE(reply->ok);
+  reply = h.ask(CommandId::kListPush, {{"list", "casino"}, {"file", "x:%%%"}});
+  REQUIRE(reply);
+  CHECK_FALSE(reply->ok);
 }

@@ -40,7 +40,8 @@ TEST_CASE("the table: one row per id, unique names, one-line help") {
   CHECK(find_command("reboot") == nullptr);
   // The commands the README and sinkholectl document.
   for (const char* n : {"reload", "status", "stats", "lists", "explain", "cache flush", "policies",
-                        "upstreams", "config show"})
+                        "upstreams", "config show", "list push", "block", "unblock", "list stage",
+                        "list diff", "list promote", "list unstage"})
     CHECK(find_command(n) != nullptr);
 }
 
@@ -52,7 +53,16 @@ TEST_CASE("synopsis: positionals, options, optional ones in brackets") {
   CHECK(synopsis(command(CommandId::kPolicies)) == "policies");
   CHECK(all_synopses() ==
         "reload [--force], status, stats, lists, explain NAME [--client IP], cache flush [NAME], "
-        "policies, upstreams, config show");
+        "policies, upstreams, config show, list push LIST FILE, block NAME [--list L] "
+        "[--reason TEXT], unblock NAME [--list L] [--reason TEXT], list stage LIST FILE, "
+        "list diff LIST, list promote LIST, list unstage LIST");
+  // Only the commands that carry a file may send a long request; those that build wait
+  // like a reload.
+  CHECK(has_upload(command(CommandId::kListPush)));
+  CHECK(has_upload(command(CommandId::kListStage)));
+  CHECK_FALSE(has_upload(command(CommandId::kBlock)));
+  CHECK(waits_for_build(CommandId::kBlock));
+  CHECK_FALSE(waits_for_build(CommandId::kListDiff));
 }
 
 TEST_CASE("a request goes over the wire and back unchanged") {

@@ -5,6 +5,7 @@
 // command; --version; usage errors exit 1 (not CLI11's own codes); -c CONFIG finds the
 // socket; replies print as documented, with the documented exit status.
 #include "resolver/control/ctl_cli.h"
+#include "util/base64.h"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -362,4 +363,29 @@ TEST_CASE("replies print as documented, exit 0 or 1") {
   const auto j = nlohmann::json::parse(out.str());
   CHECK(j["ok"] == false);
   CHECK(j["error"] == "'x' is not an IPv4 or IPv6 address");
+}
+
+TEST_CASE("list push FILE: the file's bytes go in the request (name:base64), not its path") {
+  char path[] = "/tmp/sinkholectl-upload-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string content = std::string("a.example\nb.example\n\x01\xff", 22);
+  REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+  ::close(fd);
+  auto p = parse({"list", "push", "ads", path});
+  REQUIRE(p.request);
+  CHECK(p.request->id == CommandId::kListPush);
+  Request r = *p.request;
+  std::string error;
+  REQUIRE(attach_uploads(r, &error));
+  const std::string v = r.arg("file");
+  const std::string base = std::string(path).substr(5);  // after "/tmp/"
+  CHECK(v.substr(0, v.rfind(':')) == base);
+  CHECK(sinkhole::util::base64_decode(v.substr(v.rfind(':') + 1)) ==
+        std::optional<std::string>(content));
+  CHECK(r.arg("list") == "ads");
+  ::unlink(path);
+  r.args["file"] = "/nonexistent/list.txt";
+  CHECK_FALSE(attach_uploads(r, &error));
+  CHECK(error.find("/nonexistent/list.txt") != std::string::npos);
 }
