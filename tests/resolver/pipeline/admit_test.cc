@@ -150,7 +150,6 @@ TEST_CASE("other opcodes: NOTIMP with every client flag echoed, as Unbound sets 
       {0x0900, 0x8904},  // IQUERY, RD → QR RD, NOTIMP: no RA
       {0x0DB0, 0x8DB4},  // IQUERY AA RD RA AD CD: all echoed
       {0x1040, 0x9044},  // STATUS with Z: Z echoed
-      {0x2110, 0xA114},  // NOTIFY RD CD
       {0x2B00, 0xA904},  // UPDATE with TC: TC cleared
       {0x7800, 0xF804},  // opcode 15
   };
@@ -165,5 +164,13 @@ TEST_CASE("other opcodes: NOTIMP with every client flag echoed, as Unbound sets 
     CHECK(a.flags == c.want);
     CHECK(f.last_question() == "www.example.");
   }
+  // NOTIFY has its own stage (notify_stage.h): for a zone no list is a secondary of, from
+  // anyone, REFUSED with the opcode and question echoed, never NOTIMP.
+  PacketWriter p;
+  p.header(0x55AA, 0x2110, 1, 0, 0, 0).question("www.example.", kA);
+  f.query(p.bytes());
+  CHECK(f.last().rcode == 5);
+  CHECK(((f.last().flags >> 11) & 0xF) == 4);
+  CHECK(f.last_question() == "www.example.");
   CHECK(f.transport.attempts.empty());
 }
