@@ -7,7 +7,9 @@ a wrong TSIG key is refused and counted while the saved copy keeps serving; a re
 the primary unreachable serves the saved copy at once; a truncated and an inconsistent
 transfer from a fake primary are refused and counted, the old copy serving."""
 
+import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -25,6 +27,7 @@ import dns.rcode
 import dns.rrset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ctl import sinkholectl  # noqa: E402
 from dnswire import NXDOMAIN, parse, udp_from  # noqa: E402
 from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
 from processes import (free_port, free_tcp_port, random_loopback, sinkholed_binary,  # noqa: E402
@@ -236,10 +239,14 @@ class RpzSecondaryTest(PolicyTestCase):
         cls.files = {"feed.key": cls.primary.key_text}
         cls.instances = []
         for _ in range(2):
-            s = PolicySinkholed(["127.0.0.1:9"], policy_yaml(f"{cls.primary.addr}:{cls.primary.port}"),
+            mport = free_tcp_port("127.0.0.1")
+            s = PolicySinkholed(["127.0.0.1:9"],
+                                policy_yaml(f"{cls.primary.addr}:{cls.primary.port}",
+                                            metrics_port=mport),
                                 cls.files)
             cls.addClassCleanup(s.cleanup)
             s.start(timeout=20)
+            s.mport = mport
             cls.instances.append(s)
         t0 = time.monotonic()
         for s in cls.instances:
@@ -279,6 +286,20 @@ class RpzSecondaryTest(PolicyTestCase):
             self.assertRegex(s.log_text(), r"list mic: rpz serial 2 serving \(was serial 1; "
                                            r"\d+\.\d+ s after the change was seen\)")
             self.assertTrue(self.blocked(s, "keep.example"))
+            # The serial and the time to enforce, in sinkholectl lists and in /metrics.
+            mic = self.list_json(s, "mic")
+            self.assertEqual(mic["source"], "rpz")
+            self.assertEqual(mic["serial"], 2)
+            self.assertIsNotNone(mic["time_to_enforce_s"])
+            self.assertLessEqual(mic["time_to_enforce_s"], limit)
+            text = self.metrics(s)
+            self.assertRegex(text, r'sinkholed_list_serial\{list="mic"\} 2\b')
+            m = re.search(r'sinkholed_list_time_to_enforce_seconds\{list="mic"\} ([0-9.e+-]+)',
+                          text)
+            self.assertIsNotNone(m, "no time-to-enforce metric for list mic")
+            self.assertAlmostEqual(float(m.group(1)), mic["time_to_enforce_s"], delta=0.002)
+            print(f"RPZ secondary: time to enforce (NOTIFY seen → serving) "
+                  f"{mic['time_to_enforce_s']:.3f} s, serial {mic['serial']} (lists and metrics)")
         # A removal unblocks (SERVFAIL: nothing listens upstream).
         t_commit = self.primary.change(remove=["old.example"])
         times = [self.wait_until(lambda s=s: not self.blocked(s, "old.example"), limit) - t_commit
@@ -331,6 +352,27 @@ class RpzSecondaryTest(PolicyTestCase):
         self.assertTrue(self.blocked(s, "keep.example"))
         s.mport = mport
         return s
+
+    @staticmethod
+    def list_json(s, name):
+        """The list `name` in `sinkholectl lists --json` (wherever the report nests it)."""
+        out = sinkholectl(s.control_socket, "--json", "lists")
+        assert out.returncode == 0, out.stderr
+
+        def find(node):
+            if isinstance(node, dict):
+                if node.get("name") == name and "serial" in node:
+                    return node
+                node = list(node.values())
+            if isinstance(node, list):
+                for item in node:
+                    got = find(item)
+                    if got is not None:
+                        return got
+            return None
+        found = find(json.loads(out.stdout))
+        assert found is not None, f"list {name} not in: {out.stdout[:500]}"
+        return found
 
     def metrics(self, s):
         with urllib.request.urlopen(f"http://127.0.0.1:{s.mport}/metrics", timeout=5) as r:
