@@ -38,8 +38,19 @@ std::string basis_text(const policy::LegalBasis& b) {
   };
   add("", b.authority);
   add(", ", b.reference);
-  if (!b.date.empty()) out += (out.empty() ? "" : " ") + ("of " + b.date);
-  if (!b.url.empty()) out += (out.empty() ? "" : " ") + ("<" + b.url + ">");
+  // Appended piece by piece: GCC 12 at -O3 takes `"lit" + std::string` for an overlapping
+  // memcpy (-Wrestrict, fatal under -Werror in the Release build).
+  if (!b.date.empty()) {
+    if (!out.empty()) out += ' ';
+    out += "of ";
+    out += b.date;
+  }
+  if (!b.url.empty()) {
+    if (!out.empty()) out += ' ';
+    out += '<';
+    out += b.url;
+    out += '>';
+  }
   return out;
 }
 
