@@ -76,6 +76,40 @@ const char* action_name(ListAction a) {
   return "?";
 }
 
+// A trigger seen again (a name or an IP trigger): local data accumulates, the same action
+// is a duplicate, anything else contradicts the first record and is rejected (a zone server
+// would refuse the zone). `local` gives the first record's local data, asked for only when
+// both are local data.
+template <typename Local>
+void merge_record(ParsedList& out, ListAction first_action, uint32_t first_line, const RpzRecord& r,
+                  ListAction action, Local local) {
+  const std::string where = " (first at line " + std::to_string(first_line) + ")";
+  if (action != first_action) {
+    add_reject(out, r.line,
+               std::string("conflicting rpz actions ") + action_name(first_action) + " and " +
+                   action_name(action) + where,
+               r.source_line);
+    return;
+  }
+  if (action != ListAction::kLocalData) {
+    ++out.stats.duplicates;
+    return;
+  }
+  std::vector<LocalRecord>& records = local();
+  for (const LocalRecord& l : records) {
+    if (l.type == r.type &&
+        std::equal(l.rdata.begin(), l.rdata.end(), r.rdata.begin(), r.rdata.end())) {
+      ++out.stats.duplicates;
+      return;
+    }
+    if (l.type == LDNS_RR_TYPE_CNAME || r.type == LDNS_RR_TYPE_CNAME) {
+      add_reject(out, r.line, "CNAME and other data at one trigger" + where, r.source_line);
+      return;
+    }
+  }
+  records.push_back(LocalRecord{r.type, r.ttl, {r.rdata.begin(), r.rdata.end()}});
+}
+
 }  // namespace
 
 std::string_view RpzPolicyBuilder::keep(std::string_view name) {
@@ -181,63 +215,17 @@ void RpzPolicyBuilder::add_ip(const RpzRecord& r, ListAction action, bool client
   out_.ip_triggers.push_back(std::move(e));
 }
 
-// An IP trigger seen again: the same rules as merge below.
 void RpzPolicyBuilder::merge_ip(IpTriggerEntry& first, const RpzRecord& r, ListAction action) {
-  const std::string where = " (first at line " + std::to_string(first.line) + ")";
-  if (action != first.action) {
-    add_reject(out_, r.line,
-               std::string("conflicting rpz actions ") + action_name(first.action) + " and " +
-                   action_name(action) + where,
-               r.source_line);
-    return;
-  }
-  if (action != ListAction::kLocalData) {
-    ++out_.stats.duplicates;
-    return;
-  }
-  for (const LocalRecord& l : first.local) {
-    if (l.type == r.type &&
-        std::equal(l.rdata.begin(), l.rdata.end(), r.rdata.begin(), r.rdata.end())) {
-      ++out_.stats.duplicates;
-      return;
-    }
-    if (l.type == LDNS_RR_TYPE_CNAME || r.type == LDNS_RR_TYPE_CNAME) {
-      add_reject(out_, r.line, "CNAME and other data at one trigger" + where, r.source_line);
-      return;
-    }
-  }
-  first.local.push_back(LocalRecord{r.type, r.ttl, {r.rdata.begin(), r.rdata.end()}});
+  merge_record(out_, first.action, first.line, r, action,
+               [&]() -> std::vector<LocalRecord>& { return first.local; });
 }
 
-// A trigger seen again: local data accumulates, the same action is a duplicate, anything
-// else contradicts the first record and is rejected (a zone server would refuse the zone).
 void RpzPolicyBuilder::merge(const First& first, const RpzRecord& r, ListAction action,
                              Scope scope) {
-  std::string where = " (first at line " + std::to_string(first.line()) + ")";
-  if (action != first.action()) {
-    add_reject(out_, r.line,
-               std::string("conflicting rpz actions ") + action_name(first.action()) + " and " +
-                   action_name(action) + where,
-               r.source_line);
-    return;
-  }
-  if (action != ListAction::kLocalData) {
-    ++out_.stats.duplicates;
-    return;
-  }
-  DomainEntry& entry = out_.domains[local_entry_.at(name_ + static_cast<char>(scope))];
-  for (const LocalRecord& l : entry.local) {
-    if (l.type == r.type &&
-        std::equal(l.rdata.begin(), l.rdata.end(), r.rdata.begin(), r.rdata.end())) {
-      ++out_.stats.duplicates;
-      return;
-    }
-    if (l.type == LDNS_RR_TYPE_CNAME || r.type == LDNS_RR_TYPE_CNAME) {
-      add_reject(out_, r.line, "CNAME and other data at one trigger" + where, r.source_line);
-      return;
-    }
-  }
-  entry.local.push_back(LocalRecord{r.type, r.ttl, {r.rdata.begin(), r.rdata.end()}});
+  // The entry is looked up only for local data: only local-data triggers are indexed.
+  merge_record(out_, first.action(), first.line(), r, action, [&]() -> std::vector<LocalRecord>& {
+    return out_.domains[local_entry_.at(name_ + static_cast<char>(scope))].local;
+  });
 }
 
 }  // namespace sinkhole::blocklist
