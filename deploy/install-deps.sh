@@ -22,7 +22,7 @@ packages=(
   debhelper dpkg-dev fakeroot help2man
   # tests and benchmarks
   doctest-dev libbenchmark-dev python3 python3-dnspython knot knot-dnsutils dnsutils dnsperf unbound
-  systemd fstrm-bin dnstap-ldns prometheus nginx chromium
+  systemd fstrm-bin dnstap-ldns prometheus nginx chromium dnsdist
   # README "First steps" and tests/quickstart (curl /metrics; ip, ss in a namespace)
   curl iproute2
   # tests/man and test_config_reference.py render the man pages (man -l)
@@ -61,7 +61,7 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled knot >/dev/null 
   $SUDO systemctl disable --now knot >/dev/null 2>&1 || true
 fi
 # Packaged services our tests start their own instances of, on loopback.
-for unit in unbound prometheus nginx; do
+for unit in unbound prometheus nginx dnsdist; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled "$unit" >/dev/null 2>&1; then
     $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
   fi

@@ -79,6 +79,7 @@ size_t render_ede(const EdeTemplate& t, const EdeFields& f, char* buf, size_t ca
   size_t n = 0;
   auto put = [&](std::string_view v) {
     const size_t k = std::min(v.size(), cap - n);
+    if (k == 0) return;  // an empty view may have a null data(): memcpy forbids it
     std::memcpy(buf + n, v.data(), k);
     n += k;
   };

@@ -60,6 +60,7 @@ struct Harness {
   }
   ~Harness() {
     feeds.reset();
+    uv_run(&loop, UV_RUN_DEFAULT);  // runs the close callbacks of the feed manager's handles
     uv_loop_close(&loop);
   }
 
