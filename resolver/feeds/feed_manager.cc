@@ -175,6 +175,7 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
                                  const std::vector<policy::ListRefusal>& refused,
                                  const policy::PolicySnapshot& snap) {
   const int64_t now = unix_now_ms();
+  bool refused_candidate = false;  // a copy this build read was refused (and is now gone)
   for (const auto& list : read) {
     const auto refusal = std::find_if(refused.begin(), refused.end(),
                                       [&](const policy::ListRefusal& r) { return r.list == list; });
@@ -217,6 +218,7 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
                    meta && meta->seen_unix_ms ? (now - meta->seen_unix_ms) / 1000.0 : 0.0);
       if (f) f->candidate_done(true, "");
     } else if (refusal != refused.end()) {
+      refused_candidate = true;
       offered_.erase(list);
       store_.remove(list, policy::kCopyCandidate);
       ev.event = "refused";
@@ -244,7 +246,9 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
   }
   // A refusal fails the whole build, so the other candidates it read wait; without the
   // refused ones the next build differs, so ask for it now instead of at the next offer.
-  if (!published && !refused.empty() && !candidates().empty() && request_build) request_build();
+  // Only then: a refused *file* list stays refused in the next build too, and asking again
+  // would rebuild in a loop (thousands of failed builds a second) until the file is fixed.
+  if (!published && refused_candidate && !candidates().empty() && request_build) request_build();
 }
 
 }  // namespace sinkhole::feeds

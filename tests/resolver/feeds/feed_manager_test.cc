@@ -116,3 +116,15 @@ TEST_CASE("a refusal that failed the build asks again for the candidates that wa
   f.manager->build_finished(false, {"mic"}, {}, f.snap);
   CHECK(f.builds == before + 1);
 }
+
+TEST_CASE("a refused file list does not make the feed copies waiting rebuild in a loop") {
+  Fixture f;
+  f.offer("serial 2");
+  const int before = f.builds;
+  // The file list "casinos" (not a feed copy, so not in `read`) was refused: the next
+  // build would read the same file and fail the same way, so no build is asked for.
+  f.manager->build_finished(false, {"mic"}, {{"casinos", "empty", "list casinos: empty"}}, f.snap);
+  CHECK(f.builds == before);
+  CHECK(f.manager->candidates().count("mic") == 1);  // still waiting for the next reload
+  CHECK(f.manager->status().get("mic")->state == "waiting");
+}
