@@ -15,7 +15,8 @@ dashboard (deploy/grafana/sinkholed.json):
   expressions unchanged), fires SinkholedFeedBehind for the node the primary does not NOTIFY
   once the primary changes, SinkholedListReloadFailed, SinkholedFeedTransferFailing and
   SinkholedUpstreamDown where those happen, none of the others, and SinkholedDown for a
-  stopped node."""
+  stopped node; every dashboard query runs there, and the fleet panels show each node's
+  serial, how far behind it is, both nodes' QPS, the nodes up and the alerts firing."""
 
 import http.server
 import json
@@ -27,6 +28,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -352,6 +354,39 @@ class LiveFleetMetricsTest(PolicyTestCase):
             log = f.read().decode(errors="replace")[-2000:]
         self.fail(f"not firing: {want - got}; firing: {got}; prometheus log:\n{log}")
 
+    def check_dashboard_in_prometheus(self, node_a, node_b, firing):
+        """Every dashboard query runs in Prometheus (all nodes selected); the fleet panels
+        show what the two nodes did."""
+        results = {}
+        for _, expr in dashboard_exprs(DASHBOARDS[0]):
+            if expr.startswith("label_values("):
+                continue
+            try:
+                results[expr] = self.query(expr.replace("$instance", ".*"))
+            except urllib.error.HTTPError as e:
+                self.fail(f"{expr}: {e.read().decode(errors='replace')}")
+
+        def panel(title, ref="A"):
+            with open(DASHBOARDS[0]) as f:
+                for p in dashboard_panels(json.load(f)):
+                    if p.get("title") == title:
+                        expr = [t["expr"] for t in p["targets"] if t["refId"] == ref][0]
+                        return {(r["metric"].get("instance"), r["metric"].get("list")):
+                                float(r["value"][1]) for r in results[expr]}
+            self.fail(f"no panel {title}")
+
+        self.assertEqual(panel("Feed serial per node and list"),
+                         {(node_a, "mic"): 2, (node_b, "mic"): 1})
+        self.assertEqual(panel("Feed serials behind the fleet's newest"),
+                         {(node_a, "mic"): 0, (node_b, "mic"): 1})
+        self.assertEqual(set(panel("Queries per second: per node and fleet total")),
+                         {(node_a, None), (node_b, None)})
+        self.assertEqual(panel("Nodes up"), {(None, None): 2})
+        alerts = [e for e in results if e.startswith("ALERTS{")]
+        self.assertEqual(len(alerts), 1)
+        self.assertEqual(len(results[alerts[0]]), firing)
+        self.assertIn((node_a, "mic"), panel("Time to enforce per node"))
+
     def test_rules_fire_in_prometheus_for_what_happened_and_nothing_else(self):
         self.start_prometheus()
         node_a, node_b = f"127.0.0.1:{self.mport_a}", f"127.0.0.1:{self.mport_b}"
@@ -382,6 +417,7 @@ class LiveFleetMetricsTest(PolicyTestCase):
                   if a["metric"]["alertname"] == "SinkholedFeedBehind"]
         self.assertEqual(len(behind), 1, behind)
         print(f"\nalerts firing in Prometheus: {sorted(got)}")
+        self.check_dashboard_in_prometheus(node_a, node_b, len(want))
 
         # A node stopped: SinkholedDown names it.
         self.b.stop()
