@@ -21,7 +21,7 @@ packages=(
   # packaging
   debhelper dpkg-dev fakeroot help2man
   # tests and benchmarks
-  doctest-dev libbenchmark-dev python3 python3-dnspython knot knot-dnsutils dnsutils dnsperf unbound
+  doctest-dev libbenchmark-dev python3 python3-dnspython python3-yaml knot knot-dnsutils dnsutils dnsperf unbound
   systemd fstrm-bin dnstap-ldns prometheus nginx chromium dnsdist
   # README "First steps" and tests/quickstart (curl /metrics; ip, ss in a namespace)
   curl iproute2
