@@ -34,6 +34,7 @@ std::span<const Family* const> families() {
       &kUpstreamAttempts,
       &kUpstreamTimeouts,
       &kUpstreamFailures,
+      &kUpstreamUp,
       &kUpstreamLatency,
       &kReloads,
       &kReloadFailures,

@@ -99,6 +99,9 @@ inline constexpr Family kUpstreamTimeouts{"sinkholed_upstream_attempt_timeouts_t
 inline constexpr Family kUpstreamFailures{
     "sinkholed_upstream_attempt_failures_total", T::kCounter,
     "Attempts at each upstream that failed: socket errors, bad replies, SERVFAIL/REFUSED"};
+inline constexpr Family kUpstreamUp{
+    "sinkholed_upstream_up", T::kGauge,
+    "1 while an upstream answers, 0 once the health check found it down (sinkholectl upstreams)"};
 inline constexpr Family kUpstreamLatency{
     "sinkholed_upstream_latency_seconds", T::kHistogram,
     "Time from sending an attempt to an upstream to its accepted reply"};

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <map>
@@ -10,6 +11,7 @@
 
 #include "resolver/metrics/catalogue.h"
 #include "resolver/metrics/qtype_slots.h"
+#include "resolver/observe/health_monitor.h"
 #include "sinkhole/version.h"
 
 namespace sinkhole::observe {
@@ -125,6 +127,21 @@ void upstreams(PrometheusText& out, const ServerState& s) {
     for (size_t u = 0; u < servers.size(); ++u) {
       const std::string addr = servers[u].to_string();
       out.sample(*family, {{"upstream", addr}}, sum_field(u, field));
+    }
+  }
+  // The health monitor's verdict, so that an alert can say "down" even after the pool
+  // failed over and the dead upstream gets no more attempts to fail.
+  // Every upstream row, up until the monitor has found it down (its first tick included).
+  out.family(cat::kUpstreamUp);
+  {
+    std::vector<std::string> down;
+    if (s.health)
+      for (const auto& row : s.health->upstreams())
+        if (!row.up) down.push_back(row.address);
+    for (const auto& server : servers) {
+      const std::string addr = server.to_string();
+      const bool is_down = std::find(down.begin(), down.end(), addr) != down.end();
+      out.sample(cat::kUpstreamUp, {{"upstream", addr}}, is_down ? 0.0 : 1.0);
     }
   }
   out.family(cat::kUpstreamLatency);
