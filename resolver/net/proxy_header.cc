@@ -45,6 +45,7 @@ bool has_proxy_signature(const uint8_t* data, size_t len) noexcept {
 
 ProxyHeader parse_proxy_header(const uint8_t* data, size_t len, size_t max_payload) noexcept {
   using S = ProxyHeader::Status;
+  if (len == 0) return fail(S::kIncomplete);  // (and no memcmp of a maybe-null pointer)
   // A prefix of the signature may still become one (a TCP stream read in pieces).
   const size_t sig = std::min(len, sizeof kProxyV2Signature);
   if (std::memcmp(data, kProxyV2Signature, sig) != 0) return fail(S::kNoSignature);

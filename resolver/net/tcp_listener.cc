@@ -110,6 +110,7 @@ bool TcpConnection::over_pause_mark() const {
 }
 
 size_t TcpConnection::read_proxy_preamble() {
+  if (rlen_ == 0) return 0;
   if (preamble_ == Preamble::kRefuseHeader) {
     const size_t n = std::min(rlen_, sizeof kProxyV2Signature);
     if (std::memcmp(rbuf_.data(), kProxyV2Signature, n) != 0)
