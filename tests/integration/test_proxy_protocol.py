@@ -5,8 +5,9 @@ its upstream and Python playing the load balancer (proxy_v2.py writes the header
 From the trusted proxy source, queries over UDP and TCP carry IPv4 and IPv6 clients of two
 client groups with different policies: each gets its own group's answer, and the
 blocked-query log, the protected-user count (sinkholectl stats --json) and the counters
-name the real clients, never the proxy. A LOCAL header (a health check) is served as the
-proxy itself. A header from a source that is not trusted, a trusted source without one,
+name the real clients, never the proxy; so do dnstap's frames. A LOCAL header (a health
+check) is served as the proxy itself. The proxy is exempt from the per-client TCP
+connection limit. A header from a source that is not trusted, a trusted source without one,
 and malformed headers (truncated, version 1, a huge length, a TLV past the end, a
 command 2) are dropped (UDP) or closed (TCP) and counted, and the server keeps serving.
 A reload that empties proxy_protocol_from turns the trust off at once.
@@ -67,6 +68,7 @@ SERVER = {
     "allow_query": ["10.0.0.0/8", "2001:db8::/32", "127.0.0.0/8", "::1/128"],
     "proxy_protocol_from": [f"{PROXY_SRC}/32"],
     "tcp_query_timeout": "1s",
+    "tcp_max_connections_per_client": 2,
 }
 # (client address, the answer its group gets for BLOCKED)
 CLIENTS = [("10.2.0.5", NORTH_A), ("10.3.0.5", SOUTH_A),
@@ -151,6 +153,32 @@ class ProxyProtocolTest(PolicyTestCase):
             self.assertEqual(parse(tcp_read_message(c)).values("A"), [SOUTH_A])
         self.assertCounters(s, before, queries_tcp=9, queries_proxied=9, blocked=5,
                             tcp_connections=5, tcp_rejected_acl=0)
+
+    def test_trusted_proxy_is_exempt_from_the_per_client_connection_limit(self):
+        # tcp_max_connections_per_client is 2: the proxy holds 5 connections at once (each
+        # for another client), a stranger gets its 2 and no third.
+        s = self.server
+        before = s.stats()
+        conns = []
+        try:
+            for i in range(5):
+                c = tcp_connect(s.addr, s.port, 3.0, src=PROXY_SRC)
+                conns.append(c)
+                c.sendall(proxy_v2.header((f"10.3.1.{i + 1}", 7000), (s.addr, s.port), tcp=True))
+            for i, c in enumerate(conns):
+                c.sendall(tcp_frame(build_query(BLOCKED, "A", id=0x500 + i)))
+                r = parse(tcp_read_message(c))
+                self.assertEqual((r.id, r.values("A")), (0x500 + i, [SOUTH_A]))
+            strangers = [tcp_connect(s.addr, s.port, 3.0, src=STRANGER_SRC) for _ in range(3)]
+            conns += strangers
+            self.assertTrue(wait_closed(strangers[2], 3.0))
+            strangers[0].sendall(tcp_frame(build_query(BLOCKED, "A", id=0x5FF)))
+            self.assertEqual(parse(tcp_read_message(strangers[0])).values("A"), [PROXIES_A])
+        finally:
+            for c in conns:
+                c.close()
+        self.assertCounters(s, before, tcp_rejected_client_limit=1, queries_proxied=5,
+                            tcp_connections=7)
 
     def test_local_header_is_the_proxy_itself(self):
         # A health check's LOCAL: judged as the proxy's own address (the proxies group).
