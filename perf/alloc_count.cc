@@ -10,6 +10,8 @@
 // blocked query either. The first worker's blocked name is on a list with a legal basis whose
 // authority and reference its EDE text renders. Exit 0 when every count is 0, 1 otherwise;
 // it prints allocations per query either way. Registered as a CTest test (normal build).
+// A third Worker trusts the client socket as a PROXY v2 proxy (server.proxy_protocol_from):
+// its blocked queries, each behind a header naming another client, must not allocate.
 // One figure is printed and held to at most 1, not 0: a logged line longer than spdlog's
 // inline 250 bytes (here: the same block with the list's legal basis in the line) is copied
 // to the heap by spdlog's async hand-off (log_msg_buffer), whatever the worker does.
@@ -36,6 +38,7 @@
 #include "resolver/config/config.h"
 #include "resolver/dns/name.h"
 #include "resolver/metrics/block_stats.h"
+#include "resolver/net/proxy_header.h"
 #include "resolver/pipeline/worker.h"
 
 namespace {
@@ -124,6 +127,23 @@ int ask(int fd, const sockaddr_in& server, const char* name, int count, uint8_t 
   return ok;
 }
 
+// As ask(), each query behind a PROXY v2 header for client 10.9.8.7:5353.
+int ask_via_proxy(int fd, const sockaddr_in& server, const char* name, int count,
+                  uint8_t expect_rcode) {
+  uint8_t q[400], r[1500];
+  std::memcpy(q, sinkhole::net::kProxyV2Signature, 12);
+  const uint8_t rest[] = {0x21, 0x12, 0, 12, 10, 9, 8, 7, 127, 0, 0, 1, 0x14, 0xE9, 0, 53};
+  std::memcpy(q + 12, rest, sizeof rest);
+  int ok = 0;
+  for (int i = 0; i < count; ++i) {
+    const size_t len = 28 + query(q + 28, static_cast<uint16_t>(i), name);
+    sendto(fd, q, len, 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
+    const ssize_t n = recv(fd, r, sizeof r, 0);
+    if (n >= 12 && (r[3] & 0x0F) == expect_rcode) ++ok;
+  }
+  return ok;
+}
+
 }  // namespace
 
 int main() {
@@ -137,10 +157,11 @@ int main() {
   fs::create_directories(dir / "state/lists/block");
   std::ofstream(dir / "state/lists/block/staged") << "blocked.alloc.test\ncached.alloc.test\n";
 
-  sockaddr_in up{}, srv{}, cli{}, logged_srv{};
+  sockaddr_in up{}, srv{}, cli{}, logged_srv{}, proxied_srv{};
   const int up_fd = udp_socket_on("127.0.0.1", 0, up);
   const int srv_fd = udp_socket_on("127.0.0.1", 0, srv);
   const int logged_fd = udp_socket_on("127.0.0.1", 0, logged_srv);
+  const int proxied_fd = udp_socket_on("127.0.0.1", 0, proxied_srv);
   const int cli_fd = udp_socket_on("127.0.0.1", 0, cli);
   timeval tv{2, 0};
   setsockopt(cli_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -167,9 +188,13 @@ int main() {
   auto logged_cfg = sinkhole::config::parse_config(
       yaml + "log: { blocked_queries: true, blocked_queries_format: json, client_address: full }\n",
       path);
-  sinkhole::metrics::BlockStats stats(2);
+  std::string proxied_yaml = yaml;
+  proxied_yaml.replace(proxied_yaml.find("workers: 1,"), 11,
+                       "workers: 1, proxy_protocol_from: [\"127.0.0.1/32\"],");
+  auto proxied_cfg = sinkhole::config::parse_config(proxied_yaml, path);
+  sinkhole::metrics::BlockStats stats(3);
   auto built = sinkhole::policy::build_snapshot(yaml, path, 1, &stats);
-  if (!cfg.config || !logged_cfg.config || !built.snapshot) {
+  if (!cfg.config || !logged_cfg.config || !proxied_cfg.config || !built.snapshot) {
     std::fprintf(stderr, "config rejected\n");
     return 2;
   }
@@ -198,16 +223,26 @@ int main() {
   logged_live->blocked_log = blocked_log;
   logged_settings.publish(logged_live);
   sinkhole::pipeline::Worker logged(logged_settings, 1, logged_fds, holder, &cache);
+  sinkhole::pipeline::ListenFds proxied_fds;
+  proxied_fds.udp.push_back(proxied_fd);
+  sinkhole::pipeline::LiveSettingsHolder proxied_settings;
+  auto proxied_live = std::make_shared<sinkhole::pipeline::LiveSettings>();
+  proxied_live->generation = 1;
+  proxied_live->config = std::make_shared<const sinkhole::config::Config>(*proxied_cfg.config);
+  proxied_settings.publish(proxied_live);
+  sinkhole::pipeline::Worker proxied(proxied_settings, 2, proxied_fds, holder, &cache);
   std::atomic<bool> stop{false};
   std::thread upstream([&] { fake_upstream(up_fd, stop); });
   std::thread serving([&] { worker.run(); });
   std::thread serving_logged([&] { logged.run(); });
+  std::thread serving_proxied([&] { proxied.run(); });
 
   // Warm-up: pools, tables and the cache entry are created here (allowed to allocate).
   const bool warm = ask(cli_fd, srv, "legal.alloc.test", 10, 3) == 10 &&
                     ask(cli_fd, srv, "cached.alloc.test", 10, 0) == 10 &&
                     ask(cli_fd, logged_srv, "blocked.alloc.test", 10, 3) == 10 &&
-                    ask(cli_fd, logged_srv, "legal.alloc.test", 10, 3) == 10;
+                    ask(cli_fd, logged_srv, "legal.alloc.test", 10, 3) == 10 &&
+                    ask_via_proxy(cli_fd, proxied_srv, "blocked.alloc.test", 10, 3) == 10;
   constexpr int kQueries = 2000;
   const uint64_t a0 = g_allocations.load();
   const int blocked_ok = ask(cli_fd, srv, "legal.alloc.test", kQueries, 3);
@@ -220,13 +255,17 @@ int main() {
   const int long_ok = ask(cli_fd, logged_srv, "legal.alloc.test", kQueries, 3);
   blocked_log->flush();
   const uint64_t a4 = g_allocations.load();
+  const int proxied_ok = ask_via_proxy(cli_fd, proxied_srv, "blocked.alloc.test", kQueries, 3);
+  const uint64_t a5 = g_allocations.load();
   uint64_t counted = 0;
   for (const auto& row : stats.rows()) counted += row.count;
 
   worker.request_stop();
   logged.request_stop();
+  proxied.request_stop();
   serving.join();
   serving_logged.join();
+  serving_proxied.join();
   stop = true;
   upstream.join();
   ::close(up_fd);
@@ -248,20 +287,25 @@ int main() {
       "blocked with the JSON log line carrying the legal basis (over 250 bytes): %d/%d, %.4f "
       "allocations per query (spdlog's hand-off; at most 1 allowed)\n",
       long_ok, kQueries, static_cast<double>(a4 - a3) / kQueries);
+  std::printf(
+      "blocked behind a PROXY v2 header from a trusted proxy: %d/%d answered NXDOMAIN, %.4f "
+      "allocations per query\n",
+      proxied_ok, kQueries, static_cast<double>(a5 - a4) / kQueries);
   std::printf("counted by policy/list/action: %llu (want %d)\n",
-              static_cast<unsigned long long>(counted), 3 * kQueries + 30);
+              static_cast<unsigned long long>(counted), 4 * kQueries + 40);
   const auto& staged = built.snapshot->lists.front().staged_tally;
   const uint64_t tallied = staged ? staged->queries() : 0;
   std::printf("tallied by the staged version: %llu (want %d)\n",
               static_cast<unsigned long long>(tallied), kQueries + 10);
   const bool pass = warm && tallied == static_cast<uint64_t>(kQueries + 10) &&
-                    blocked_ok == kQueries && cached_ok == kQueries &&
-                    logged_ok == kQueries && long_ok == kQueries && a1 == a0 && a2 == a1 &&
-                    a3 == a2 && a4 - a3 <= static_cast<uint64_t>(kQueries) &&
-                    cs.hits >= static_cast<uint64_t>(kQueries) &&
-                    counted == static_cast<uint64_t>(3 * kQueries + 30);
-  std::printf("%s\n", pass ? "PASS: 0 allocations per blocked (logged or not) and per cached "
-                             "query; at most 1 (spdlog) per logged line over 250 bytes"
+                    blocked_ok == kQueries && cached_ok == kQueries && logged_ok == kQueries &&
+                    long_ok == kQueries && a1 == a0 && a2 == a1 && a3 == a2 &&
+                    a4 - a3 <= static_cast<uint64_t>(kQueries) && proxied_ok == kQueries &&
+                    a5 == a4 && cs.hits >= static_cast<uint64_t>(kQueries) &&
+                    counted == static_cast<uint64_t>(4 * kQueries + 40);
+  std::printf("%s\n", pass ? "PASS: 0 allocations per blocked (logged or not, proxied or not) "
+                             "and per cached query; at most 1 (spdlog) per logged line over "
+                             "250 bytes"
                            : "FAIL");
   return pass ? 0 : 1;
 }
