@@ -236,7 +236,7 @@ int run_fleet_report(const FleetOptions& o, const Fetcher& fetch, std::ostream& 
   return kExitOk;
 }
 
-FleetReportCli::FleetReportCli(CLI::App& app) {
+FleetReportCli::FleetReportCli(CLI::App& app) : app_(&app) {
   sub_ = app.add_subcommand(
       "fleet-report",
       "Fleet-wide protected users: merge the sketches of every --node (its metrics URL) per "
@@ -266,9 +266,19 @@ FleetReportCli::FleetReportCli(CLI::App& app) {
 FleetOptions FleetReportCli::options() const {
   FleetOptions o;
   o.nodes = nodes_;
-  o.format = json_ ? FleetFormat::kJson : csv_ ? FleetFormat::kCsv : FleetFormat::kTable;
+  // sinkholectl's global --json and --timeout, typed before the command, count too.
+  const auto global = [this](const char* name) -> const CLI::Option* {
+    const CLI::Option* opt = app_->get_option_no_throw(name);
+    return opt && opt->count() > 0 ? opt : nullptr;
+  };
+  const bool json = json_ || global("--json");
+  o.format = json ? FleetFormat::kJson : csv_ ? FleetFormat::kCsv : FleetFormat::kTable;
   o.allow_missing = allow_missing_;
-  if (const auto t = parse_fleet_timeout(timeout_)) o.timeout = *t;
+  if (const auto t = parse_fleet_timeout(timeout_)) {
+    o.timeout = *t;
+  } else if (const CLI::Option* g = global("--timeout")) {
+    if (const auto gt = parse_fleet_timeout(g->as<std::string>())) o.timeout = *gt;
+  }
   return o;
 }
 

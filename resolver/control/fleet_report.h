@@ -78,6 +78,7 @@ class FleetReportCli {
   FleetOptions options() const;
 
  private:
+  const CLI::App* app_;
   CLI::App* sub_;
   std::vector<std::string> nodes_;
   bool json_ = false;

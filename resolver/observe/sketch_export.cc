@@ -10,7 +10,10 @@
 namespace sinkhole::observe {
 
 std::string sketch_node_name(const ServerState& s) {
-  const config::Config* cfg = s.live ? s.live->current()->config.get() : s.cfg;
+  // server.identity is live: the settings in force (held while read; the holder's mutex is
+  // taken for the copy only, and a worker takes it only after a reload).
+  const auto live = s.live ? s.live->current() : nullptr;
+  const config::Config* cfg = live ? live->config.get() : s.cfg;
   if (cfg && cfg->server.identity && !cfg->server.identity->empty())
     return cfg->server.identity->substr(0, metrics::kMaxSketchNameBytes);
   char buf[256] = {};

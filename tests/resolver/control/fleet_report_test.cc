@@ -177,4 +177,14 @@ TEST_CASE("fleet-report's command line") {
   CtlCli cli3(app3);
   FleetReportCli fleet3(app3);
   CHECK(parse_command_line(app3, {"fleet-report"}, out, err) == kExitFailed);  // no --node
+
+  // sinkholectl's global options before the command.
+  CLI::App app4;
+  CtlCli cli4(app4);
+  FleetReportCli fleet4(app4);
+  REQUIRE_FALSE(parse_command_line(
+      app4, {"--json", "--timeout", "3s", "fleet-report", "--node", "a"}, out, err));
+  CHECK(fleet4.options().format == FleetFormat::kJson);
+  CHECK(fleet4.options().timeout == std::chrono::milliseconds(3000));
+  CHECK(fleet4.options().timeout != kDefaultFleetTimeout);
 }
