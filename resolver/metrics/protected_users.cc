@@ -156,11 +156,13 @@ bool ProtectedUsers::window_registers(uint16_t category, int64_t now_s, Window w
 
 // A wyhash-style keyed mixer (two 128-bit multiplies for an address of up to 16 bytes), not
 // a PRF such as SipHash. That suffices here: no hash value ever leaves the process — only
-// register maxima are kept and only the estimate is exported — so nobody can observe
-// outputs to attack the key. The key is still needed so that outsiders cannot choose
-// addresses that land on chosen registers and ranks (inflating the count), and the
-// multiply-fold construction gives the uniform bits HyperLogLog needs
-// (hyperloglog_test/protected_users_test check sequential IPv4 and IPv6 addresses).
+// register maxima are kept, and only they and the estimates are exported (the window
+// registers on /protected-users/sketches, served on the private metrics listener for the
+// fleet merge) — so nobody outside sees outputs to attack the key with. The key is still
+// needed so that outsiders cannot choose addresses that land on chosen registers and ranks
+// (inflating the count), and the multiply-fold construction gives the uniform bits
+// HyperLogLog needs (hyperloglog_test/protected_users_test check sequential IPv4 and IPv6
+// addresses). The key's fingerprint, which is published, uses SipHash (hash_key.h).
 uint64_t ProtectedUsers::hash(const void* addr, size_t len) const noexcept {
   const auto* p = static_cast<const uint8_t*>(addr);
   uint64_t seed = key_.k0;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // ProtectedUsers: how many distinct clients the blocking protected, per category, over the
 // last hour and the last day — the figure ISPs report — without storing any client address.
-// Each blocked query's client address is hashed with a per-process secret key and only the
-// hash's HyperLogLog rank is kept (hyperloglog.h); the address itself is never stored.
+// Each blocked query's client address is hashed with a secret key and only the hash's
+// HyperLogLog rank is kept (hyperloglog.h); the address itself is never stored. The key is
+// drawn per process, or read from protected_users.key_file (hash_key.h) so that a fleet's
+// nodes hash alike and their window sketches merge (sketch_merge.h).
 //
 // Threads and ownership: one instance for the daemon, inside BlockStats. Worker threads
 // call record() (no lock, no allocation). The snapshot builder (start-up or reload thread,
