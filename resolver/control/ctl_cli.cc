@@ -16,9 +16,11 @@ const char* const kExitStatusHelp =
     "  0  ok\n"
     "  1  failed: the server reported a failure (a reload that published nothing, a bad\n"
     "     argument; status: the last reload failed or a restart is pending), or a usage\n"
-    "     error on the command line, or a -c configuration that does not load\n"
+    "     error on the command line, or a -c configuration that does not load;\n"
+    "     fleet-report: the nodes' keys differ, or a node sent no sketch document\n"
     "  2  no server: the socket is missing or nobody listens on it, or no reply within\n"
-    "     --timeout (5s; reload 120s: a reload answers when every list is built)\n"
+    "     --timeout (5s; reload 120s: a reload answers when every list is built);\n"
+    "     fleet-report: a node unreachable (without --allow-missing)\n"
     "  3  explain: the name is blocked for that client\n"
     "  4  explain: the client is refused (in no policy, and no default_policy)";
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // ProtectedUsers: how many distinct clients the blocking protected, per category, over the
 // last hour and the last day — the figure ISPs report — without storing any client address.
-// Each blocked query's client address is hashed with a per-process secret key and only the
-// hash's HyperLogLog rank is kept (hyperloglog.h); the address itself is never stored.
+// Each blocked query's client address is hashed with a secret key and only the hash's
+// HyperLogLog rank is kept (hyperloglog.h); the address itself is never stored. The key is
+// drawn per process, or read from protected_users.key_file (hash_key.h) so that a fleet's
+// nodes hash alike and their window sketches merge (sketch_merge.h).
 //
 // Threads and ownership: one instance for the daemon, inside BlockStats. Worker threads
 // call record() (no lock, no allocation). The snapshot builder (start-up or reload thread,
@@ -86,6 +88,11 @@ class ProtectedUsers {
     double last_day = 0;
   };
 
+  enum class Window : uint8_t { kLastHour, kLastDay };
+
+  // getrandom()'s 128 bits: the key of a process without protected_users.key_file.
+  static HashKey random_key();
+
   ProtectedUsers();
   explicit ProtectedUsers(HashKey key);
   ~ProtectedUsers();
@@ -105,6 +112,14 @@ class ProtectedUsers {
 
   // Any thread. Zero for a category never ensured.
   Estimates estimate(uint16_t category, int64_t now_s) const;
+  // Any thread: unions the window's buckets into `acc` (register-wise max) — the sketch
+  // estimate() counts, which a fleet merges with other nodes' (sketch_merge.h). Relaxed
+  // loads, no lock: a register may grow while it is read (never a torn value). False for a
+  // category never ensured (acc untouched).
+  bool window_registers(uint16_t category, int64_t now_s, Window window,
+                        HyperLogLog::Registers& acc) const noexcept;
+  // The key the addresses are hashed with (its fingerprint is exported, hash_key.h).
+  const HashKey& key() const { return key_; }
 
  private:
   struct Category;

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Writes the generated seeds of tests/fuzz/corpus/ (DNS messages from dnspython, control
-# request lines, /explain query strings). Lists and configurations are copied by hand from
+# request lines, /explain query strings, protected-users sketch documents). Lists and configurations are copied by hand from
 # tests/blocklist/fixtures and deploy/examples. Run from anywhere: /usr/bin/python3
 # tests/fuzz/make_seeds.py (Debian's python3-dnspython).
 import os
@@ -149,8 +149,49 @@ def proxy_seeds():
     w(t, "plain_dns.bin", q.to_wire())
 
 
+def sketch_seeds():
+    # Documents as GET /protected-users/sketches serves them (docs/FLEET-SKETCHES.md): dense
+    # and sparse registers, an empty category, and a few near misses.
+    import base64
+    import json
+    import random
+    rng = random.Random(15)
+
+    def sparse(n):
+        idx = sorted(rng.sample(range(16384), n))
+        return base64.b64encode(b"".join(struct.pack(">HB", i, rng.randrange(1, 52))
+                                         for i in idx)).decode()
+
+    def dense():
+        return base64.b64encode(bytes(rng.choice([0, 1, 1, 2, 2, 3, 4, 7, 51])
+                                      for _ in range(16384))).decode()
+
+    def doc(categories, **over):
+        d = {"format": "sinkholed-protected-users-sketches", "version": 1, "node": "edge-1",
+             "key_fingerprint": "545903065c6a231a", "key_source": "file", "precision": 14,
+             "generated_unix": 1796541582, "categories": categories}
+        d.update(over)
+        return json.dumps(d)
+
+    def cat(name, hour, day):
+        return {"category": name, "windows": {
+            "last_hour": {"estimate": 12.0, "encoding": hour[0], "registers": hour[1]},
+            "last_day": {"estimate": 40.5, "encoding": day[0], "registers": day[1]}}}
+
+    t = "fuzz_sketch_json"
+    w(t, "empty.json", doc([]))
+    w(t, "sparse.json", doc([cat("gambling", ("sparse", sparse(3)), ("sparse", sparse(40)))]))
+    w(t, "dense.json", doc([cat("gambling", ("dense", dense()), ("sparse", sparse(9))),
+                            cat("malware", ("sparse", ""), ("sparse", ""))]))
+    w(t, "random_key.json", doc([cat("x", ("sparse", "AAEB"), ("sparse", "AAEB"))],
+                                key_source="random"))
+    w(t, "version2.json", doc([], version=2))
+    w(t, "bad_register.json", doc([cat("x", ("sparse", "AAE0"), ("sparse", "AAEB"))]))
+
+
 query_seeds()
 proxy_seeds()
 response_seeds()
 control_seeds()
 explain_seeds()
+sketch_seeds()
