@@ -186,8 +186,10 @@ class FleetNode(Sinkholed):
                                      stdout=self._stderr, stderr=self._stderr,
                                      stdin=subprocess.DEVNULL)
         if not self._wait_ready(timeout):
-            raise RuntimeError(f"{self.name} did not answer within {timeout}s:\n"
-                               f"{self.log_text()[-3000:]}")
+            log = self.log_text()[-3000:]
+            stop_process(self.proc, signal.SIGKILL)
+            self.forget_exited()
+            raise RuntimeError(f"{self.name} did not answer within {timeout}s:\n{log}")
         return self
 
     def kill(self):
@@ -299,9 +301,6 @@ class FleetTest(SinkholedTestCase):
                       lambda m: override.get(m.group(0), cls.addr[m.group(0)]), text)
         text = text.replace(TRIAL_UPSTREAM, cls.upstream.upstream)
         return text.replace(TRIAL_DIR, cls.trial)
-
-    def at(self, trial_addr):
-        return self.addr[trial_addr]
 
     # -- knotd ------------------------------------------------------------------------
     @classmethod
@@ -630,7 +629,42 @@ class FleetTest(SinkholedTestCase):
                             30 * self.factor, f"{CUT_NODE} catching up ({name})")
         self.prom_wait("SinkholedFeedBehind resolved", lambda: not firing(), 60 * self.factor)
 
-    def test_5_a_node_killed_dnsdist_routes_around_it(self):
+    def test_5_fleet_report_merges_the_nodes_protected_users(self):
+        """README "The fleet report": subscribers seen by several nodes count once."""
+        # Through dnsdist every subscriber of both groups was protected (test 2); some ask
+        # node2 and node3 directly too, as if dnsdist had sent them there.
+        for src in RESIDENTIAL[:5] + BUSINESS[:5]:
+            self.assertEqual(self.direct(self.nodes["node2"], src, "bet.example") is not None,
+                             True)
+        for src in RESIDENTIAL[3:8]:
+            self.assertIsNotNone(self.direct(self.nodes["node3"], src, "www.bet.example"))
+        nodes = [s.metrics_url for s in self.nodes.values()]
+        argv = [sinkholectl_binary(), "fleet-report", "--json"]
+        for url in nodes:
+            argv += ["--node", url]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        report = json.loads(out.stdout)
+        rows = {(r["category"], r["window"]): r for r in report["rows"]}
+        row = rows[("regulator", "last_hour")]
+        # The subscribers (20) and dnsdist's own address, whose health checks every node
+        # answers with the national zone's rule (a block, so a protected client too).
+        union = len(RESIDENTIAL) + len(BUSINESS) + 1
+        print(f"\nfleet: fleet-report regulator/last_hour: fleet {row['fleet_distinct_clients']}"
+              f", sum of nodes {row['sum_of_nodes']}, per node {row['per_node']}; "
+              f"true union {union}")
+        self.assertEqual(row["nodes_merged"], 3)
+        self.assertAlmostEqual(row["fleet_distinct_clients"], union, delta=0.5)
+        self.assertGreater(row["sum_of_nodes"], union + 10)
+        self.assertEqual(len({n["key_fingerprint"] for n in report["nodes"]}), 1, report["nodes"])
+        # The table, as README shows it.
+        table = subprocess.run(argv[:2] + argv[3:], capture_output=True, text=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+        self.assertEqual(table.returncode, 0, table.stderr)
+        self.assertIn("3 nodes merged", table.stdout)
+
+    def test_6_a_node_killed_dnsdist_routes_around_it(self):
         # leastOutstanding sends a quiet fleet's queries to node1: kill that one.
         victim = self.nodes["node1"]
         victim.kill()
@@ -668,6 +702,44 @@ class FleetTest(SinkholedTestCase):
         self.prom_wait("node1 down in dnsdist_server_status and up", seen_down,
                        60 * self.factor)
 
+    def test_7_dnsdist_health_checks_carry_a_proxy_v2_local_header(self):
+        """What the nodes rely on (they drop a query without a header from dnsdist's
+        address): the shipped dnsdist.conf, its nodes replaced by Python listeners, sends
+        every health check from `source` with a PROXY v2 LOCAL header (no address) and then
+        the check's question."""
+        override = {DNSDIST_ADDR: random_loopback()}
+        listeners = {}
+        for name, trial_addr in NODES.items():
+            override[trial_addr] = random_loopback()
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.addCleanup(u.close)
+            u.bind((override[trial_addr], self.dns_port))
+            u.settimeout(20 * self.factor)
+            listeners[name] = u
+        with open(os.path.join(FLEET, "dnsdist", "dnsdist.conf")) as f:
+            text = self.substitute(f.read(), override)
+        conf = os.path.join(self.tmp, "probe-dnsdist.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        log = open(os.path.join(self.tmp, "probe-dnsdist.log"), "wb")
+        self.addCleanup(log.close)
+        proc = subprocess.Popen([DNSDIST, "--supervised", "--disable-syslog", "-C", conf],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.addCleanup(stop_process, proc)
+        for name, u in listeners.items():
+            data, (src, _) = u.recvfrom(65535)
+            self.assertEqual(src, override[DNSDIST_ADDR], name)
+            self.assertEqual(data[:12], PROXY_V2_SIGNATURE, (name, data[:16].hex()))
+            # version 2 + command LOCAL, family UNSPEC, no address block.
+            self.assertEqual(data[12:16], b"\x20\x00\x00\x00", (name, data[:16].hex()))
+            q = parse(data[16:])
+            self.assertEqual([(n.lower(), t) for n, t, _ in q.questions],
+                             [("health.fleet.invalid.", 1)], name)  # A
+        print(f"\nfleet: dnsdist's health checks (useProxyProtocol=true): PROXY v2 LOCAL "
+              f"header 0d0a0d0a000d0a515549540a 20 00 0000 + the question, from `source`")
+
+
+PROXY_V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
 
 # The feed-behind rule as the issue defines it, used only while the branch that ships
 # deploy/fleet/prometheus/alerts.yml is not merged into this one.
