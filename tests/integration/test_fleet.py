@@ -7,9 +7,10 @@ the fleet's rule file). Only addresses, ports and paths are substituted in those
 for Prometheus, the scrape/evaluation interval and the rules' `for:`; see below).
 
   - a name added on the primary (knotc zone-begin/zone-set/zone-commit) is blocked through
-    dnsdist and on every node directly within 2 s of the commit (each node's time to
-    enforce measured and printed; the limit is 2 s × the sanitizer factor of
-    test_rpz_secondary: ×3 ASan, ×5 TSan, printed with the figures);
+    dnsdist and on every node directly within 2 s of the commit, in every build (each
+    node's time measured and printed; a miss is waited for and reported with its time.
+    Measured on a loaded 2-core machine: about 0.1 s RelWithDebInfo, 0.15 s ASan, 0.4-0.65 s
+    TSan). Every other wait is generous (× the sanitizer factor);
   - clients in 127.0.2.0/24 and 127.0.3.0/24 asking dnsdist get their own groups' answers
     (warning page vs NXDOMAIN), so the nodes see the subscriber's address, not dnsdist's;
     dnsdist's health checks (PROXY v2 LOCAL) pass and no header is ever missing;
@@ -520,13 +521,13 @@ class FleetTest(SinkholedTestCase):
         for node in self.nodes.values():
             self.assertNotEqual(self.direct(node, BUSINESS[0], name), "nxdomain")
         before = {n: s.stats() for n, s in self.nodes.items()}
-        limit = 2.0 * self.factor
+        limit = 2.0  # the issue's figure, not scaled for sanitizers (see the docstring)
         t_commit = self.add_names(name)
         # Each node (and dnsdist) polled in its own thread: the first moment it blocks.
         seen = {}
 
         def watch(key, check):
-            deadline = t_commit + limit + 5
+            deadline = t_commit + limit + 5 * self.factor  # a miss is still measured
             while time.monotonic() < deadline:
                 if check():
                     seen[key] = time.monotonic() - t_commit
@@ -540,12 +541,13 @@ class FleetTest(SinkholedTestCase):
             t.start()
         for t in threads:
             t.join()
-        print(f"\nfleet: a name added on knotd blocked (s after zone-commit, limit {limit} s = "
-              f"2 s x sanitizer factor {self.factor}): "
+        print(f"\nfleet: a name added on knotd blocked (s after zone-commit, limit {limit} s; "
+              f"sanitizer factor {self.factor} for the other waits): "
               + ", ".join(f"{k} {seen[k]:.3f}" if k in seen else f"{k} never"
                           for k in checks))
         for k in checks:
-            self.assertIn(k, seen, f"{k} did not block {name} within {limit + 5} s")
+            self.assertIn(k, seen, f"{k} did not block {name} within "
+                          f"{limit + 5 * self.factor} s")
             self.assertLessEqual(seen[k], limit, f"{k}: time to enforce")
         for n, s in self.nodes.items():
             self.assertCountersAtLeast(s, before[n], notify_accepted=1)
