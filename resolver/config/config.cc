@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -333,6 +334,20 @@ void read_metrics(YamlReader& r, const YAML::Node& n, MetricsConfig& m) {
   }
 }
 
+void read_protected_users(YamlReader& r, const YAML::Node& n, const std::string& config_path,
+                          ProtectedUsersConfig& p) {
+  if (!r.check_keys(n, schema::keys_of("protected_users"), "protected_users")) return;
+  const auto k = n["key_file"];
+  if (!k) return;
+  auto v = r.scalar(k, "protected_users.key_file");
+  if (!v) return;
+  if (v->empty()) return r.error_at(k, "protected_users.key_file must name a file");
+  const std::filesystem::path path(*v);
+  p.key_file =
+      path.is_absolute() ? *v : (std::filesystem::path(config_path).parent_path() / path).string();
+  p.key_file_at = fmt::format("{}:{}:{}", config_path, k.Mark().line + 1, k.Mark().column + 1);
+}
+
 }  // namespace
 
 DocumentResult parse_document(std::string_view yaml, const std::string& name) {
@@ -390,6 +405,8 @@ LoadResult parse_config(const Document& doc, const std::string& resolv_conf) {
       if (root["dnstap"]) read_dnstap(r, root["dnstap"], c.dnstap);
       if (root["metrics"]) read_metrics(r, root["metrics"], c.metrics);
       if (root["rate_limit"]) read_rate_limit(r, root["rate_limit"], c.rate_limit);
+      if (root["protected_users"])
+        read_protected_users(r, root["protected_users"], name, c.protected_users);
     }
     if (!root.IsMap() || !root["control"] || !root["control"].IsMap() || !root["control"]["socket"])
       c.control.socket = c.server.runtime_dir + "/control.sock";

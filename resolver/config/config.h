@@ -96,6 +96,14 @@ struct MetricsConfig {
   Millis timeout{5'000};                     // no bytes for this long → connection closed
 };
 
+// Protected users (resolver/metrics/protected_users.h): the key of the address hash. A
+// fleet shares one key file so that its nodes' sketches can be merged
+// (sinkholectl fleet-report); unset = a random key per process. Read at start only.
+struct ProtectedUsersConfig {
+  std::string key_file;     // absolute (relative paths are anchored at the config's directory)
+  std::string key_file_at;  // "file:line:column" of the setting, for the start-up error
+};
+
 struct CacheConfig {
   size_t max_bytes = size_t{256} << 20;  // 0 disables the cache
   uint32_t min_ttl = 0;                  // seconds
@@ -123,6 +131,7 @@ struct Config {
   std::optional<DnstapConfig> dnstap;  // absent section: no dnstap
   MetricsConfig metrics;
   RateLimitConfig rate_limit;  // absent section: off
+  ProtectedUsersConfig protected_users;
   // The paths of the settings above that the file sets (config_schema.h): `config show`
   // marks the others as defaults.
   std::set<std::string> set_keys;

@@ -57,6 +57,8 @@ const std::vector<Key>& restart_keys() {
       // The feed manager, its copies and the audit log are set up once, at start.
       key("server.state_dir", [](const Config& c) { return c.server.state_dir; }),
       key("server.audit_log", [](const Config& c) { return c.server.audit_log; }),
+      // The hash key is drawn or read once: a new one would mix two keys' registers.
+      key("protected_users.key_file", [](const Config& c) { return c.protected_users.key_file; }),
       // The dnstap writer (its I/O thread and per-worker queues) is made once, at start.
       {"dnstap", [](const Config& a, const Config& b) { return same_dnstap(a.dnstap, b.dnstap); }},
   };
@@ -135,6 +137,7 @@ void keep_restart_settings(Config& next, const Config& running) {
   s.runtime_dir = r.runtime_dir;
   s.state_dir = r.state_dir;
   s.audit_log = r.audit_log;
+  next.protected_users = running.protected_users;
   next.control.socket = running.control.socket;
   next.control.mode = running.control.mode;
   next.control.group = running.control.group;

@@ -134,6 +134,7 @@ constexpr Key kKeys[] = {
   {"rate_limit.ipv6_prefix", T::kInteger, "16..128", "56", kLive, "IPv6 clients are limited together per prefix of this length.", "48", [](C c) { return Json(c.rate_limit.ipv6_prefix); }},
   {"rate_limit.exempt", T::kCidrList, "", "[]", kLive, "Clients never rate limited (e.g. a CGNAT range hiding thousands of subscribers).", "[100.64.0.0/10]", [](C c) { return cidrs(c.rate_limit.exempt); }},
   {"rate_limit.table_size", T::kInteger, "1024..16777216", "65536", kRestart, "Prefix buckets per worker (24 bytes each; rounded up to a power of two): memory is fixed.", "131072", [](C c) { return Json(c.rate_limit.table_size); }},
+  {"protected_users.key_file", T::kPath, "32 hex digits in the file, not readable by others", "(unset: a random key per process)", kRestart, "The 128-bit key of the protected-users address hash (openssl rand -hex 16); relative to the config file's directory. Every node of a fleet uses the same file so that sinkholectl fleet-report can merge their counts. Read at start: a missing, unreadable, malformed or world-accessible file stops the start.", "/etc/sinkholed/fleet.key", [](C c) { return c.protected_users.key_file.empty() ? Json(nullptr) : Json(c.protected_users.key_file); }},
   {"list_defaults.max_reject_ratio", T::kFraction, "0..1, or 0%..100%", "1%", kLive, "A list with more rejected lines than this share of its entry lines fails the reload.", "5%", nullptr},
   {"list_defaults.max_shrink", T::kFraction, "0..1, or 0%..100%", "50%", kLive, "A list that lost more than this share of the entries of the version in service fails the reload.", "20%", nullptr},
   {"list_defaults.max_entries", T::kInteger, "1..1000000000", "10000000", kLive, "A list with more entries (or a file longer than 1 KiB an entry) fails to load.", "2000000", nullptr},
@@ -200,6 +201,9 @@ constexpr Section kSections[] = {
     {"rate_limit", "Response rate limiting",
      "Per client prefix, UDP only (TCP is never limited). Off unless responses_per_second is "
      "set."},
+    {"protected_users", "Protected users",
+     "Distinct clients protected per category (sinkholed_protected_users, "
+     "/protected-users/sketches); the key that makes a fleet's counts mergeable."},
     {"list_defaults", "List guard defaults",
      "Checks each list must pass before it is published; a list refused fails the reload and "
      "the old rules keep serving."},

@@ -56,7 +56,9 @@ struct Ring {
   }
 };
 
-ProtectedUsers::HashKey random_key() {
+}  // namespace
+
+ProtectedUsers::HashKey ProtectedUsers::random_key() {
   ProtectedUsers::HashKey k;
   // At most 256 bytes: getrandom() returns them all once the pool is initialised.
   if (getrandom(&k, sizeof k, 0) != static_cast<ssize_t>(sizeof k)) {
@@ -66,6 +68,8 @@ ProtectedUsers::HashKey random_key() {
   }
   return k;
 }
+
+namespace {
 
 uint64_t load64(const uint8_t* p) noexcept {
   uint64_t v;
@@ -128,17 +132,26 @@ void ProtectedUsers::record(uint16_t category, const void* addr, size_t addr_len
 }
 
 ProtectedUsers::Estimates ProtectedUsers::estimate(uint16_t category, int64_t now_s) const {
-  if (category >= kMaxCategories || now_s < 0) return {};
-  const Category* c = categories_[category].load(std::memory_order_acquire);
-  if (c == nullptr) return {};
   Estimates out;
   HyperLogLog::Registers acc{};
-  c->hour.union_window(now_s / kHourSlotSeconds, kHourWindow, acc);
+  if (!window_registers(category, now_s, Window::kLastHour, acc)) return out;
   out.last_hour = HyperLogLog::estimate(acc);
   acc.fill(0);
-  c->day.union_window(now_s / kDaySlotSeconds, kDayWindow, acc);
+  window_registers(category, now_s, Window::kLastDay, acc);
   out.last_day = HyperLogLog::estimate(acc);
   return out;
+}
+
+bool ProtectedUsers::window_registers(uint16_t category, int64_t now_s, Window window,
+                                      HyperLogLog::Registers& acc) const noexcept {
+  if (category >= kMaxCategories || now_s < 0) return false;
+  const Category* c = categories_[category].load(std::memory_order_acquire);
+  if (c == nullptr) return false;
+  if (window == Window::kLastHour)
+    c->hour.union_window(now_s / kHourSlotSeconds, kHourWindow, acc);
+  else
+    c->day.union_window(now_s / kDaySlotSeconds, kDayWindow, acc);
+  return true;
 }
 
 // A wyhash-style keyed mixer (two 128-bit multiplies for an address of up to 16 bytes), not

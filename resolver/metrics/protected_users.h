@@ -86,6 +86,11 @@ class ProtectedUsers {
     double last_day = 0;
   };
 
+  enum class Window : uint8_t { kLastHour, kLastDay };
+
+  // getrandom()'s 128 bits: the key of a process without protected_users.key_file.
+  static HashKey random_key();
+
   ProtectedUsers();
   explicit ProtectedUsers(HashKey key);
   ~ProtectedUsers();
@@ -105,6 +110,14 @@ class ProtectedUsers {
 
   // Any thread. Zero for a category never ensured.
   Estimates estimate(uint16_t category, int64_t now_s) const;
+  // Any thread: unions the window's buckets into `acc` (register-wise max) — the sketch
+  // estimate() counts, which a fleet merges with other nodes' (sketch_merge.h). Relaxed
+  // loads, no lock: a register may grow while it is read (never a torn value). False for a
+  // category never ensured (acc untouched).
+  bool window_registers(uint16_t category, int64_t now_s, Window window,
+                        HyperLogLog::Registers& acc) const noexcept;
+  // The key the addresses are hashed with (its fingerprint is exported, hash_key.h).
+  const HashKey& key() const { return key_; }
 
  private:
   struct Category;

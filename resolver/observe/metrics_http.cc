@@ -15,6 +15,7 @@
 #include "resolver/observe/health_check.h"
 #include "resolver/observe/health_monitor.h"
 #include "resolver/observe/metrics_exposition.h"
+#include "resolver/observe/sketch_export.h"
 
 namespace sinkhole::observe {
 
@@ -70,7 +71,11 @@ HandlerResult on_request(void* cls, MHD_Connection* c, const char* url, const ch
     const HealthVerdict v = evaluate_health(in);
     return reply(c, v.healthy ? 200 : 503, health_json(in, v).dump() + "\n", "application/json");
   }
-  return reply(c, 404, "not found: /metrics, /explain?name=HOST, /healthz\n", "text/plain");
+  if (path == "/protected-users/sketches")
+    return reply(c, 200, render_sketches(s), "application/json");
+  return reply(c, 404,
+               "not found: /metrics, /explain?name=HOST, /healthz, /protected-users/sketches\n",
+               "text/plain");
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 //   GET /healthz                       200 {"status":"ok",...} or 503 {"status":"unhealthy",
 //                                      "reasons":[...]} (health_check.h: lists, stuck
 //                                      workers, a failed last reload, no upstream up)
+//   GET /protected-users/sketches      this node's protected-user sketches as JSON, for
+//                                      sinkholectl fleet-report (sketch_export.h)
 // Anything else is 404; methods other than GET/HEAD are 405. Bind it to a private
 // address: it tells whoever asks which names are listed.
 // start() and stop() on the control thread; requests are answered on libmicrohttpd's own

@@ -4,7 +4,9 @@
 // control/ctl_cli.h); it sends one request line, reads one reply line within --timeout
 // (control/ctl_client.h), and prints the text (or, with --json, the JSON result). Exit
 // status (ctl_cli.h, in --help): 0 ok, 1 failed or a usage error, 2 no server or no reply
-// in time, 3/4 explain's blocked/refused. Single-threaded.
+// in time, 3/4 explain's blocked/refused. fleet-report instead asks the nodes' metrics
+// listeners over HTTP (control/fleet_report.h). Single-threaded but for fleet-report's
+// fetches.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
@@ -13,14 +15,18 @@
 #include "resolver/control/command_table.h"
 #include "resolver/control/ctl_cli.h"
 #include "resolver/control/ctl_client.h"
+#include "resolver/control/fleet_report.h"
 
 int main(int argc, char** argv) {
   using namespace sinkhole::control;
   CLI::App app{"sinkholectl — control a running sinkholed", "sinkholectl"};
   CtlCli cli(app);
+  FleetReportCli fleet(app);
   if (const auto stop = parse_command_line(app, std::vector<std::string>(argv + 1, argv + argc),
                                            std::cout, std::cerr))
     return *stop;
+  if (fleet.selected())
+    return run_fleet_report(fleet.options(), fetch_over_http, std::cout, std::cerr);
 
   const CtlCli::Target target = cli.target();
   if (target.socket.empty()) {

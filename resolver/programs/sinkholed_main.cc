@@ -4,6 +4,7 @@
 // and the policies are read from the same YAML tree), bind the sockets, build the policy,
 // then print the --check summary or serve (control/server.h). The main thread becomes the
 // control thread.
+#include <fmt/format.h>
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -24,12 +25,13 @@
 #include "resolver/config/config.h"
 #include "resolver/config/config_reference.h"
 #include "resolver/config/yaml_reader.h"
-#include "resolver/feeds/list_store.h"
 #include "resolver/control/control_socket.h"
 #include "resolver/control/fd_limit.h"
 #include "resolver/control/instance_lock.h"
 #include "resolver/control/listeners.h"
 #include "resolver/control/server.h"
+#include "resolver/feeds/list_store.h"
+#include "resolver/metrics/hash_key.h"
 #include "sinkhole/version.h"
 
 namespace {
@@ -222,13 +224,30 @@ int main(int argc, char** argv) {
       !problem.empty())
     return rejected({cfg.path + ": " + problem});
 
+  // The protected-users key: from protected_users.key_file (shared by a fleet) or drawn at
+  // random. A key file that cannot be used stops the start (and --check): counting with a
+  // random key instead would make this node's sketches silently unmergeable.
+  metrics::ProtectedUsers::HashKey hash_key = metrics::ProtectedUsers::random_key();
+  if (const auto& pu = cfg.protected_users; !pu.key_file.empty()) {
+    const metrics::LoadedKey loaded_key = metrics::load_hash_key(pu.key_file);
+    if (!loaded_key.key)
+      return rejected({fmt::format("{}: protected_users.key_file {}: {}", pu.key_file_at,
+                                   pu.key_file, loaded_key.error)});
+    if (!loaded_key.warning.empty())
+      spdlog::warn("protected_users.key_file {}: {}", pu.key_file, loaded_key.warning);
+    hash_key = *loaded_key.key;
+  }
+
   control::Startup startup;
   control::InstanceLocks locks;  // held until the process ends
   if (!options.check && !claim_addresses(cfg, locks)) return 1;
   if (!options.check) control::raise_and_log_fd_limit(cfg);
   if (!options.check && !bind_sockets(cfg, startup)) return 1;
   // Blocked-query counters by list/category/action, kept across reloads (block_stats.h).
-  metrics::BlockStats block_stats(std::max<size_t>(startup.fds.size(), 1));
+  metrics::BlockStats block_stats(std::max<size_t>(startup.fds.size(), 1), hash_key);
+  if (!options.check && !cfg.protected_users.key_file.empty())
+    spdlog::info("protected users: hash key from {} (fingerprint {})", cfg.protected_users.key_file,
+                 metrics::key_fingerprint(hash_key));
   // Lists, actions and policies: read and compiled now, so a bad list fails the start.
   // Feed lists read their saved copies from server.state_dir (made here, one level, when
   // missing; a feed reports its own write errors loudly).

@@ -152,10 +152,11 @@ TEST_CASE("live at reload or restart required: the table says what a reload does
 }
 
 TEST_CASE("keys_of: the next component of every path under a section") {
-  CHECK(schema::keys_of("") == std::set<std::string>{"server", "upstreams", "upstream", "cache",
-                                                     "log", "control", "metrics", "dnstap",
-                                                     "rate_limit", "list_defaults", "lists",
-                                                     "actions", "policies", "default_policy"});
+  CHECK(schema::keys_of("") ==
+        std::set<std::string>{"server", "upstreams", "upstream", "cache", "log", "control",
+                              "metrics", "dnstap", "rate_limit", "protected_users", "list_defaults",
+                              "lists", "actions", "policies", "default_policy"});
+  CHECK(schema::keys_of("protected_users") == std::set<std::string>{"key_file"});
   CHECK(schema::keys_of("policies[]") ==
         std::set<std::string>{"name", "clients", "allow", "block"});
   CHECK(schema::keys_of("policies[].block[]") == std::set<std::string>{"list", "action"});

@@ -639,3 +639,35 @@ TEST_CASE("server.runtime_dir: default, the control socket inside it unless set,
     CHECK(bad.errors[0].rfind(c.want, 0) == 0);
   }
 }
+
+TEST_CASE("protected_users.key_file: anchored at the config's directory, its position kept") {
+  const auto abs = parse_config("upstreams: [127.0.0.1]\nprotected_users:\n  key_file: /etc/k\n",
+                                "/etc/sinkholed/cfg.yaml");
+  REQUIRE(abs.config);
+  CHECK(abs.config->protected_users.key_file == "/etc/k");
+  CHECK(abs.config->protected_users.key_file_at == "/etc/sinkholed/cfg.yaml:3:13");
+  const auto rel = parse_config("upstreams: [127.0.0.1]\nprotected_users: {key_file: fleet.key}\n",
+                                "/etc/sinkholed/cfg.yaml");
+  REQUIRE(rel.config);
+  CHECK(rel.config->protected_users.key_file == "/etc/sinkholed/fleet.key");
+  // Unset: a random key per process (no file).
+  const auto none = parse_config("upstreams: [127.0.0.1]\n", "cfg.yaml");
+  REQUIRE(none.config);
+  CHECK(none.config->protected_users.key_file.empty());
+
+  const auto unknown =
+      parse_config("upstreams: [127.0.0.1]\nprotected_users:\n  key: x\n", "cfg.yaml");
+  REQUIRE(unknown.errors.size() == 1);
+  CHECK(unknown.errors[0].rfind("cfg.yaml:3:3: unknown key 'key' in protected_users", 0) == 0);
+  const auto empty =
+      parse_config("upstreams: [127.0.0.1]\nprotected_users:\n  key_file: \"\"\n", "cfg.yaml");
+  REQUIRE(empty.errors.size() == 1);
+  CHECK(empty.errors[0] == "cfg.yaml:3:13: protected_users.key_file must name a file");
+  const auto list =
+      parse_config("upstreams: [127.0.0.1]\nprotected_users:\n  key_file: [a]\n", "cfg.yaml");
+  REQUIRE(list.errors.size() == 1);
+  CHECK(list.errors[0].rfind("cfg.yaml:3:13: ", 0) == 0);
+  const auto scalar = parse_config("upstreams: [127.0.0.1]\nprotected_users: yes\n", "cfg.yaml");
+  REQUIRE(scalar.errors.size() == 1);
+  CHECK(scalar.errors[0].rfind("cfg.yaml:2:18: protected_users must be a mapping", 0) == 0);
+}
