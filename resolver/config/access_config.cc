@@ -44,6 +44,8 @@ std::vector<policy::Cidr> read_cidrs(YamlReader& r, const YAML::Node& n, const s
 void read_access(YamlReader& r, const YAML::Node& n, AccessConfig& out) {
   if (const auto a = n["allow_query"]) out.allow_query = read_cidrs(r, a, "server.allow_query");
   if (const auto d = n["deny_query"]) out.deny_query = read_cidrs(r, d, "server.deny_query");
+  if (const auto p = n["proxy_protocol_from"])
+    out.proxy_protocol_from = read_cidrs(r, p, "server.proxy_protocol_from");
   if (const auto a = n["refuse_action"]) {
     if (auto s = r.scalar(a, "server.refuse_action")) {
       if (*s == "refuse")

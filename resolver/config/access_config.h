@@ -6,6 +6,7 @@
 //                                               # fc00::/7, fe80::/10
 //     deny_query: [10.66.0.0/16]                # wins over allow_query
 //     refuse_action: refuse                     # or drop
+//     proxy_protocol_from: [192.0.2.10/32]      # default: none (PROXY v2 off)
 //   rate_limit:                                 # absent, or responses_per_second 0: off
 //     responses_per_second: 20                  # per client prefix, all workers together
 //     burst: 40                                 # default: responses_per_second
@@ -39,6 +40,9 @@ struct AccessConfig {
   std::vector<policy::Cidr> allow_query = default_allow_query();
   std::vector<policy::Cidr> deny_query;
   RefuseAction refuse_action = RefuseAction::kRefuse;
+  // Proxies whose PROXY v2 header names the client (resolver/net/proxy_header.h); empty:
+  // no source is trusted, no header is read.
+  std::vector<policy::Cidr> proxy_protocol_from;
 
   // Loopback, RFC 1918, RFC 6598 (CGNAT), IPv6 ULA and link-local.
   static std::vector<policy::Cidr> default_allow_query();
@@ -58,8 +62,8 @@ struct RateLimitConfig {
 
 class YamlReader;
 
-// Reads allow_query, deny_query and refuse_action from the `server:` mapping `n` (the other
-// server keys are read by parse_config). Errors go to `r`.
+// Reads allow_query, deny_query, refuse_action and proxy_protocol_from from the `server:` mapping
+// `n` (the other server keys are read by parse_config). Errors go to `r`.
 void read_access(YamlReader& r, const YAML::Node& n, AccessConfig& out);
 // Reads the `rate_limit:` section.
 void read_rate_limit(YamlReader& r, const YAML::Node& n, RateLimitConfig& out);

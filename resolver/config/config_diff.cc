@@ -72,6 +72,8 @@ const std::vector<Key>& live_keys() {
       key("server.allow_query", [](const Config& c) { return c.server.access.allow_query; }),
       key("server.deny_query", [](const Config& c) { return c.server.access.deny_query; }),
       key("server.refuse_action", [](const Config& c) { return c.server.access.refuse_action; }),
+      key("server.proxy_protocol_from",
+          [](const Config& c) { return c.server.access.proxy_protocol_from; }),
       key("upstreams", [](const Config& c) { return c.upstream.servers; }),
       key("upstream.timeout", [](const Config& c) { return c.upstream.timeout; }),
       key("upstream.deadline", [](const Config& c) { return c.upstream.deadline; }),

@@ -65,8 +65,11 @@ void MessageEncoder::set_peer(const Peer& peer) noexcept {
   message_.socket_protocol = peer.tcp ? DNSTAP__SOCKET_PROTOCOL__TCP : DNSTAP__SOCKET_PROTOCOL__UDP;
   address_of(peer.client, message_.query_address, message_.query_port);
   // Our address is unknown on a wildcard UDP socket (it would need IP_PKTINFO per packet).
-  message_.has_response_address = message_.has_response_port = peer.server != nullptr;
-  if (peer.server) address_of(peer.server, message_.response_address, message_.response_port);
+  // Behind a PROXY v2 balancer the client may be of the other family than our socket: one
+  // socket_family describes both addresses, so ours is left out then.
+  const bool ours = peer.server != nullptr && peer.server->sa_family == peer.client->sa_family;
+  message_.has_response_address = message_.has_response_port = ours;
+  if (ours) address_of(peer.server, message_.response_address, message_.response_port);
   message_.query_time_sec = peer.query_ns / kNsPerSecond;
   message_.query_time_nsec = static_cast<uint32_t>(peer.query_ns % kNsPerSecond);
 }

@@ -57,7 +57,8 @@ inline constexpr CounterGroup kCounterGroups[] = {
      "outcome"},
 };
 // answers_truncated is not an rcode: it keeps a family of its own.
-inline constexpr std::string_view kUngroupedCounters[] = {"answers_truncated"};
+// queries_proxied is a subset of queries_{udp,tcp}, not a transport of its own.
+inline constexpr std::string_view kUngroupedCounters[] = {"answers_truncated", "queries_proxied"};
 
 // The group of a table counter, or nullptr (then: counter_family_name).
 const CounterGroup* counter_group(std::string_view counter_name);

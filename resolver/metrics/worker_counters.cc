@@ -73,6 +73,22 @@ constexpr Row kTable[] = {
     {Counter::kTcpRejectedAcl,
      {"tcp_rejected_acl",
       "TCP connections closed at accept: client outside allow_query (or in deny_query)"}},
+    {Counter::kProxyHeaderUntrusted,
+     {"proxy_header_untrusted",
+      "UDP datagrams and TCP connections with a PROXY v2 header from a source outside "
+      "server.proxy_protocol_from, dropped or closed"}},
+    {Counter::kProxyHeaderMissing,
+     {"proxy_header_missing",
+      "UDP datagrams and TCP connections from server.proxy_protocol_from without a PROXY v2 "
+      "header, dropped or closed"}},
+    {Counter::kProxyHeaderMalformed,
+     {"proxy_header_malformed",
+      "PROXY v2 headers that are malformed, truncated or of an unsupported version, dropped or "
+      "closed"}},
+    {Counter::kQueriesProxied,
+     {"queries_proxied",
+      "Queries that came through a trusted proxy with a valid PROXY v2 header (also counted "
+      "in queries_udp/queries_tcp)"}},
     {Counter::kRateLimitedDropped,
      {"rate_limited_dropped", "UDP responses dropped by response rate limiting"}},
     {Counter::kRateLimitedSlipped,

@@ -56,6 +56,11 @@ enum class Counter : uint16_t {
   kRefusedAcl,
   kDropAcl,
   kTcpRejectedAcl,
+  // PROXY v2 headers from server.proxy_protocol_from (resolver/pipeline/proxy_stage.h)
+  kProxyHeaderUntrusted,
+  kProxyHeaderMissing,
+  kProxyHeaderMalformed,
+  kQueriesProxied,
   kRateLimitedDropped,
   kRateLimitedSlipped,
   // Answers sent, by rcode

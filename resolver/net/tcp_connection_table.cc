@@ -39,8 +39,8 @@ void ClientCounts::remove(const ClientKey& k) {
   if (--it->second == 0) counts_.erase(it);
 }
 
-bool TcpConnectionTable::admit(TcpConnection* c, const ClientKey& peer) {
-  if (per_client_.count(peer) >= limits_.max_connections_per_client) {
+bool TcpConnectionTable::admit(TcpConnection* c, const ClientKey& peer, bool per_client_limit) {
+  if (per_client_limit && per_client_.count(peer) >= limits_.max_connections_per_client) {
     counters_.inc(Counter::kTcpRejectedClientLimit);
     return false;
   }

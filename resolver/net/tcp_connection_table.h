@@ -75,7 +75,8 @@ class TcpConnectionTable {
   // Takes `c` (accepted, peer address known) into the table, or counts why not and
   // returns false (the caller closes it). At the total limit, closes the idlest
   // connection with nothing pending to make room; refuses only when none is found.
-  bool admit(TcpConnection* c, const ClientKey& peer);
+  // `per_client_limit` false: a trusted proxy, which carries many clients.
+  bool admit(TcpConnection* c, const ClientKey& peer, bool per_client_limit = true);
   // A complete query arrived on `c`: it goes to the back of the idle order.
   void touch(TcpConnection* c);
   // `c` is closing; a no-op for a connection never admitted.

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "resolver/dns/wire.h"
+#include "resolver/net/proxy_header.h"
 
 namespace sinkhole::net {
 
@@ -108,11 +109,48 @@ bool TcpConnection::over_pause_mark() const {
   return in_flight() >= kMaxPipelined || queued_bytes() > table_.limits().max_queued_bytes / 2;
 }
 
+size_t TcpConnection::read_proxy_preamble() {
+  if (preamble_ == Preamble::kRefuseHeader) {
+    const size_t n = std::min(rlen_, sizeof kProxyV2Signature);
+    if (std::memcmp(rbuf_.data(), kProxyV2Signature, n) != 0)
+      preamble_ = Preamble::kSettled;
+    else if (n == sizeof kProxyV2Signature)
+      close(Counter::kProxyHeaderUntrusted);
+    // else: a prefix of the signature; no frame can complete before the rest arrives.
+    return 0;
+  }
+  const ProxyHeader h = parse_proxy_header(rbuf_.data(), rlen_);
+  switch (h.status) {
+    case ProxyHeader::Status::kOk:
+      break;
+    case ProxyHeader::Status::kIncomplete:
+      return 0;  // query_timeout runs from its first byte
+    case ProxyHeader::Status::kNoSignature:
+      close(Counter::kProxyHeaderMissing);
+      return 0;
+    default:
+      close(Counter::kProxyHeaderMalformed);
+      return 0;
+  }
+  preamble_ = Preamble::kSettled;
+  proxied_ = true;
+  if (h.has_addresses()) self_.set_client(h.source_sa());
+  if (filter_ && !filter_->admits(self_.sa())) {
+    close(Counter::kTcpRejectedAcl);
+    return 0;
+  }
+  return h.length;
+}
+
 void TcpConnection::process_frames() {
   const auto& limits = table_.limits();
   size_t pos = 0;
+  if (preamble_ != Preamble::kSettled) [[unlikely]] {
+    pos = read_proxy_preamble();
+    if (closing_) return;
+  }
   bool completed = false;
-  while (!closing_ && rlen_ - pos >= 2) {
+  while (!closing_ && preamble_ != Preamble::kExpectHeader && rlen_ - pos >= 2) {
     if (over_pause_mark()) {
       pause();
       break;
@@ -129,6 +167,7 @@ void TcpConnection::process_frames() {
     }
     if (rlen_ - pos - 2 < len) break;  // wait for the rest of this frame
     completed = true;
+    if (proxied_) table_.counters().inc(Counter::kQueriesProxied);
     sink_.on_query(rbuf_.data() + pos + 2, len, self_);
     pos += 2 + len;
   }
@@ -324,14 +363,20 @@ void TcpListener::on_connection(uv_stream_t* server, int status) {
     conn->close();
     return;
   }
-  if (self->filter_ && !conn->peer_admitted(*self->filter_)) {
+  // A trusted proxy's client is known, and asked about, once its header is read.
+  const bool via_proxy = self->filter_ && self->filter_->trusts_proxy(conn->self_.peer_sa());
+  if (via_proxy) {
+    conn->preamble_ = TcpConnection::Preamble::kExpectHeader;
+    conn->filter_ = self->filter_;
+  } else if (self->filter_ && !conn->peer_admitted(*self->filter_)) {
     self->table_.counters().inc(Counter::kTcpRejectedAcl);
     conn->close();
     return;
   }
   // Refused: accept-and-close tells the client at once, instead of leaving it in the
   // backlog.
-  if (!self->table_.admit(conn, ClientKey::of(conn->self_.sa()))) {
+  if (!self->table_.admit(conn, ClientKey::of(conn->self_.peer_sa()),
+                          /*per_client_limit=*/!via_proxy)) {
     conn->close();
     return;
   }

@@ -20,6 +20,16 @@
 //   - total and per-address connection counts (TcpConnectionTable).
 // One timer per connection, armed for the earliest deadline that applies.
 //
+// PROXY v2 (server.proxy_protocol_from, ClientFilter::trusts_proxy): a connection from a
+// trusted proxy must begin with a header (resolver/net/proxy_header.h), whole within
+// query_timeout of its first byte (at most 16 + 512 bytes; a longer one is malformed at
+// once). The header's source becomes the connection's client (ClientEndpoint::addr) and
+// only then is the ACL asked about it; the accept-time ACL check is skipped for the proxy
+// itself. No header (a DNS frame first), a broken one, or a client the ACL refuses closes
+// the connection, counted. A trusted proxy is exempt from max_connections_per_client (it
+// carries many clients; it still counts against max_connections). A connection from any
+// other source that begins with the signature is closed (proxy_header_untrusted).
+//
 // Lifetime: a TcpConnection is owned by the table until it is closed AND no in-flight
 // query still refers to it (retain/release); then it deletes itself.
 #pragma once
@@ -65,6 +75,9 @@ class TcpConnection {
   friend class TcpConnectionTable;
   bool accept(uv_stream_t* server);
   bool peer_admitted(const ClientFilter& filter);
+  // The start of the stream, before any frame: the PROXY v2 header of a trusted proxy
+  // (consumed: its length is returned), or a check that nobody else sent one. May close.
+  size_t read_proxy_preamble();
   void start();
   void maybe_free();
   void process_frames();
@@ -102,6 +115,12 @@ class TcpConnection {
   uint64_t write_progress_ = 0;
   uint64_t armed_for_ = 0;  // the deadline the timer is set for (0: none)
   ClientEndpoint self_;
+  // What the start of the stream must be: anything but a PROXY header (kRefuseHeader,
+  // until the first bytes show it is not one), a header (kExpectHeader), or settled.
+  enum class Preamble : uint8_t { kSettled, kRefuseHeader, kExpectHeader };
+  Preamble preamble_ = Preamble::kRefuseHeader;
+  bool proxied_ = false;  // a trusted proxy's connection: its queries are counted as such
+  const ClientFilter* filter_ = nullptr;  // asked about the client a header names
   ClientKey key_;
   sockaddr_in6 local_{};
   int8_t local_state_ = 0;  // 0: not read yet, 1: in local_, -1: unavailable

@@ -15,6 +15,8 @@ policy::ClientGroups table_of(const std::vector<policy::Cidr>& prefixes) {
 void AdmitStage::configure(const config::AccessConfig& cfg) {
   allow_ = table_of(cfg.allow_query);
   deny_ = table_of(cfg.deny_query);
+  proxies_ = table_of(cfg.proxy_protocol_from);
+  proxies_on_ = !cfg.proxy_protocol_from.empty();
   drop_ = cfg.refuse_action == config::AccessConfig::RefuseAction::kDrop;
 }
 

@@ -10,6 +10,9 @@
 // configuration, and again by configure() when a reload changes it (the worker's TCP
 // listeners ask the same object, so their accept filter follows). Worker thread only.
 //
+// The trusted proxies (server.proxy_protocol_from) are a third table of the same kind, read
+// by the PROXY v2 stage (proxy_stage.h) and the TCP listeners; empty, nothing asks it.
+//
 // Response rate limiting, the other half of admission, applies to the replies and lives in
 // rate_limiter.h; QueryPipeline::reply asks it.
 #pragma once
@@ -38,11 +41,19 @@ class AdmitStage final : public net::ClientFilter {
   }
   // What happens to a query from a client that is not admitted.
   bool drops() const { return drop_; }
+  // server.proxy_protocol_from is not empty.
+  bool proxies_configured() const { return proxies_on_; }
+  bool trusts_proxy(const sockaddr* peer) const noexcept override {
+    return proxies_on_ && (peer->sa_family == AF_INET || peer->sa_family == AF_INET6) &&
+           proxies_.lookup(peer) != policy::ClientGroups::kNoGroup;
+  }
 
  private:
   policy::ClientGroups allow_;
   policy::ClientGroups deny_;
+  policy::ClientGroups proxies_;
   bool drop_ = false;
+  bool proxies_on_ = false;
 };
 
 }  // namespace sinkhole::pipeline

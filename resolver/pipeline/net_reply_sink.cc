@@ -9,8 +9,9 @@ namespace sinkhole::pipeline {
 
 namespace {
 
-// The dnstap view of a client endpoint: the client's address, ours (from the UDP socket,
-// or the TCP connection), the transport and the query's arrival time.
+// The dnstap view of a client endpoint: the client's address (behind a trusted proxy, the
+// one its PROXY header named: dnstap shows who asked, as every log does), ours (from the
+// UDP socket, or the TCP connection), the transport and the query's arrival time.
 dnstap::Peer tap_peer(const net::ClientEndpoint& e) {
   dnstap::Peer p;
   p.client = e.sa();
@@ -33,7 +34,7 @@ void NetReplySink::send(const net::ClientEndpoint& to, const uint8_t* data, size
   if (to.is_tcp())
     to.tcp->send(data, len);
   else
-    to.udp->send(to.sa(), data, len);
+    to.udp->send(to.peer_sa(), data, len);
   if (tap_) tap_->client_response(tap_peer(to), data, len);
 }
 

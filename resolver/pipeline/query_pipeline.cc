@@ -11,8 +11,10 @@
 #include "resolver/dns/name.h"
 #include "resolver/dns/redirect_answer.h"
 #include "resolver/dns/response_rewriter.h"
+#include "resolver/net/proxy_header.h"
 #include "resolver/pipeline/meta_stage.h"
 #include "resolver/pipeline/notify_stage.h"
+#include "resolver/pipeline/proxy_stage.h"
 #include "resolver/upstream/zone_key.h"
 #include "util/log_escape.h"
 
@@ -75,6 +77,34 @@ void QueryPipeline::apply_settings(const config::Config& cfg) {
 // --- receive → admit → parse → meta → policy → cache → upstream -------------------------
 
 void QueryPipeline::on_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
+  // With server.proxy_protocol_from empty, only a datagram that could begin with the
+  // PROXY signature (an ID starting 0x0D: 1 in 256) goes to look for one.
+  if (!from.is_tcp() && (admit_.proxies_configured() ||
+                         (len > 0 && msg[0] == net::kProxyV2Signature[0]))) [[unlikely]]
+    return on_udp_via_proxy(msg, len, from);
+  accept_query(msg, len, from);
+}
+
+void QueryPipeline::on_udp_via_proxy(const uint8_t* msg, size_t len,
+                                     const net::ClientEndpoint& from) {
+  net::ClientEndpoint client = from;
+  switch (strip_proxy_header(admit_.trusts_proxy(from.peer_sa()), msg, len, client)) {
+    case ProxyOutcome::kPlain:
+      break;
+    case ProxyOutcome::kProxied:
+      counters_.inc(Counter::kQueriesProxied);
+      break;
+    case ProxyOutcome::kUntrusted:
+      return counters_.inc(Counter::kProxyHeaderUntrusted);
+    case ProxyOutcome::kMissing:
+      return counters_.inc(Counter::kProxyHeaderMissing);
+    case ProxyOutcome::kMalformed:
+      return counters_.inc(Counter::kProxyHeaderMalformed);
+  }
+  accept_query(msg, len, client);
+}
+
+void QueryPipeline::accept_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from) {
   if (!log_queries_) return handle_query(msg, len, from);
   net::ClientEndpoint stamped = from;
   stamped.received_ns = clock_.wall_ns();

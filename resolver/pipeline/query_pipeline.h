@@ -3,6 +3,8 @@
 // outcome (step.h); the file of each stage is named in ARCHITECTURE.md:
 //
 //   receive   net/ listeners hand a complete message to on_query()
+//   proxy     UDP from server.proxy_protocol_from: the PROXY v2 header names the client
+//             (proxy_stage; TCP: the listener reads it once per connection)
 //   admit     allow_query / deny_query → AdmitStage (admit_stage); not admitted: REFUSED
 //             or dropped
 //   parse     dns::parse_query; malformed → reject_malformed (meta_stage)
@@ -111,6 +113,11 @@ class QueryPipeline final : public net::QuerySink, public upstream::UpstreamDele
   void fail_all();
 
  private:
+  // A UDP datagram when PROXY v2 is on, or one that may carry a header: proxy_stage.h
+  // decides whose query it is, or drops it (counted).
+  void on_udp_via_proxy(const uint8_t* msg, size_t len, const net::ClientEndpoint& from);
+  // A query whose client is known: stamped for dnstap when it logs, then handled.
+  void accept_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from);
   void handle_query(const uint8_t* msg, size_t len, const net::ClientEndpoint& from);
   // A client the admit stage turned away: REFUSED (ID and question echoed when readable) or
   // dropped, as server.refuse_action says.

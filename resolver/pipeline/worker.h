@@ -102,6 +102,10 @@ class Worker {
       w_.refresh_settings();
       return w_.pipeline_.client_filter().admits(client);
     }
+    bool trusts_proxy(const sockaddr* peer) const noexcept override {
+      w_.refresh_settings();
+      return w_.pipeline_.client_filter().trusts_proxy(peer);
+    }
 
    private:
     Worker& w_;

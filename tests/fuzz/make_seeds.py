@@ -133,7 +133,24 @@ def explain_seeds():
         w("fuzz_explain_query", "q%02d.txt" % i, q)
 
 
+def proxy_seeds():
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(base), "..", "integration"))
+    import proxy_v2
+    t = "fuzz_proxy_header"
+    q = dns.message.make_query("example.com", "A")
+    q.id = 0x1234
+    w(t, "v4_udp.bin", proxy_v2.header(("192.0.2.7", 5300)) + q.to_wire())
+    w(t, "v6_tcp.bin", proxy_v2.header(("2001:db8::42", 40000), ("2001:db8::1", 53), tcp=True))
+    w(t, "local.bin", proxy_v2.local())
+    w(t, "tlvs.bin", proxy_v2.header(("10.0.0.1", 1), tlvs=proxy_v2.tlv(4, b"pad") +
+                                     proxy_v2.tlv(2, b"example.com")))
+    w(t, "unix.bin", proxy_v2.raw(proxy_v2.PROXY, proxy_v2.UNIX, proxy_v2.STREAM, b"x" * 216))
+    w(t, "plain_dns.bin", q.to_wire())
+
+
 query_seeds()
+proxy_seeds()
 response_seeds()
 control_seeds()
 explain_seeds()

@@ -76,6 +76,8 @@ const std::vector<Change>& live_key_changes() {
        [](Config& c) {
          c.server.access.refuse_action = sinkhole::config::AccessConfig::RefuseAction::kDrop;
        }},
+      {"server.proxy_protocol_from",
+       [](Config& c) { c.server.access.proxy_protocol_from = {cidr("192.0.2.10/32")}; }},
       {"upstreams", [](Config& c) { c.upstream.servers = {addr("192.0.2.2")}; }},
       {"upstream.timeout", [](Config& c) { c.upstream.timeout = Millis{10}; }},
       {"upstream.deadline", [](Config& c) { c.upstream.deadline = Millis{10}; }},

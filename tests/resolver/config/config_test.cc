@@ -595,6 +595,39 @@ TEST_CASE("parse_config reads allow_query, deny_query, refuse_action and rate_li
   }
 }
 
+TEST_CASE("server.proxy_protocol_from: off by default, a prefix list, errors at their place") {
+  using sinkhole::policy::to_string;
+  sinkhole::test::TempFile resolv("nameserver 192.0.2.53\n");
+  auto r = parse_config("", "cfg.yaml", resolv.path());
+  REQUIRE(r.config.has_value());
+  CHECK(r.config->server.access.proxy_protocol_from.empty());
+  r = parse_config("server:\n  proxy_protocol_from: [127.0.0.2/32, \"::1/128\"]\n", "cfg.yaml",
+                   resolv.path());
+  INFO(joined(r.errors));
+  REQUIRE(r.config.has_value());
+  const auto& p = r.config->server.access.proxy_protocol_from;
+  REQUIRE(p.size() == 2);
+  CHECK(to_string(p[0]) == "127.0.0.2/32");
+  CHECK(to_string(p[1]) == "::1/128");
+  const struct {
+    const char* yaml;
+    std::string want;
+  } cases[] = {
+      {"server:\n  proxy_protocol_from: 10.0.0.1/32\n",
+       "cfg.yaml:2:24: server.proxy_protocol_from must be a list of prefixes like 10.0.0.0/8"},
+      {"server:\n  proxy_protocol_from: [10.0.0.1/32, dnsdist]\n",
+       "cfg.yaml:2:38: server.proxy_protocol_from: 'dnsdist': "},
+  };
+  for (const auto& c : cases) {
+    INFO(c.yaml);
+    const auto bad = parse_config(c.yaml, "cfg.yaml", resolv.path());
+    CHECK_FALSE(bad.config.has_value());
+    REQUIRE(!bad.errors.empty());
+    INFO(bad.errors[0]);
+    CHECK(bad.errors[0].substr(0, c.want.size()) == c.want);
+  }
+}
+
 TEST_CASE("server.runtime_dir: default, the control socket inside it unless set, errors") {
   auto r = parse_config("upstreams: [192.0.2.1]\n", "cfg.yaml", "/nonexistent");
   REQUIRE(r.config);
