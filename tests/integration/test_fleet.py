@@ -9,7 +9,7 @@ for Prometheus, the scrape/evaluation interval and the rules' `for:`; see below)
   - a name added on the primary (knotc zone-begin/zone-set/zone-commit) is blocked through
     dnsdist and on every node directly within 2 s of the commit, in every build (each
     node's time measured and printed; a miss is waited for and reported with its time.
-    Measured on a loaded 2-core machine: about 0.1 s RelWithDebInfo, 0.15 s ASan, 0.4-0.65 s
+    Measured on a loaded 2-core machine: 0.1-0.55 s RelWithDebInfo, 0.15 s ASan, 0.17-0.65 s
     TSan). Every other wait is generous (× the sanitizer factor);
   - clients in 127.0.2.0/24 and 127.0.3.0/24 asking dnsdist get their own groups' answers
     (warning page vs NXDOMAIN), so the nodes see the subscriber's address, not dnsdist's;
