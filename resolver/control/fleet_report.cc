@@ -162,12 +162,19 @@ std::string render_fleet_json(const metrics::FleetReport& r, const FleetSources&
 
 std::string render_fleet_csv(const metrics::FleetReport& r) {
   std::string out = "category,window,fleet_distinct_clients,sum_of_nodes,nodes_merged";
-  for (const auto& n : r.nodes) out += "," + csv_field(n);
+  // `out += ','` then the field, never "lit" + std::string: GCC 12 -O3 -Wrestrict.
+  for (const auto& n : r.nodes) {
+    out += ',';
+    out += csv_field(n);
+  }
   out += "\r\n";
   for (const auto& row : r.rows) {
     out += fmt::format("{},{},{},{},{}", csv_field(row.category), row.window, whole(row.fleet),
                        whole(row.node_sum), row.nodes_merged);
-    for (const auto& v : row.per_node) out += "," + (v ? std::to_string(whole(*v)) : "");
+    for (const auto& v : row.per_node) {
+      out += ',';
+      if (v) out += std::to_string(whole(*v));
+    }
     out += "\r\n";
   }
   return out;

@@ -20,6 +20,9 @@ class TcpConnection;
 struct ClientEndpoint {
   enum class Transport : uint8_t { kUdp, kTcp };
   Transport transport = Transport::kUdp;
+  // A trusted proxy's own query (PROXY v2 LOCAL: a load balancer's health check), served
+  // as the proxy's address: answered and counted, but no subscriber, so not a protected user.
+  bool proxy_local = false;
   UdpListener* udp = nullptr;
   TcpConnection* tcp = nullptr;
   // The client: what the ACL, rate limit, client groups, counters, logs and dnstap see.

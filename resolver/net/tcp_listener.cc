@@ -135,7 +135,10 @@ size_t TcpConnection::read_proxy_preamble() {
   }
   preamble_ = Preamble::kSettled;
   proxied_ = true;
-  if (h.has_addresses()) self_.set_client(h.source_sa());
+  if (h.has_addresses())
+    self_.set_client(h.source_sa());
+  else
+    self_.proxy_local = true;
   if (filter_ && !filter_->admits(self_.sa())) {
     close(Counter::kTcpRejectedAcl);
     return 0;

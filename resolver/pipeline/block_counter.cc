@@ -81,7 +81,7 @@ void BlockCounter::count(const policy::PolicySnapshot& snap, const policy::Verdi
   counters_.inc(Counter::kBlocked);
   if (auto* cell = snap.cell_for(v)) cell->inc(worker_index_);
   const int32_t category = snap.lists[v.list].protected_category;
-  if (snap.protected_users && category >= 0) {
+  if (snap.protected_users && category >= 0 && !from.proxy_local) {
     // The address bytes only (no port): one subscriber is one client whatever port it uses.
     const sockaddr* sa = from.sa();
     if (sa->sa_family == AF_INET)

@@ -18,7 +18,10 @@ ProxyOutcome strip_proxy_header(bool trusted, const uint8_t*& msg, size_t& len,
     default:  // a datagram is whole: incomplete means truncated
       return ProxyOutcome::kMalformed;
   }
-  if (h.has_addresses()) from.set_client(h.source_sa());
+  if (h.has_addresses())
+    from.set_client(h.source_sa());
+  else
+    from.proxy_local = true;
   msg += h.length;
   len -= h.length;
   return ProxyOutcome::kProxied;
