@@ -346,6 +346,8 @@ TcpListener::TcpListener(uv_loop_t* loop, int fd, QuerySink& sink, TcpConnection
   uv_tcp_init(loop, &handle_);
   uv_tcp_open(&handle_, fd);
   handle_.data = this;
+  uv_check_init(loop, &round_end_);
+  round_end_.data = this;
 }
 
 TcpListener::~TcpListener() = default;
@@ -359,6 +361,13 @@ void TcpListener::on_connection(uv_stream_t* server, int status) {
   if (self->closed_) return;
   if (status < 0) {  // EMFILE and the like: libuv has already shed the connection
     self->table_.counters().inc(Counter::kTcpAcceptErrors);
+    return;
+  }
+  // Past the batch: not taking the fd makes libuv stop watching the listener until
+  // on_round_end takes it (uv_accept starts the watch again).
+  if (self->accepted_this_round_ == 0) uv_check_start(&self->round_end_, on_round_end);
+  if (++self->accepted_this_round_ > kAcceptBatch) {
+    self->accept_deferred_ = true;
     return;
   }
   auto* conn = new TcpConnection(self->table_, self->sink_, self->loop_);
@@ -388,9 +397,21 @@ void TcpListener::on_connection(uv_stream_t* server, int status) {
   conn->start();
 }
 
+void TcpListener::on_round_end(uv_check_t* check) {
+  auto* self = static_cast<TcpListener*>(check->data);
+  uv_check_stop(check);
+  self->accepted_this_round_ = 0;
+  if (self->accept_deferred_ && !self->closed_) {
+    self->accept_deferred_ = false;
+    on_connection(reinterpret_cast<uv_stream_t*>(&self->handle_), 0);
+  }
+}
+
 void TcpListener::close() {
   if (closed_) return;
   closed_ = true;
+  // A deferred fd still held by libuv is closed with the handle.
+  uv_close(reinterpret_cast<uv_handle_t*>(&round_end_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&handle_), nullptr);
 }
 
