@@ -71,6 +71,8 @@ void HealthMonitor::tick(uint64_t now_ms) {
   std::vector<UpstreamHealth::Change> changes(n);
   std::vector<UpstreamSample> samples(n);
   std::vector<uint64_t> down_for_ms(n, 0);
+  std::vector<WorkerUpstreamView> views;
+  views.reserve(workers.size());
   std::map<std::string, UpstreamHealth> trackers;
   // The upstream most workers ask first: a change is a failover, logged once.
   std::vector<size_t> votes(n, 0);
@@ -86,14 +88,15 @@ void HealthMonitor::tick(uint64_t now_ms) {
     uint64_t last_failure = 0, srtt_sum = 0, srtt_n = 0;
     Stats::Error last_error = Stats::Error::kNone;
     const size_t row = row_of[u];
+    views.clear();
     for (const auto& w : workers) {
       const Stats& st = w->upstream_stats();
       r.queries += st.get(row, Stats::kQueries);
       r.answers += st.get(row, Stats::kAnswers);
       r.timeouts += st.get(row, Stats::kTimeouts);
       r.errors += st.get(row, Stats::kFailures);
-      s.failures_since_answer += st.failures_since_answer(row);
-      s.last_answer_ms = std::max(s.last_answer_ms, st.last_answer_ms(row));
+      views.push_back(
+          {st.failures_since_answer(row), st.last_answer_ms(row), st.last_failure_ms(row)});
       if (st.last_failure_ms(row) > last_failure) {
         last_failure = st.last_failure_ms(row);
         last_error = st.last_error(row);
@@ -103,7 +106,7 @@ void HealthMonitor::tick(uint64_t now_ms) {
         ++srtt_n;
       }
     }
-    s.preferred = workers.empty() || votes[u] > 0;
+    s = merge_worker_views(views.data(), views.size(), workers.empty() || votes[u] > 0);
     r.failures_since_answer = s.failures_since_answer;
     r.srtt_ms = srtt_n ? static_cast<double>(srtt_sum) / static_cast<double>(srtt_n) / 1000.0 : 0;
     r.last_answer_unix_ms = to_unix(s.last_answer_ms, now_ms, now_unix);

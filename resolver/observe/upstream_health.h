@@ -11,6 +11,7 @@
 // Pure (time is an argument), so the state machine is unit-tested; control thread only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace sinkhole::observe {
@@ -21,6 +22,29 @@ struct UpstreamSample {
   uint64_t last_answer_ms = 0;         // the latest over workers; 0: never answered
   bool preferred = true;               // some worker asks it first
 };
+
+// What one worker saw of one upstream (metrics/upstream_stats.h).
+struct WorkerUpstreamView {
+  uint64_t failures_since_answer = 0;  // since this worker's own last answer from it
+  uint64_t last_answer_ms = 0;
+  uint64_t last_failure_ms = 0;
+};
+
+// The sample over workers: the latest answer any worker saw, and the failures of the
+// workers that failed after it. A worker's failures older than another worker's answer
+// are not evidence (the upstream answered since), so an upstream whose last word was an
+// answer is never found down by a quiet spell after failures spread over workers.
+inline UpstreamSample merge_worker_views(const WorkerUpstreamView* views, size_t n,
+                                         bool preferred) {
+  UpstreamSample s;
+  s.preferred = preferred;
+  for (size_t i = 0; i < n; ++i)
+    if (views[i].last_answer_ms > s.last_answer_ms) s.last_answer_ms = views[i].last_answer_ms;
+  for (size_t i = 0; i < n; ++i)
+    if (views[i].last_failure_ms > s.last_answer_ms)
+      s.failures_since_answer += views[i].failures_since_answer;
+  return s;
+}
 
 class UpstreamHealth {
  public:

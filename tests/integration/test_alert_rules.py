@@ -227,16 +227,24 @@ class LiveFleetMetricsTest(PolicyTestCase):
                                 node_policy(primary, cls.mport_b, casinos=False), files)
         cls.addClassCleanup(cls.b.cleanup)
         cls.b.start(timeout=20)
+        # The first transfer is awaited on /metrics, not by asking: a name asked before
+        # the list is loaded goes to the upstreams (B's is dead), and the alerts would
+        # then rightly say so.
+        for port in (cls.mport_a, cls.mport_b):
+            cls.wait_until(lambda port=port: 'sinkholed_list_serial{list="mic"} 1'
+                           in cls.metrics(port), 20 * cls.factor, step=0.1)
         for s in (cls.a, cls.b):
             cls.wait_until(lambda s=s: cls.blocked(s, CLIENTS[0], "old.example"),
-                           20 * cls.factor)
+                           5 * cls.factor)
         cls.primary.notify([(cls.a.addr, cls.a.port)])  # B: cut off from the NOTIFYs
 
         # The events behind EVENT_METRICS and the alerts the Prometheus test expects.
         # A change on the primary: A transfers serial 2 at once, B never hears of it.
         cls.primary.change(add=["new.example"])
+        cls.wait_until(lambda: 'sinkholed_list_serial{list="mic"} 2' in cls.metrics(cls.mport_a),
+                       10 * cls.factor, step=0.1)
         cls.wait_until(lambda: cls.blocked(cls.a, CLIENTS[0], "new.example"),
-                       10 * cls.factor, step=0.2)
+                       5 * cls.factor, step=0.2)
         # Blocked queries (protected users) from several clients, on every list with names.
         for src in CLIENTS:
             for name in ("old.example", "bet.alerts.test", "malware.alerts.test"):
@@ -397,13 +405,15 @@ class LiveFleetMetricsTest(PolicyTestCase):
                 ("SinkholedUpstreamDown", node_a, self.dead_upstream)}
         # Counters count for increase() once Prometheus has a sample from before: wait for
         # the first scrapes, then make upstream failures. Names knotd refuses (not its
-        # zones) fail over to the dead upstream; knotd answers the others.
+        # zones) fail over to the dead upstream; knotd answers the others. knotd answers
+        # first and between refusals, so that however slow the machine, its last word is
+        # an answer and it is never found down (REFUSED counts as a failure).
         self.wait_until(lambda: self.scraped() == 2, 30 * self.factor, 0.5)
         time.sleep(2)
+        self.a.ask(CLIENTS[0], "www.example.test", timeout=5)
         for i in range(6):
             self.a.ask(CLIENTS[0], f"q{i}.not-served.invalid", timeout=5)
-        for _ in range(3):
-            self.a.ask(CLIENTS[0], "www.example.test", timeout=5)
+            self.a.ask(CLIENTS[0], f"a{i}-{time.monotonic_ns()}.wild.example.test", timeout=5)
         got = self.wait_firing(want, 60 * self.factor)
         # Both nodes scraped, and nothing else fires: not A behind (it serves the newest
         # serial), not knotd down (it answers some attempts, refuses others), no protected

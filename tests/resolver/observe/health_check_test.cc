@@ -98,6 +98,30 @@ TEST_CASE("an upstream goes down after failures and silence, both, and comes up 
   CHECK(fresh.update({3, 0}, 4000) == C::kWentDown);
 }
 
+TEST_CASE("over workers: only failures after the latest answer anywhere count") {
+  using C = UpstreamHealth::Change;
+  // Worker 1 saw three refusals at 2000-2200; worker 0 an answer at 2500. The upstream's
+  // last word was an answer: a quiet spell after it is no reason to find it down.
+  const WorkerUpstreamView answered_last[] = {{0, 2500, 1500}, {3, 1000, 2200}};
+  UpstreamSample s = merge_worker_views(answered_last, 2, true);
+  CHECK(s.last_answer_ms == 2500);
+  CHECK(s.failures_since_answer == 0);
+  UpstreamHealth h(1000);
+  CHECK(h.update(s, 60'000) == C::kNone);
+  // Failures on both workers after the latest answer add up.
+  const WorkerUpstreamView failing[] = {{2, 2500, 4000}, {1, 1000, 4100}};
+  s = merge_worker_views(failing, 2, true);
+  CHECK(s.failures_since_answer == 3);
+  CHECK(h.update(s, 5499) == C::kNone);
+  CHECK(h.update(s, 5500) == C::kWentDown);
+  // Never answered: every failure counts, from the start.
+  const WorkerUpstreamView never[] = {{1, 0, 1200}, {2, 0, 1300}};
+  s = merge_worker_views(never, 2, false);
+  CHECK(s.failures_since_answer == 3);
+  CHECK_FALSE(s.preferred);
+  CHECK(merge_worker_views(never, 0, true).failures_since_answer == 0);
+}
+
 TEST_CASE("per-worker upstream figures: failures since the last answer, smoothed RTT") {
   sinkhole::metrics::UpstreamStats s(2);
   using E = sinkhole::metrics::UpstreamStats::Error;
