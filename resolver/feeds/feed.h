@@ -19,6 +19,7 @@
 #include "policy/snapshot.h"
 #include "resolver/feeds/audit_log.h"
 #include "resolver/feeds/feed_status.h"
+#include "resolver/feeds/feed_threads.h"
 #include "resolver/feeds/list_store.h"
 
 namespace sinkhole::feeds {
@@ -33,7 +34,19 @@ struct FeedContext {
   // RPZ `on_expire: drop`: build `list` without its copy (pending, empty) from now on, or
   // again with it (false). Asks for a build. Control thread.
   std::function<void(const std::string& list, bool dropped)> drop;
+  // Where the feed's fetches run: joined at shutdown (FeedManager::stop). nullptr (unit
+  // tests of one feed): a detached thread.
+  FeedThreads* threads = nullptr;
 };
+
+// Runs `work` on a feed work thread (ctx.threads, else detached); `cancel` ends it early.
+// false: shutting down, nothing started. Throws std::system_error when no thread can be made.
+inline bool start_feed_work(FeedContext& ctx, FeedThreads::Cancel cancel,
+                            std::function<void()> work) {
+  if (ctx.threads) return ctx.threads->spawn(std::move(cancel), std::move(work));
+  std::thread(std::move(work)).detach();
+  return true;
+}
 
 class Feed {
  public:

@@ -17,8 +17,7 @@ FeedManager::FeedManager(uv_loop_t* loop, std::string state_dir, std::string aud
   ctx_.store = &store_;
   ctx_.status = &status_;
   ctx_.audit = &audit_;
-  ctx_.offer = [this](const std::string& list) { offer(list); };
-  ctx_.drop = [this](const std::string& list, bool dropped) { set_dropped(list, dropped); };
+  ctx_.threads = &threads_;
   notify_async_ = new uv_async_t;
   notify_async_->data = this;
   uv_async_init(loop_, notify_async_,
@@ -29,10 +28,18 @@ FeedManager::~FeedManager() {
   stop();
 }
 
-void FeedManager::stop() {
+void FeedManager::stop(std::chrono::milliseconds bound) {
   for (auto& [name, r] : feeds_)
     if (r.feed) r.feed->stop();
   feeds_.clear();
+  // The stopped feeds cancelled their work; also the threads of feeds replaced earlier.
+  const auto t0 = std::chrono::steady_clock::now();
+  const size_t running = threads_.size();
+  if (const size_t left = threads_.stop(bound); left > 0)
+    spdlog::warn("{} feed thread(s) still running after {} ms: left behind", left, bound.count());
+  else if (running > 0)
+    spdlog::info("feed threads ended ({} in {:.3f} s)", running,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   if (notify_async_) {
     std::lock_guard lock(notify_mu_);
     uv_close(reinterpret_cast<uv_handle_t*>(notify_async_),
@@ -72,6 +79,13 @@ void FeedManager::set_dropped(const std::string& list, bool dropped) {
   if (dropped ? dropped_.insert(list).second : dropped_.erase(list) > 0) {
     if (request_build) request_build();
   }
+}
+
+bool FeedManager::current_feed(const std::string& list, uint64_t generation) const {
+  const auto it = feeds_.find(list);
+  if (it != feeds_.end() && it->second.generation == generation) return true;
+  spdlog::warn("list {}: a replaced feed offered a copy: ignored", util::escape_for_log(list, 120));
+  return false;
 }
 
 Feed* FeedManager::feed(const std::string& list) {
@@ -115,10 +129,19 @@ void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
         s.serial = m->serial;
       }
     });
-    std::unique_ptr<Feed> feed = l.source.kind == policy::ListSource::Kind::kRpz
-                                     ? make_rpz_feed(l, ctx_)
-                                     : make_http_feed(l, ctx_);
-    Running r{l.source, std::move(feed)};
+    const uint64_t gen = ++next_generation_;
+    auto ctx = std::make_unique<FeedContext>(ctx_);
+    ctx->offer = [this, gen](const std::string& list) {
+      if (current_feed(list, gen)) offer(list);
+    };
+    ctx->drop = [this, gen](const std::string& list, bool dropped) {
+      if (current_feed(list, gen)) set_dropped(list, dropped);
+    };
+    std::unique_ptr<Feed> feed = make_feed ? make_feed(l, *ctx)
+                                 : l.source.kind == policy::ListSource::Kind::kRpz
+                                     ? make_rpz_feed(l, *ctx)
+                                     : make_http_feed(l, *ctx);
+    Running r{l.source, gen, std::move(ctx), std::move(feed)};
     if (r.feed) r.feed->start();
     feeds_.emplace(l.name, std::move(r));
   }

@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "resolver/feeds/audit_log.h"
 #include "resolver/feeds/feed.h"
 #include "resolver/feeds/feed_status.h"
+#include "resolver/feeds/feed_threads.h"
 #include "resolver/feeds/list_store.h"
 
 namespace sinkhole::feeds {
@@ -34,6 +36,9 @@ class FeedManager {
 
   // Asks for a build (the server sets it: Reloader::request).
   std::function<void()> request_build;
+  // Makes the feed of a list (by default by source kind: make_rpz_feed, make_http_feed);
+  // unit tests put a fake here.
+  std::function<std::unique_ptr<Feed>(const policy::ListData&, FeedContext&)> make_feed;
 
   // After every published snapshot, and once at start: feeds for new feed lists, new feeds
   // for lists whose source changed, none for lists that went.
@@ -46,8 +51,10 @@ class FeedManager {
   void build_finished(bool published, const std::vector<std::string>& read,
                       const std::vector<policy::ListRefusal>& refused,
                       const policy::PolicySnapshot& snap);
-  // Stops every feed (shutdown).
-  void stop();
+  // Stops every feed (shutdown): transfers and downloads in flight are cancelled and their
+  // threads joined, waiting at most `bound` (the rest are detached and logged).
+  void stop(std::chrono::milliseconds bound = kStopBound);
+  static constexpr std::chrono::milliseconds kStopBound{3000};
 
   // A new candidate of `list` was written (FeedContext::offer): build it. `build` false:
   // the caller asks for the build itself (sinkholectl list push waits for its outcome).
@@ -71,13 +78,20 @@ class FeedManager {
  private:
   struct Running {
     policy::ListSource source;
+    uint64_t generation = 0;  // this feed's token: its context's offers carry it
+    std::unique_ptr<FeedContext> ctx;
     std::unique_ptr<Feed> feed;
   };
+  // FeedContext::offer/drop of the feed `generation`: ignored unless that feed is still the
+  // list's (a feed replaced at a reload offers nothing more, even late).
+  bool current_feed(const std::string& list, uint64_t generation) const;
+  uint64_t next_generation_ = 0;
   uv_loop_t* loop_;
   ListStore store_;
   FeedStatus status_;
   AuditLog audit_;
-  FeedContext ctx_;
+  FeedThreads threads_;  // before ctx_ and feeds_: the feeds' threads end after them
+  FeedContext ctx_;      // shared fields; each feed gets a copy with its own offer and drop
   std::map<std::string, Running> feeds_;
   std::set<std::string> offered_;  // lists with a candidate waiting for a build
   std::set<std::string> dropped_;  // lists built without their copy (on_expire: drop)

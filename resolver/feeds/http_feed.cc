@@ -189,7 +189,9 @@ class HttpFeed final : public Feed {
       if (s.state.empty()) s.state = "fetching";
     });
     try {
-      std::thread([d] { d->run(); }).detach();
+      // The cancel flag aliases the download, which the thread holds until it ends.
+      if (!start_feed_work(ctx_, FeedThreads::Cancel(d, &d->cancel), [d] { d->run(); }))
+        return;  // shutting down
     } catch (const std::system_error& e) {
       failed(fmt::format("cannot start a download thread: {}", e.what()), "thread");
       return;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "policy/list_copies.h"
@@ -39,6 +40,10 @@ struct Outcome {
   bool full = false;  // AXFR (else IXFR)
   uint64_t records = 0;
   double seconds = 0;
+  // kOffered: the candidate and its meta, written by the transfer thread only while its
+  // feed is alive (a replaced feed's late transfer must not overwrite the new feed's copy).
+  std::string text;
+  CopyMeta meta;
 };
 
 // The SOA line the copy starts with (our canonical form): serial and timers.
@@ -66,12 +71,13 @@ struct TransferJob {
   std::optional<uint32_t> serial;  // of the copy serving
   uint64_t max_records = 0;
   int64_t seen_ms = 0;
+  FeedThreads::Cancel cancel = std::make_shared<std::atomic<bool>>(false);
 
   Outcome run() const {
     Outcome last;
     for (const auto& primary : spec.primaries) {
       last = from(primary);
-      if (last.kind != Outcome::Kind::kFailed) return last;
+      if (last.kind != Outcome::Kind::kFailed || last.reason == "cancelled") return last;
     }
     return last;
   }
@@ -84,6 +90,7 @@ struct TransferJob {
     req.tsig = spec.tsig;
     req.max_records = max_records + 16;  // the SOA and NS records are not entries
     req.max_bytes = std::max<uint64_t>(uint64_t{64} << 20, max_records * 512);
+    req.cancel = cancel.get();
     Outcome o;
     o.primary = primary.to_string();
     std::string current = store.path(list, policy::kCopyCurrent);
@@ -139,21 +146,27 @@ struct TransferJob {
         break;
     }
     (void)have_text;
-    CopyMeta meta;
-    meta.source = "rpz";
-    meta.who = "feed";
-    meta.origin = o.primary;
-    meta.version = fmt::format("serial {}", r.serial);
-    meta.serial = r.serial;
-    meta.bytes = text.size();
-    meta.seen_unix_ms = seen_ms;
-    if (auto err = store.write(list, policy::kCopyCandidate, text, meta); !err.empty()) {
-      o.reason = "store";
-      o.error = err;
-      return o;
-    }
+    o.meta.source = "rpz";
+    o.meta.who = "feed";
+    o.meta.origin = o.primary;
+    o.meta.version = fmt::format("serial {}", r.serial);
+    o.meta.serial = r.serial;
+    o.meta.bytes = text.size();
+    o.meta.seen_unix_ms = seen_ms;
+    o.text = std::move(text);
     o.kind = Outcome::Kind::kOffered;
     return o;
+  }
+
+  // Saves an offered outcome's candidate; when it cannot be, `o` fails with reason "store".
+  void save(Outcome& o) const {
+    if (o.kind != Outcome::Kind::kOffered) return;
+    if (auto err = store.write(list, policy::kCopyCandidate, o.text, o.meta); !err.empty()) {
+      o.kind = Outcome::Kind::kFailed;
+      o.reason = "store";
+      o.error = err;
+    }
+    o.text = std::string();
   }
 };
 
@@ -165,14 +178,7 @@ class RpzFeed final : public Feed {
   ~RpzFeed() override { stop(); }
 
   void start() override {
-    channel_ = std::make_shared<Channel>();
-    channel_->async = new uv_async_t;
-    channel_->async->data = this;
-    uv_async_init(ctx_.loop, channel_->async,
-                  [](uv_async_t* a) { static_cast<RpzFeed*>(a->data)->on_outcome(); });
-    timer_ = new uv_timer_t;
-    uv_timer_init(ctx_.loop, timer_);
-    timer_->data = this;
+    open();
     if (const auto m = ctx_.store->meta(list_, policy::kCopyCurrent);
         ctx_.store->exists(list_, policy::kCopyCurrent)) {
       uint32_t s = 0;
@@ -186,7 +192,9 @@ class RpzFeed final : public Feed {
 
   void stop() override {
     if (!channel_) return;
+    if (cancel_) cancel_->store(true);  // a transfer in flight ends at its next wait
     {
+      // Waits for a candidate being written: after this, the thread writes nothing.
       std::lock_guard lock(channel_->mu);
       channel_->alive = false;
     }
@@ -195,7 +203,9 @@ class RpzFeed final : public Feed {
     uv_close(reinterpret_cast<uv_handle_t*>(timer_),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
     channel_.reset();
+    cancel_.reset();
     timer_ = nullptr;
+    running_ = false;
   }
 
   void candidate_done(bool published, const std::string& error) override {
@@ -210,9 +220,20 @@ class RpzFeed final : public Feed {
   }
 
   void reconfigure(const policy::ListData& l) override {
-    if (l.source.rpz.zone != spec_.zone) serial_.reset();  // another zone: AXFR next
-    spec_ = l.source.rpz;
+    const policy::RpzFeedSpec& next = l.source.rpz;
+    const bool origin_changed =
+        next.primaries != spec_.primaries || next.zone != spec_.zone || next.tsig != spec_.tsig;
+    if (next.zone != spec_.zone) serial_.reset();  // another zone: AXFR next
+    spec_ = next;
     max_entries_ = l.limits.max_entries;
+    // Another primary, zone or key: a transfer in flight under the old ones is abandoned
+    // (its copy must not be offered now), and the new primaries are asked at once. A
+    // candidate already waiting for its build is left to it (candidate_done asks next).
+    if (origin_changed && channel_ && !offered_) {
+      stop();
+      open();
+      begin();
+    }
   }
 
   void notified(int64_t seen_ms) override {
@@ -236,6 +257,18 @@ class RpzFeed final : public Feed {
 
   bool busy() const { return running_ || offered_; }
 
+  // The loop handles: a transfer's outcome comes back through `channel_`.
+  void open() {
+    channel_ = std::make_shared<Channel>();
+    channel_->async = new uv_async_t;
+    channel_->async->data = this;
+    uv_async_init(ctx_.loop, channel_->async,
+                  [](uv_async_t* a) { static_cast<RpzFeed*>(a->data)->on_outcome(); });
+    timer_ = new uv_timer_t;
+    uv_timer_init(ctx_.loop, timer_);
+    timer_->data = this;
+  }
+
   void begin() {
     uv_timer_stop(timer_);
     running_ = true;
@@ -253,13 +286,23 @@ class RpzFeed final : public Feed {
     job.seen_ms = pending_seen_ms_ ? pending_seen_ms_ : now;
     pending_seen_ms_ = 0;
     notify_pending_ = false;
-    std::thread([job = std::move(job), ch = channel_] {
+    cancel_ = job.cancel;
+    auto work = [job = std::move(job), ch = channel_] {
       Outcome o = job.run();
       std::lock_guard lock(ch->mu);
-      if (!ch->alive) return;
+      if (!ch->alive) return;  // stopped (shutdown, or replaced at a reload): offers nothing
+      job.save(o);
       ch->outcome = std::move(o);
       uv_async_send(ch->async);
-    }).detach();
+    };
+    try {
+      if (!start_feed_work(ctx_, cancel_, std::move(work))) running_ = false;  // shutting down
+    } catch (const std::system_error& e) {
+      running_ = false;
+      spdlog::error("list {}: cannot start a transfer thread: {}", util::escape_for_log(list_, 120),
+                    e.what());
+      after_attempt(retry_delay_ms(timers_));
+    }
   }
 
   void on_outcome() {
@@ -354,6 +397,7 @@ class RpzFeed final : public Feed {
   size_t max_entries_;
   FeedContext& ctx_;
   std::shared_ptr<Channel> channel_;
+  FeedThreads::Cancel cancel_;  // of the transfer in flight
   uv_timer_t* timer_ = nullptr;
   std::optional<uint32_t> serial_;  // of the copy serving
   SoaTimers timers_;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -80,8 +81,10 @@ class Session {
     if (::connect(fd, req_.primary.sa(), req_.primary.sa_len()) != 0 && errno != EINPROGRESS)
       return fail("network",
                   fmt::format("connect to {}: {}", req_.primary.to_string(), std::strerror(errno)));
-    if (!wait(fd, POLLOUT, remaining_ms()))
+    if (!wait(fd, POLLOUT, remaining_ms())) {
+      if (cancelled()) return fail("cancelled", "cancelled");
       return fail("timeout", fmt::format("connect to {}: timed out", req_.primary.to_string()));
+    }
     int soerr = 0;
     socklen_t len = sizeof soerr;
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
@@ -91,7 +94,9 @@ class Session {
     std::string err;
     std::vector<uint8_t> query;
     if (!make_query(query, err)) return fail("malformed", err);
-    if (!send_all(fd, query)) return fail("network", "sending the request failed");
+    if (!send_all(fd, query))
+      return cancelled() ? fail("cancelled", "cancelled")
+                         : fail("network", "sending the request failed");
     return read_answer(fd);
   }
 
@@ -101,12 +106,21 @@ class Session {
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
     return left <= 0 ? 0 : static_cast<int>(left);
   }
-  static bool wait(int fd, short events, int ms) {
+  bool cancelled() const { return req_.cancel && req_.cancel->load(std::memory_order_relaxed); }
+  // Waits up to `ms` for `events`, in slices so that a cancel is seen within
+  // kXfrCancelPollMs; false on timeout or cancel.
+  bool wait(int fd, short events, int ms) const {
+    const auto until = Clock::now() + std::chrono::milliseconds(ms);
     pollfd p{fd, events, 0};
     for (;;) {
-      const int n = ::poll(&p, 1, ms);
+      if (cancelled()) return false;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+      const int slice = static_cast<int>(std::clamp<int64_t>(left, 0, kXfrCancelPollMs));
+      const int n = ::poll(&p, 1, slice);
       if (n < 0 && errno == EINTR) continue;
-      return n > 0;
+      if (n != 0) return n > 0;
+      if (left <= kXfrCancelPollMs) return false;
     }
   }
 
@@ -171,7 +185,7 @@ class Session {
     size_t done = 0;
     while (done < n) {
       const int ms = std::min(remaining_ms(), static_cast<int>(req_.read_timeout_ms));
-      if (!wait(fd, POLLIN, ms)) return "timeout";
+      if (!wait(fd, POLLIN, ms)) return cancelled() ? "cancelled" : "timeout";
       const ssize_t got = ::recv(fd, p + done, n - done, 0);
       if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
       if (got < 0) return "network";

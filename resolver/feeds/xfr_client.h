@@ -2,12 +2,14 @@
 // One zone transfer from an RPZ primary over TCP (RFC 5936 AXFR, RFC 1995 IXFR), with ldns
 // for the wire and TSIG (RFC 8945: the request signed, every message of the answer verified,
 // each against the MAC before it). Bounded: a deadline for the whole exchange (connect
-// included), a timeout for each read, and limits on bytes and records. A full zone is
+// included), a timeout for each read, limits on bytes and records, and a cancel flag
+// looked at while waiting for the primary. A full zone is
 // returned as canonical text, one record per line (ldns_rr2str of the canonical RR, SOA
 // first): the form of the list's copy, which xfr_apply.h patches with an IXFR's deltas.
 // Blocking: a feed's transfer thread only, never the control loop or a worker.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,7 +30,13 @@ struct XfrRequest {
   uint32_t read_timeout_ms = 15000;   // each read
   uint64_t max_bytes = uint64_t{1} << 30;
   uint64_t max_records = 10'000'000;
+  // Set from another thread (shutdown, the feed replaced): the transfer ends within
+  // kXfrCancelPollMs with reason "cancelled". nullptr: not cancellable.
+  const std::atomic<bool>* cancel = nullptr;
 };
+
+// How often a waiting transfer looks at its cancel flag.
+inline constexpr int kXfrCancelPollMs = 50;
 
 // One step of an IXFR: records deleted and added, as canonical lines.
 struct IxfrDelta {
@@ -40,7 +48,7 @@ struct XfrResult {
   enum class Kind : uint8_t { kFailed, kUpToDate, kFull, kIncremental };
   Kind kind = Kind::kFailed;
   // kFailed: why, and a short label for counters: "network", "timeout", "refused", "tsig",
-  // "truncated", "inconsistent", "too_big", "malformed".
+  // "truncated", "inconsistent", "too_big", "malformed"; "cancelled" (never counted).
   std::string error, reason;
   bool ixfr_refused = false;  // the primary refused or did not implement IXFR: try AXFR
   uint32_t serial = 0;        // the primary's serial

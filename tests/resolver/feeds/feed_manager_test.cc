@@ -5,6 +5,11 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "policy/list_copies.h"
 #include "tests/policy/temp_dir.h"
 #include "util/read_file.h"
@@ -127,4 +132,78 @@ TEST_CASE("a refused file list does not make the feed copies waiting rebuild in 
   CHECK(f.builds == before);
   CHECK(f.manager->candidates().count("mic") == 1);  // still waiting for the next reload
   CHECK(f.manager->status().get("mic")->state == "waiting");
+}
+
+namespace {
+
+// A feed that does what the manager asks and keeps its context, so that a test can make it
+// offer after it was replaced; `work` runs on a feed work thread until cancelled.
+struct FakeFeed final : feeds::Feed {
+  explicit FakeFeed(feeds::FeedContext& c, std::shared_ptr<std::atomic<int>> cancelled)
+      : ctx(c), cancelled_(std::move(cancelled)) {}
+  void start() override {
+    cancel_ = std::make_shared<std::atomic<bool>>(false);
+    feeds::start_feed_work(ctx, cancel_, [c = cancel_, n = cancelled_] {
+      while (!c->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ++*n;
+    });
+  }
+  void stop() override {}  // leaves its thread to the manager's stop()
+  void candidate_done(bool, const std::string&) override {}
+  feeds::FeedContext& ctx;
+  std::shared_ptr<std::atomic<int>> cancelled_;
+  feeds::FeedThreads::Cancel cancel_;
+};
+
+policy::PolicySnapshot feed_snapshot(policy::ListSource::Kind kind) {
+  policy::PolicySnapshot snap;
+  policy::ListData l;
+  l.name = "mic";
+  l.source.kind = kind;
+  l.source.rpz.zone = "mic.rpz";
+  l.source.http.url = "http://127.0.0.1:9/mic.txt";
+  snap.lists.push_back(std::move(l));
+  return snap;
+}
+
+}  // namespace
+
+TEST_CASE("a feed replaced at a reload offers nothing, even late; the new feed's offers count") {
+  Fixture f;
+  auto cancelled = std::make_shared<std::atomic<int>>(0);
+  std::vector<feeds::FeedContext> contexts;  // copies: what each feed holds
+  f.manager->make_feed = [&](const policy::ListData&, feeds::FeedContext& ctx) {
+    contexts.push_back(ctx);
+    return std::make_unique<FakeFeed>(ctx, cancelled);
+  };
+  f.manager->reconcile(feed_snapshot(policy::ListSource::Kind::kRpz));
+  f.manager->reconcile(feed_snapshot(policy::ListSource::Kind::kHttp));  // another source
+  REQUIRE(contexts.size() == 2);
+  feeds::CopyMeta m;
+  m.version = "from the old primary";
+  REQUIRE(f.manager->store().write("mic", policy::kCopyCandidate, "a.example\n", m).empty());
+  contexts[0].offer("mic");  // the replaced feed's late candidate
+  CHECK(f.builds == 0);
+  CHECK(f.manager->candidates().empty());
+  contexts[1].offer("mic");
+  CHECK(f.builds == 1);
+  CHECK(f.manager->candidates().count("mic") == 1);
+  // The same for on_expire: drop.
+  contexts[0].drop("mic", true);
+  CHECK(f.builds == 1);
+  f.manager->stop();
+  CHECK(*cancelled == 2);  // both feeds' threads were cancelled and joined by stop()
+}
+
+TEST_CASE("stop() cancels the feeds' work in flight and joins it within its bound") {
+  Fixture f;
+  auto cancelled = std::make_shared<std::atomic<int>>(0);
+  f.manager->make_feed = [&](const policy::ListData&, feeds::FeedContext& ctx) {
+    return std::make_unique<FakeFeed>(ctx, cancelled);
+  };
+  f.manager->reconcile(feed_snapshot(policy::ListSource::Kind::kRpz));
+  const auto t0 = std::chrono::steady_clock::now();
+  f.manager->stop(std::chrono::seconds(30));
+  CHECK(*cancelled == 1);  // ended through its flag before stop() returned
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
 }
