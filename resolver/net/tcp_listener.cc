@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "resolver/dns/wire.h"
+#include "resolver/net/proxy_apply.h"
 #include "resolver/net/proxy_header.h"
 
 namespace sinkhole::net {
@@ -120,30 +121,26 @@ size_t TcpConnection::read_proxy_preamble() {
     // else: a prefix of the signature; no frame can complete before the rest arrives.
     return 0;
   }
-  const ProxyHeader h = parse_proxy_header(rbuf_.data(), rlen_);
-  switch (h.status) {
-    case ProxyHeader::Status::kOk:
+  size_t header_len = 0;
+  switch (apply_proxy_header(rbuf_.data(), rlen_, self_, header_len)) {
+    case ProxyApplied::kApplied:
       break;
-    case ProxyHeader::Status::kIncomplete:
+    case ProxyApplied::kIncomplete:
       return 0;  // query_timeout runs from its first byte
-    case ProxyHeader::Status::kNoSignature:
+    case ProxyApplied::kMissing:
       close(Counter::kProxyHeaderMissing);
       return 0;
-    default:
+    case ProxyApplied::kMalformed:
       close(Counter::kProxyHeaderMalformed);
       return 0;
   }
   preamble_ = Preamble::kSettled;
   proxied_ = true;
-  if (h.has_addresses())
-    self_.set_client(h.source_sa());
-  else
-    self_.proxy_local = true;
   if (filter_ && !filter_->admits(self_.sa())) {
     close(Counter::kTcpRejectedAcl);
     return 0;
   }
-  return h.length;
+  return header_len;
 }
 
 void TcpConnection::process_frames() {

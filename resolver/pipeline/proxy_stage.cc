@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/pipeline/proxy_stage.h"
 
+#include "resolver/net/proxy_apply.h"
 #include "resolver/net/proxy_header.h"
 
 namespace sinkhole::pipeline {
@@ -9,21 +10,18 @@ ProxyOutcome strip_proxy_header(bool trusted, const uint8_t*& msg, size_t& len,
                                 net::ClientEndpoint& from) noexcept {
   if (!trusted)
     return net::has_proxy_signature(msg, len) ? ProxyOutcome::kUntrusted : ProxyOutcome::kPlain;
-  const net::ProxyHeader h = net::parse_proxy_header(msg, len);
-  switch (h.status) {
-    case net::ProxyHeader::Status::kOk:
+  size_t header_len = 0;
+  switch (net::apply_proxy_header(msg, len, from, header_len)) {
+    case net::ProxyApplied::kApplied:
       break;
-    case net::ProxyHeader::Status::kNoSignature:
+    case net::ProxyApplied::kMissing:
       return ProxyOutcome::kMissing;
-    default:  // a datagram is whole: incomplete means truncated
+    case net::ProxyApplied::kIncomplete:  // a datagram is whole: incomplete means truncated
+    case net::ProxyApplied::kMalformed:
       return ProxyOutcome::kMalformed;
   }
-  if (h.has_addresses())
-    from.set_client(h.source_sa());
-  else
-    from.proxy_local = true;
-  msg += h.length;
-  len -= h.length;
+  msg += header_len;
+  len -= header_len;
   return ProxyOutcome::kProxied;
 }
 
