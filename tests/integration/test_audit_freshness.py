@@ -16,7 +16,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctl import sinkholectl  # noqa: E402
+from ctl import ctl_lists, sinkholectl  # noqa: E402
 from policy_harness import PolicyTestCase  # noqa: E402
 from processes import free_tcp_port, unused_port_upstream  # noqa: E402
 
@@ -87,7 +87,7 @@ class AuditFreshnessTest(PolicyTestCase):
         text = self.ctl("lists")
         self.assertRegex(text, r"\n    source file \S+/mic\.txt, mtime \S+, last attempt \d+ s "
                                r"ago, last success \d+ s ago, time to enforce \d+\.\d{3} s\n")
-        doc = {l["name"]: l for l in json.loads(self.ctl("lists", "--json"))}
+        doc = ctl_lists(self.s.control_socket)
         mic = doc["mic"]
         self.assertEqual(mic["source"], "file")
         self.assertEqual(mic["version"], line["new_version"])
@@ -130,7 +130,7 @@ class AuditFreshnessTest(PolicyTestCase):
         self.assertEqual(refused["entries"], 3)
         self.assertIn("refusing to publish", refused["reason"])
         self.assertRegex(refused["old_version"], r"^mtime ")
-        doc = {l["name"]: l for l in json.loads(self.ctl("lists", "--json"))}
+        doc = ctl_lists(self.s.control_socket)
         self.assertIn("refusing to publish", doc["mic"]["last_error"])
         self.assertEqual(doc["mic"]["state"], "refused")
         self.assertIn(", refused, last error: ", self.ctl("lists"))

@@ -36,7 +36,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctl import sinkholectl_binary  # noqa: E402
+from ctl import ctl_list, sinkholectl_binary  # noqa: E402
 from dnswire import NOERROR, NXDOMAIN, build_query, parse, udp_from  # noqa: E402
 from processes import (REPO, Sinkholed, SinkholedTestCase, free_port,  # noqa: E402
                        free_tcp_port, random_loopback, sinkholed_binary, stop_process)
@@ -370,29 +370,6 @@ class FleetTest(SinkholedTestCase):
                            f"{node.name}: no first AXFR:\n{node.log_text()[-2000:]}")
 
     @staticmethod
-    def ctl_list(node, name):
-        """The list `name` in `sinkholectl -c NODE-FILE --json lists`."""
-        out = subprocess.run([sinkholectl_binary(), "-c", node.config_path, "--json", "lists"],
-                             capture_output=True, text=True, timeout=30,
-                             stdin=subprocess.DEVNULL)
-        assert out.returncode == 0, out.stderr
-
-        def find(x):
-            if isinstance(x, dict):
-                if x.get("name") == name and "serial" in x:
-                    return x
-                x = list(x.values())
-            if isinstance(x, list):
-                for item in x:
-                    got = find(item)
-                    if got is not None:
-                        return got
-            return None
-        found = find(json.loads(out.stdout))
-        assert found is not None, out.stdout[:500]
-        return found
-
-    @staticmethod
     def direct(node, src, name, timeout=2.0):
         msg = ask(src, node.addr, node.port, name, timeout)
         return None if msg is None else answer_of(msg)
@@ -562,7 +539,8 @@ class FleetTest(SinkholedTestCase):
             print(f"fleet: {n} serial {serial.group(1)}, its own time to enforce "
                   f"(NOTIFY seen → serving) {float(m.group(1)):.3f} s")
             # README "Check enforcement": sinkholectl with the node file.
-            self.assertEqual(self.ctl_list(s, "national")["serial"], int(serial.group(1)), n)
+            self.assertEqual(ctl_list("national", config=s.config_path)["serial"],
+                             int(serial.group(1)), n)
         # Both groups, through dnsdist: the subscriber's own group decides the answer.
         self.assertEqual(self.via_lb(RESIDENTIAL[3], name), WARNING_PAGE)
         self.assertEqual(self.via_lb(BUSINESS[3], name), "nxdomain")

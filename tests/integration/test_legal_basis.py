@@ -20,7 +20,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctl import sinkholectl  # noqa: E402
+from ctl import ctl_lists, sinkholectl  # noqa: E402
 from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
 from processes import free_tcp_port, sinkholed_binary, unused_port_upstream  # noqa: E402
 
@@ -155,7 +155,7 @@ class LegalBasisTest(PolicyTestCase):
                         text)
         self.assertTrue(rows["mic-vi"].endswith(f"  basis: {AUTHORITY_VI}, QĐ 12"), text)
         self.assertNotIn("basis", rows["plain"])
-        doc = {l["name"]: l for l in json.loads(self.ctl("lists", "--json").stdout)}
+        doc = ctl_lists(self.s.control_socket)
         self.assertEqual(doc["mic"]["basis"], {"authority": AUTHORITY, "reference": REFERENCE,
                                                "date": DATE, "url": URL})
         self.assertIsNone(doc["plain"]["basis"])

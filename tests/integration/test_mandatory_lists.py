@@ -18,7 +18,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctl import sinkholectl  # noqa: E402
+from ctl import ctl_lists, sinkholectl  # noqa: E402
 from policy_harness import PolicyTestCase  # noqa: E402
 from processes import free_tcp_port  # noqa: E402
 from zones import soa_zone_text  # noqa: E402
@@ -119,7 +119,7 @@ class MandatoryListsTest(PolicyTestCase):
         # The lift is audited at load, in the log and in /metrics.
         self.assertIn("list mic (mandatory): 1 name lifted by exception list mic-exceptions",
                       s.log_text())
-        lists = {l["name"]: l for l in json.loads(self.ctl("lists", "--json").stdout)}
+        lists = ctl_lists(self.sock)
         self.assertTrue(lists["mic"]["mandatory"])
         self.assertEqual(lists["mic"]["exceptions"], [{"list": "mic-exceptions", "lifted": 1}])
         self.assertFalse(lists["gambling"]["mandatory"])

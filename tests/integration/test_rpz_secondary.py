@@ -7,7 +7,6 @@ a wrong TSIG key is refused and counted while the saved copy keeps serving; a re
 the primary unreachable serves the saved copy at once; a truncated and an inconsistent
 transfer from a fake primary are refused and counted, the old copy serving."""
 
-import json
 import os
 import re
 import shutil
@@ -27,7 +26,7 @@ import dns.rcode
 import dns.rrset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctl import sinkholectl  # noqa: E402
+from ctl import ctl_list  # noqa: E402
 from dnswire import NXDOMAIN, parse, udp_from  # noqa: E402
 from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
 from processes import (free_port, free_tcp_port, random_loopback, sinkholed_binary,  # noqa: E402
@@ -287,7 +286,7 @@ class RpzSecondaryTest(PolicyTestCase):
                                            r"\d+\.\d+ s after the change was seen\)")
             self.assertTrue(self.blocked(s, "keep.example"))
             # The serial and the time to enforce, in sinkholectl lists and in /metrics.
-            mic = self.list_json(s, "mic")
+            mic = ctl_list("mic", sock=s.control_socket)
             self.assertEqual(mic["source"], "rpz")
             self.assertEqual(mic["serial"], 2)
             self.assertIsNotNone(mic["time_to_enforce_s"])
@@ -352,27 +351,6 @@ class RpzSecondaryTest(PolicyTestCase):
         self.assertTrue(self.blocked(s, "keep.example"))
         s.mport = mport
         return s
-
-    @staticmethod
-    def list_json(s, name):
-        """The list `name` in `sinkholectl lists --json` (wherever the report nests it)."""
-        out = sinkholectl(s.control_socket, "--json", "lists")
-        assert out.returncode == 0, out.stderr
-
-        def find(node):
-            if isinstance(node, dict):
-                if node.get("name") == name and "serial" in node:
-                    return node
-                node = list(node.values())
-            if isinstance(node, list):
-                for item in node:
-                    got = find(item)
-                    if got is not None:
-                        return got
-            return None
-        found = find(json.loads(out.stdout))
-        assert found is not None, f"list {name} not in: {out.stdout[:500]}"
-        return found
 
     def metrics(self, s):
         with urllib.request.urlopen(f"http://127.0.0.1:{s.mport}/metrics", timeout=5) as r:

@@ -14,6 +14,7 @@
 
 #include "resolver/control/ctl_cli.h"
 #include "resolver/metrics/hash_key.h"
+#include "tests/resolver/metrics/ipv4_clients.h"
 
 namespace {
 
@@ -28,11 +29,7 @@ std::string node_json(const std::string& name, metrics::ProtectedUsers::HashKey 
   metrics::ProtectedUsers users(key);
   users.ensure_category(0);
   users.rotate(kT0);
-  for (uint32_t i = first; i < first + n; ++i) {
-    const uint8_t a[4] = {10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
-                          static_cast<uint8_t>(i)};
-    users.record(0, a, 4, kT0);
-  }
+  test::record_ipv4_clients(users, 0, first, n, kT0);
   metrics::SketchDocument d;
   d.node = name;
   d.key_fingerprint = metrics::key_fingerprint(key);

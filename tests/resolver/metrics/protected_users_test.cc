@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/resolver/metrics/ipv4_clients.h"
+
 namespace {
 
 using sinkhole::metrics::ProtectedUsers;
@@ -40,13 +42,6 @@ std::array<uint8_t, 16> ipv6(uint64_t i) {
   std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8};  // 2001:db8::i
   for (int b = 15; b >= 8; --b, i >>= 8) a[b] = static_cast<uint8_t>(i);
   return a;
-}
-
-void record_v4(ProtectedUsers& pu, uint16_t cat, uint32_t first, uint32_t count, int64_t t) {
-  for (uint32_t i = first; i < first + count; ++i) {
-    const auto a = ipv4(i);
-    pu.record(cat, a.data(), a.size(), t);
-  }
 }
 
 void record_v6(ProtectedUsers& pu, uint16_t cat, uint64_t first, uint64_t count, int64_t t) {
@@ -86,7 +81,7 @@ TEST_CASE("ProtectedUsers estimates 100k and 1M distinct clients within 2%") {
     ProtectedUsers pu(kKey);
     REQUIRE(pu.ensure_category(3));
     pu.rotate(kT0);
-    record_v4(pu, 3, 0, c.v4, kT0 + 1);
+    sinkhole::test::record_ipv4_clients(pu, 3, 0, c.v4, kT0 + 1);
     record_v6(pu, 3, 0, c.v6, kT0 + 1);
     const double truth = static_cast<double>(c.v4 + c.v6);
     const auto e = pu.estimate(3, kT0 + 2);
@@ -105,7 +100,7 @@ TEST_CASE("ProtectedUsers: the keyed hash is unbiased on sequential addresses") 
     ProtectedUsers pu(ProtectedUsers::HashKey{splitmix64(2 * k + 1), splitmix64(2 * k + 2)});
     REQUIRE(pu.ensure_category(0));
     pu.rotate(kT0);
-    record_v4(pu, 0, 0, 50'000, kT0);
+    sinkhole::test::record_ipv4_clients(pu, 0, 0, 50'000, kT0);
     record_v6(pu, 0, 0, 50'000, kT0);
     const double rel = (pu.estimate(0, kT0).last_hour - 100'000) / 100'000;
     CAPTURE(k);
@@ -123,13 +118,13 @@ TEST_CASE("ProtectedUsers is exact-ish for small counts and repeated clients") {
   CHECK(pu.estimate(0, kT0).last_hour == 0.0);
   CHECK(pu.estimate(0, kT0).last_day == 0.0);
 
-  record_v4(pu, 0, 0, 1, kT0);
+  sinkhole::test::record_ipv4_clients(pu, 0, 0, 1, kT0);
   CHECK(pu.estimate(0, kT0).last_hour == doctest::Approx(1.0).epsilon(0.01));
 
   record_v6(pu, 0, 0, 9, kT0);
   CHECK(std::fabs(pu.estimate(0, kT0).last_hour - 10.0) <= 1.0);
 
-  record_v4(pu, 0, 1, 90, kT0);
+  sinkhole::test::record_ipv4_clients(pu, 0, 1, 90, kT0);
   const auto e100 = pu.estimate(0, kT0);
   CHECK(within(e100.last_hour, 100, 0.02));
   CHECK(within(e100.last_day, 100, 0.02));
@@ -137,7 +132,7 @@ TEST_CASE("ProtectedUsers is exact-ish for small counts and repeated clients") {
   // The same clients again, across several minutes and slots: no growth.
   for (int64_t t = kT0; t < kT0 + 20 * kMinute; t += kMinute) {
     pu.rotate(t);
-    record_v4(pu, 0, 0, 91, t);
+    sinkhole::test::record_ipv4_clients(pu, 0, 0, 91, t);
     record_v6(pu, 0, 0, 9, t);
   }
   const auto again = pu.estimate(0, kT0 + 20 * kMinute);
@@ -150,7 +145,7 @@ TEST_CASE("ProtectedUsers windows: last hour and last day as time passes") {
   REQUIRE(pu.ensure_category(1));
   const int64_t t = kT0 + 10;
   pu.rotate(t);
-  record_v4(pu, 1, 0, 600, t);
+  sinkhole::test::record_ipv4_clients(pu, 1, 0, 600, t);
   record_v6(pu, 1, 0, 400, t);
 
   advance(pu, t, t + 30 * kMinute);
@@ -173,7 +168,7 @@ TEST_CASE("ProtectedUsers: rotate() clears the next bucket before the ring reuse
   ProtectedUsers pu(kKey);
   REQUIRE(pu.ensure_category(0));
   pu.rotate(kT0);
-  record_v4(pu, 0, 0, 1000, kT0);  // 5-minute slot s0, bucket s0 % 13
+  sinkhole::test::record_ipv4_clients(pu, 0, 0, 1000, kT0);  // 5-minute slot s0, bucket s0 % 13
 
   // In slot s0+12, bucket s0 % 13 is next: rotate() clears it and labels it s0+13.
   pu.rotate(kT0 + 12 * 5 * kMinute);
@@ -191,7 +186,7 @@ TEST_CASE("ProtectedUsers: a bucket left from an earlier ring cycle is not count
   ProtectedUsers pu(kKey);
   REQUIRE(pu.ensure_category(0));
   pu.rotate(kT0);
-  record_v4(pu, 0, 0, 1000, kT0);
+  sinkhole::test::record_ipv4_clients(pu, 0, 0, 1000, kT0);
 
   // No rotate() for 13 slots (a stalled control thread): workers write slot s0+13 into the
   // bucket that still holds slot s0. Its epoch is out of the window, so none of it counts.
@@ -216,13 +211,13 @@ TEST_CASE("ProtectedUsers: categories are independent; unknown ones are ignored"
   CHECK_FALSE(pu.ensure_category(65535));
   pu.rotate(kT0);
 
-  record_v4(pu, 0, 0, 1000, kT0);
+  sinkhole::test::record_ipv4_clients(pu, 0, 0, 1000, kT0);
   record_v6(pu, 63, 0, 300, kT0);
-  record_v4(pu, 63, 0, 200, kT0);  // also in category 0: counted in both
-  record_v4(pu, 5, 0, 1000, kT0);  // never ensured
-  record_v4(pu, 64, 0, 10, kT0);
-  record_v4(pu, 65535, 0, 10, kT0);
-  record_v4(pu, 0, 5000, 10, -1);  // before the epoch: ignored
+  sinkhole::test::record_ipv4_clients(pu, 63, 0, 200, kT0);  // also in category 0: counted in both
+  sinkhole::test::record_ipv4_clients(pu, 5, 0, 1000, kT0);  // never ensured
+  sinkhole::test::record_ipv4_clients(pu, 64, 0, 10, kT0);
+  sinkhole::test::record_ipv4_clients(pu, 65535, 0, 10, kT0);
+  sinkhole::test::record_ipv4_clients(pu, 0, 5000, 10, -1);  // before the epoch: ignored
 
   CHECK(within(pu.estimate(0, kT0).last_hour, 1000, 0.02));
   CHECK(within(pu.estimate(63, kT0).last_hour, 500, 0.02));
@@ -277,8 +272,8 @@ TEST_CASE("ProtectedUsers with a random key counts the same") {
   ProtectedUsers pu;
   REQUIRE(pu.ensure_category(2));
   pu.rotate(kT0);
-  record_v4(pu, 2, 0, 100, kT0);
-  record_v4(pu, 2, 0, 100, kT0);
+  sinkhole::test::record_ipv4_clients(pu, 2, 0, 100, kT0);
+  sinkhole::test::record_ipv4_clients(pu, 2, 0, 100, kT0);
   CHECK(within(pu.estimate(2, kT0).last_hour, 100, 0.05));  // unseeded: looser
 }
 

@@ -11,6 +11,7 @@
 
 #include "resolver/metrics/hash_key.h"
 #include "resolver/metrics/protected_users.h"
+#include "tests/resolver/metrics/ipv4_clients.h"
 #include "util/base64.h"
 
 namespace {
@@ -26,11 +27,7 @@ HyperLogLog::Registers registers_of(uint32_t first, uint32_t n) {
   ProtectedUsers users(kKey);
   users.ensure_category(0);
   users.rotate(kT0);
-  for (uint32_t i = first; i < first + n; ++i) {
-    const uint8_t a[4] = {10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
-                          static_cast<uint8_t>(i)};
-    users.record(0, a, 4, kT0);
-  }
+  sinkhole::test::record_ipv4_clients(users, 0, first, n, kT0);
   HyperLogLog::Registers regs{};
   users.window_registers(0, kT0, ProtectedUsers::Window::kLastHour, regs);
   return regs;

@@ -10,6 +10,7 @@
 
 #include "resolver/metrics/hash_key.h"
 #include "resolver/metrics/protected_users.h"
+#include "tests/resolver/metrics/ipv4_clients.h"
 
 namespace {
 
@@ -26,12 +27,8 @@ SketchDocument node(const std::string& name, ProtectedUsers::HashKey key, uint32
   users.ensure_category(0);
   users.ensure_category(1);
   users.rotate(kT0);
-  for (uint32_t i = first; i < first + n; ++i) {
-    const uint8_t a[4] = {10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
-                          static_cast<uint8_t>(i)};
-    users.record(0, a, 4, kT0);
-    if (malware) users.record(1, a, 4, kT0);
-  }
+  sinkhole::test::record_ipv4_clients(users, 0, first, n, kT0);
+  if (malware) sinkhole::test::record_ipv4_clients(users, 1, first, n, kT0);
   SketchDocument d;
   d.node = name;
   d.key_fingerprint = key_fingerprint(key);
