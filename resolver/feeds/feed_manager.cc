@@ -11,6 +11,17 @@
 
 namespace sinkhole::feeds {
 
+namespace {
+
+// Where a feed list's copy comes from, as `sinkholectl lists` shows it: the URL, or the
+// first primary (the one asked first).
+std::string feed_origin(const policy::ListSource& src) {
+  if (src.kind == policy::ListSource::Kind::kHttp) return src.http.url;
+  return src.rpz.primaries.empty() ? "" : src.rpz.primaries.front().to_string();
+}
+
+}  // namespace
+
 FeedManager::FeedManager(uv_loop_t* loop, std::string state_dir, std::string audit_log_path)
     : loop_(loop), store_(std::move(state_dir)), audit_(std::move(audit_log_path)) {
   ctx_.loop = loop_;
@@ -106,6 +117,8 @@ void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
       // Same kind, other settings: the feed decides what it can change in place.
       it->second.source = l.source;
       it->second.feed->reconfigure(l);
+      // The report shows the new primary or URL from this reload on, not the old one.
+      status_.update(l.name, [&](ListFeedState& st) { st.origin = feed_origin(l.source); });
       continue;
     }
     if (it != feeds_.end()) {
@@ -119,10 +132,7 @@ void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
     offered_.erase(l.name);
     status_.update(l.name, [&](ListFeedState& s) {
       s.source = policy::source_name(l.source.kind);
-      s.origin =
-          l.source.kind == policy::ListSource::Kind::kHttp
-              ? l.source.http.url
-              : (l.source.rpz.primaries.empty() ? "" : l.source.rpz.primaries.front().to_string());
+      s.origin = feed_origin(l.source);
       s.entries = l.stats.entries;
       if (const auto m = store_.meta(l.name, policy::kCopyCurrent)) {
         s.version = m->version;

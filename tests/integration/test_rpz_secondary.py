@@ -5,7 +5,8 @@ instances within 2 s of the commit (knotd's NOTIFY → IXFR → build; the time-
 measured and printed); a removal unblocks; an unknown NOTIFY source is refused and counted;
 a wrong TSIG key is refused and counted while the saved copy keeps serving; a restart with
 the primary unreachable serves the saved copy at once; a truncated and an inconsistent
-transfer from a fake primary are refused and counted, the old copy serving."""
+transfer from a fake primary are refused and counted, the old copy serving; a reload to
+another primary shows it in `sinkholectl lists` and asks it at once."""
 
 import os
 import re
@@ -384,6 +385,29 @@ class RpzSecondaryTest(PolicyTestCase):
             self.assertTrue(self.blocked(s, "keep.example"), kind)
             self.assertFalse(self.blocked(s, "n0.example"), kind)
             s.stop()
+
+    def test_6_reload_to_another_primary_shows_it_and_asks_it_at_once(self):
+        """A reload that changes the list's primary: `sinkholectl lists` names the new one
+        (not the old), and the new one is asked at once (not at the next SOA refresh, an
+        hour away): its failure is counted right after the reload."""
+        mport = free_tcp_port("127.0.0.1")
+        old = f"{self.primary.addr}:{self.primary.port}"
+        s = PolicySinkholed(["127.0.0.1:9"], policy_yaml(old, metrics_port=mport),
+                            dict(self.files))
+        self.addCleanup(s.cleanup)
+        s.start(timeout=20)
+        s.mport = mport
+        self.wait_until(lambda: self.blocked(s, "keep.example"), 20 * self.factor)
+        self.assertEqual(ctl_list("mic", sock=s.control_socket)["origin"], old)
+        dead = random_loopback()
+        new = f"{dead}:{free_tcp_port(dead)}"
+        s.rewrite(policy_yaml(new, metrics_port=mport))
+        ok, text = s.reload()
+        self.assertTrue(ok, text)
+        self.assertEqual(ctl_list("mic", sock=s.control_socket)["origin"], new)
+        self.wait_failure(s, "network")
+        self.assertRegex(s.log_text(), rf"list mic: transfer from {re.escape(new)}")
+        self.assertTrue(self.blocked(s, "keep.example"))  # the saved copy keeps serving
 
 
 if __name__ == "__main__":

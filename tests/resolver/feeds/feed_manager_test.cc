@@ -207,3 +207,25 @@ TEST_CASE("stop() cancels the feeds' work in flight and joins it within its boun
   CHECK(*cancelled == 1);  // ended through its flag before stop() returned
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
 }
+
+TEST_CASE("a reload that changes an RPZ list's primary shows the new one in the list status") {
+  Fixture f;
+  auto cancelled = std::make_shared<std::atomic<int>>(0);
+  int made = 0;
+  f.manager->make_feed = [&](const policy::ListData&, feeds::FeedContext& ctx) {
+    ++made;
+    return std::make_unique<FakeFeed>(ctx, cancelled);
+  };
+  auto snap = feed_snapshot(policy::ListSource::Kind::kRpz);
+  auto& primaries = snap.lists[0].source.rpz.primaries;
+  primaries = {*sinkhole::config::SocketAddress::parse("127.0.0.1:5301", 53)};
+  f.manager->reconcile(snap);
+  CHECK(f.manager->status().get("mic")->origin == "127.0.0.1:5301");
+  primaries = {*sinkhole::config::SocketAddress::parse("127.0.0.2:5302", 53),
+               *sinkhole::config::SocketAddress::parse("127.0.0.3:53", 53)};
+  f.manager->reconcile(snap);
+  CHECK(made == 1);  // the same feed, reconfigured in place
+  CHECK(f.manager->status().get("mic")->origin == "127.0.0.2:5302");
+  CHECK(f.manager->status().get("mic")->source == "rpz");
+  f.manager->stop();
+}
