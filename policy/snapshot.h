@@ -43,12 +43,12 @@
 #include "blocklist/matcher.h"
 #include "policy/action.h"
 #include "policy/client_groups.h"
+#include "policy/legal_basis.h"
 #include "policy/list_guard.h"
 #include "policy/list_source.h"
 #include "policy/rpz_ip_triggers.h"
-#include "resolver/dns/message_view.h"
-#include "policy/legal_basis.h"
 #include "policy/staged_tally.h"
+#include "resolver/dns/message_view.h"
 #include "resolver/metrics/block_stats.h"
 
 namespace sinkhole::policy {
@@ -166,6 +166,10 @@ class PolicySnapshot {
  public:
   uint64_t generation = 0;
   std::string config_path;
+  // The configuration text this snapshot was built from (config::Document::text): a feed's
+  // build parses it again rather than the file, which the admin may be editing. Null when
+  // built from a tree without its text (tests).
+  std::shared_ptr<const std::string> config_text;
   std::vector<ListData> lists;
   std::vector<Action> actions;
   std::vector<Policy> policies;

@@ -21,9 +21,9 @@
 #include "blocklist/content_hash.h"
 #include "blocklist/list_reader.h"
 #include "policy/cidr.h"
+#include "policy/legal_basis.h"
 #include "policy/list_copies.h"
 #include "policy/list_source.h"
-#include "policy/legal_basis.h"
 #include "policy/local_overrides.h"
 #include "policy/semantic_checks.h"
 #include "resolver/config/config.h"
@@ -125,6 +125,10 @@ class Builder {
       action_index_[a.name] = static_cast<uint16_t>(snap_->actions.size());
       snap_->actions.push_back(std::move(a));
     }
+  }
+
+  void set_config_text(std::shared_ptr<const std::string> text) {
+    snap_->config_text = std::move(text);
   }
 
   void read(const YAML::Node& root) {
@@ -413,11 +417,19 @@ class Builder {
       read_list_limits(r_, l, where, /*per_list=*/true, limits);
       ListData data;
       data.name = name;
+      // A feed's build: the list as it serves (its source too: a TSIG key file is not
+      // read again), unless it has a candidate.
+      const ListData* kept = kept_list(name);
       const size_t errors_before = r_.errors().size();
-      read_list_source(r_, l, where, base, data.source);
+      if (kept)
+        data.source = kept->source;
+      else
+        read_list_source(r_, l, where, base, data.source);
       if (r_.errors().size() != errors_before) continue;
       data.limits = limits;
-      if (data.source.is_feed()) {
+      if (kept) {
+        // keep_list sets the path and the copy.
+      } else if (data.source.is_feed()) {
         // A feed list reads the copy its feed saved (or the candidate this build tries);
         // without one yet it is pending: empty, and the build goes on (load_list).
         const auto candidate = options_.candidates.find(name);
@@ -502,13 +514,15 @@ class Builder {
       if (added) snap_->categories.push_back(data.category);
       data.category_id = cat->second;
 
-      if (data.pending) {
+      if (kept) {
+        keep_list(*kept, data);
+      } else if (data.pending) {
         load_pending(data);
       } else if (!load_list(l["path"] ? l["path"] : kv.first, data, limits)) {
         failed_lists_.insert(name);
         continue;
       }
-      load_staged(data, static_cast<bool>(l["format"]));
+      if (!kept) load_staged(data, static_cast<bool>(l["format"]));
       list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
       snap_->lists.push_back(std::move(data));
     }
@@ -818,6 +832,44 @@ class Builder {
     }
     const auto it = serving_lists_.find(name);
     return it == serving_lists_.end() ? nullptr : it->second;
+  }
+
+  // A feed's build (BuildOptions::feeds_only): the serving version of a list without a
+  // candidate, taken as it is; null for a list to read (a candidate, or a feed list still
+  // waiting for its first copy, which its feed's current copy may end).
+  const ListData* kept_list(const std::string& name) {
+    if (!options_.feeds_only || options_.candidates.count(name)) return nullptr;
+    const ListData* old = serving_list(name);
+    if (!old || old->override_list || (old->source.is_feed() && old->pending)) return nullptr;
+    return old;
+  }
+
+  // A list of the snapshot serving, unread (a feed's build): what reuse_list takes, plus
+  // where it was read from and its staged version. A copy that was a candidate when the
+  // serving build read it has been promoted since: it is `current` now.
+  void keep_list(const ListData& old, ListData& data) {
+    reuse_list(old, data);
+    data.path = old.path;
+    data.configured_path = old.configured_path;
+    data.copy = old.copy;
+    if (old.source.is_feed() && !old.pending) {
+      data.path = list_copy_path(state_dir(), data.name, kCopyCurrent);
+      data.copy.clear();
+    } else if (old.copy == "candidate") {
+      data.path = list_copy_path(state_dir(), data.name, kCopyCurrent);
+      data.copy = "pushed";
+    }
+    data.pending = old.pending;
+    data.content_hash = old.content_hash;
+    data.build_key = old.build_key;
+    data.file_mtime_unix = old.file_mtime_unix;
+    data.staged = old.staged;
+    data.staged_path = old.staged_path;
+    data.staged_entries = old.staged_entries;
+    data.staged_tally = old.staged_tally;
+    if (data.staged) snap_->any_staged = true;
+    warnings_.insert(warnings_.end(), data.load_warnings.begin(), data.load_warnings.end());
+    details_.insert(details_.end(), data.load_details.begin(), data.load_details.end());
   }
 
   // An unchanged list: everything derived from its content comes from the version serving
@@ -1130,6 +1182,7 @@ BuildResult build_snapshot(const config::Document& doc, uint64_t generation,
   BuildResult r;
   try {
     Builder b(doc.path, generation, options);
+    b.set_config_text(doc.text);
     b.read(doc.root);
     return b.result(t0, stats);
   } catch (const YAML::Exception& e) {
@@ -1178,6 +1231,20 @@ BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint6
 BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,
                                      metrics::BlockStats* stats, const BuildOptions& options) {
   return validate_and_build(config::load_document(path), generation, stats, options);
+}
+
+BuildResult build_feed_snapshot(uint64_t generation, metrics::BlockStats* stats,
+                                const BuildOptions& options) {
+  if (!options.serving || !options.serving->config_text) {
+    BuildResult r;
+    r.errors.push_back("a feed's build needs the snapshot serving and its configuration text");
+    return r;
+  }
+  BuildOptions feeds = options;
+  feeds.feeds_only = true;
+  return validate_and_build(
+      config::parse_document(*options.serving->config_text, options.serving->config_path),
+      generation, stats, feeds);
 }
 
 }  // namespace sinkhole::policy

@@ -12,6 +12,8 @@
 // no entry, too many rejects, a shrink against the version serving, max_entries, not a
 // regular file, out of memory), which is an error naming the list. std::bad_alloc and any
 // other exception while building are errors too, never a crash.
+// A feed's build (build_feed_snapshot) starts from the snapshot serving instead: its
+// configuration text, its lists as they serve, and the feeds' candidate copies.
 #pragma once
 
 #include <cstdint>
@@ -84,6 +86,10 @@ struct BuildOptions {
   // The staged-version tallies of the snapshot serving, by list name: a list whose staged
   // copy is still the same keeps counting into the same tally (policy/staged_tally.h).
   std::map<std::string, std::shared_ptr<StagedTally>> staged_tallies;
+  // A feed's build (build_feed_snapshot): every list without a candidate is taken from
+  // `serving` as it serves (matcher, path, staged copy), no file of it opened, not even
+  // to hash it; only the candidates are read and guarded.
+  bool feeds_only = false;
 };
 
 // The baseline for BuildOptions::staged_tallies.
@@ -108,5 +114,14 @@ BuildResult build_snapshot(std::string_view yaml, const std::string& path, uint6
 BuildResult build_snapshot_from_file(const std::string& path, uint64_t generation,
                                      metrics::BlockStats* stats = nullptr,
                                      const BuildOptions& options = {});
+// A build a feed asked for (a transfer, a download, an `on_expire: drop`): the next
+// generation of `options.serving` with only `options.candidates` read from their copies.
+// The configuration is the text that snapshot was built from (PolicySnapshot::config_text),
+// not the file, and no other list's file is read: an edit the admin has not reloaded is
+// not applied, and one that breaks the configuration or a file list cannot hold the feed
+// back. It can fail only on a candidate (the list guard) or out of memory. The local
+// overrides are read as in every build (sinkholectl block/unblock saved them).
+BuildResult build_feed_snapshot(uint64_t generation, metrics::BlockStats* stats,
+                                const BuildOptions& options);
 
 }  // namespace sinkhole::policy

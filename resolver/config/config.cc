@@ -353,7 +353,8 @@ void read_protected_users(YamlReader& r, const YAML::Node& n, const std::string&
 DocumentResult parse_document(std::string_view yaml, const std::string& name) {
   DocumentResult result;
   try {
-    result.document = Document{name, YAML::Load(std::string(yaml))};
+    auto text = std::make_shared<const std::string>(yaml);
+    result.document = Document{name, YAML::Load(*text), text};
   } catch (const YAML::ParserException& e) {
     YamlReader r(name);
     r.error(e.mark, e.msg);

@@ -15,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,6 +30,9 @@ namespace sinkhole::config {
 struct Document {
   std::string path;  // names the file in diagnostics; anchors relative list paths
   YAML::Node root;   // null for an empty file
+  // The text it was parsed from: a snapshot keeps it, so that a feed's build parses the
+  // configuration in service again instead of reading the file (policy/snapshot_builder.h).
+  std::shared_ptr<const std::string> text;
 };
 
 struct DocumentResult {

@@ -29,6 +29,9 @@ struct CommandContext {
   // Starts a policy reload (or joins the next one); `done` runs when it ends. `force`:
   // sinkholectl reload --force (Reloader::request).
   std::function<void(bool force, Reloader::Done done)> reload;
+  // Starts a feed's build (Reloader::Kind::kFeed: the snapshot serving plus the candidates
+  // and the local overrides, no file re-read): push, promote, block, unblock. Unset: reload.
+  std::function<void(Reloader::Done done)> feed_build;
   // Wall clock, seconds since the epoch: uptimes and list ages (tests fix it).
   std::function<int64_t()> now_unix;
   // The configuration in service (`config show`); a reload that applies settings may

@@ -87,6 +87,16 @@ uint64_t entries_of(const CommandContext& ctx, const std::string& list) {
 }
 
 // After a build that read `list`'s candidate (push, promote): installed or refused.
+// A new copy or override from sinkholectl: built from the snapshot serving, so that an
+// edit of the configuration or of a file list the admin has not reloaded neither blocks it
+// nor rides along.
+void build_for_feed(const CommandContext& ctx, Reloader::Done done) {
+  if (ctx.feed_build)
+    ctx.feed_build(std::move(done));
+  else
+    ctx.reload(false, std::move(done));
+}
+
 void answer_install(const CommandContext& ctx, const std::string& list, const std::string& verb,
                     Clock::time_point t0, bool json, const Respond& respond,
                     const Reloader::Outcome& o) {
@@ -157,8 +167,8 @@ void edit_override(const CommandContext& ctx, const Request& r, const Respond& r
   audit(ctx, ev);
   spdlog::info("control: {} {} ({}): {}", is_block ? "block" : "unblock", name, where,
                policy::to_string(edit));
-  ctx.reload(
-      false, [name, where, edit, is_block, t0, json = r.json, respond](const Reloader::Outcome& o) {
+  build_for_feed(
+      ctx, [name, where, edit, is_block, t0, json = r.json, respond](const Reloader::Outcome& o) {
         const double secs = seconds_since(t0);
         if (!o.ok)
           return respond(failure(fmt::format(
@@ -202,7 +212,7 @@ void list_push(const CommandContext& ctx, const Request& r, const Respond& respo
                upload->bytes.size(), util::escape_for_log(upload->origin, 120));
   ctx.feeds->offer(list, /*build=*/false);
   const auto t0 = Clock::now();
-  ctx.reload(false, [&ctx, list, t0, json = r.json, respond](const Reloader::Outcome& o) {
+  build_for_feed(ctx, [&ctx, list, t0, json = r.json, respond](const Reloader::Outcome& o) {
     answer_install(ctx, list, "push", t0, json, respond, o);
   });
 }
@@ -345,7 +355,7 @@ void list_promote(const CommandContext& ctx, const Request& r, const Respond& re
   }
   ctx.feeds->offer(list, /*build=*/false);
   const auto t0 = Clock::now();
-  ctx.reload(false, [&ctx, list, t0, json = r.json, respond](const Reloader::Outcome& o) {
+  build_for_feed(ctx, [&ctx, list, t0, json = r.json, respond](const Reloader::Outcome& o) {
     answer_install(ctx, list, "staged version", t0, json, respond, o);
   });
 }

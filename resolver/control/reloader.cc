@@ -31,6 +31,8 @@ struct Reloader::Job {
   uv_work_t req;
   Reloader* self;
   uint64_t generation;
+  bool feed = false;  // Kind::kFeed: policy::build_feed_snapshot
+  std::string what;   // a feed's build: its candidates ("mic serial 5")
   int64_t requested_ms = 0;
   policy::BuildOptions options;
   policy::BuildResult result;
@@ -45,21 +47,25 @@ Reloader::Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHol
       next_generation_(holder.generation() + 1),
       stats_(stats) {}
 
-void Reloader::request(Done done, bool force) {
+void Reloader::request(Done done, bool force, Kind kind) {
   if (requested_ms_ == 0) requested_ms_ = now_unix_ms();
   if (done) waiting_.push_back(std::move(done));
   if (force) waiting_force_ = true;
-  if (!running_)
-    start();
-  else if (waiting_.empty())
-    waiting_.push_back(nullptr);  // remember that one more is due
+  if (kind == Kind::kReload) waiting_reload_ = true;
+  due_ = true;
+  if (!running_) start();
 }
 
 void Reloader::start() {
   running_ = true;
+  due_ = false;
   auto* job = new Job{};
   job->self = this;
   job->generation = next_generation_++;
+  // A snapshot without its configuration text (built from a bare tree) cannot be the start
+  // of a feed's build: read the file then, as a reload does.
+  job->feed = !waiting_reload_ && holder_.current()->config_text;
+  waiting_reload_ = false;
   job->requested_ms = requested_ms_ ? requested_ms_ : now_unix_ms();
   requested_ms_ = 0;
   job->done = std::move(waiting_);
@@ -72,11 +78,23 @@ void Reloader::start() {
   if (candidates) job->options.candidates = candidates();
   job->options.staged_tallies = policy::staged_tallies(*holder_.current());
   job->req.data = job;
-  spdlog::debug(
-      "reload: building generation {} from {} on the reload thread (generation {} "
-      "serves meanwhile{})",
-      job->generation, path_, holder_.generation(),
-      job->options.force ? "; --force: the list guard's refusals are overridden" : "");
+  if (job->feed) {
+    for (const auto& [list, path] : job->options.candidates) {
+      if (!job->what.empty()) job->what += ", ";
+      job->what += describe_candidate ? describe_candidate(list) : list;
+    }
+    if (job->what.empty()) job->what = "no new copy";
+    spdlog::info(
+        "feed build: {}: building generation {} from generation {} (reading only the "
+        "candidates)",
+        job->what, job->generation, holder_.generation());
+  } else {
+    spdlog::debug(
+        "reload: building generation {} from {} on the reload thread (generation {} "
+        "serves meanwhile{})",
+        job->generation, path_, holder_.generation(),
+        job->options.force ? "; --force: the list guard's refusals are overridden" : "");
+  }
   if (on_started) on_started();
   uv_queue_work(
       loop_, &job->req,
@@ -89,8 +107,10 @@ void Reloader::start() {
         // reload took 35 s, and test reloads timed out under a parallel test run).
         setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
         try {
-          j->result = policy::build_snapshot_from_file(j->self->path_, j->generation,
-                                                       j->self->stats_, j->options);
+          j->result = j->feed
+                          ? policy::build_feed_snapshot(j->generation, j->self->stats_, j->options)
+                          : policy::build_snapshot_from_file(j->self->path_, j->generation,
+                                                             j->self->stats_, j->options);
         } catch (const std::exception& e) {  // bad_alloc outside a list, say
           j->result = policy::BuildResult{};
           j->result.errors.push_back(
@@ -108,6 +128,8 @@ void Reloader::finished(Job& job) {
   running_ = false;
   auto& r = job.result;
   Outcome out;
+  out.feed = job.feed;
+  const std::string kind = job.feed ? "feed build: " + job.what : "reload";
   out.seconds = r.seconds;
   out.warnings = r.warnings;
   out.warnings.insert(out.warnings.end(), r.findings.begin(), r.findings.end());
@@ -115,16 +137,21 @@ void Reloader::finished(Job& job) {
   constexpr size_t kShown = 20;
   const size_t total = out.warnings.size() + r.details.size();
   for (size_t i = 0; i < total && i < kShown; ++i)
-    spdlog::warn("reload: {}",
+    spdlog::warn("{}: {}", kind,
                  i < out.warnings.size() ? out.warnings[i] : r.details[i - out.warnings.size()]);
-  if (total > kShown) spdlog::warn("reload: {} more warnings", total - kShown);
+  if (total > kShown) spdlog::warn("{}: {} more warnings", kind, total - kShown);
   if (!r.snapshot) {
     out.message = r.errors.empty() ? "unknown error" : r.errors.front();
     std::vector<observe::ReloadStatus::ListFailure> lists;
     for (const auto& f : r.refusals) lists.push_back({f.list, f.reason, f.message});
-    status_.record_failure(out.message, lists);
-    for (const auto& e : r.errors) spdlog::error("reload failed: {}", e);
-    spdlog::error("reload failed: keeping generation {} in service", holder_.generation());
+    // A feed's build is not the admin's reload: its refusals are counted by list, and the
+    // reload status (sinkholed_last_reload_ok) keeps saying how the last reload went.
+    if (job.feed)
+      status_.record_list_refusals(lists);
+    else
+      status_.record_failure(out.message, lists);
+    for (const auto& e : r.errors) spdlog::error("{} failed: {}", kind, e);
+    spdlog::error("{} failed: keeping generation {} in service", kind, holder_.generation());
   } else if (!stopped_) {
     if (job.options.force) spdlog::warn("reload: forced (sinkholectl reload --force)");
     if (spdlog::should_log(spdlog::level::debug))
@@ -139,20 +166,25 @@ void Reloader::finished(Job& job) {
     out.previous = holder_.current();
     holder_.publish(std::move(r.snapshot));
     Applied applied;
-    if (apply_config && r.config) applied = apply_config(std::move(r.config));
-    status_.record_success(r.seconds, out.warnings, applied.restart_required);
-    for (const auto& n : r.notices) spdlog::info("reload: {}", n);
+    // A feed's build parsed the configuration in service, not the file: nothing to apply.
+    if (job.feed)
+      status_.record_feed_build(out.warnings);
+    else {
+      if (apply_config && r.config) applied = apply_config(std::move(r.config));
+      status_.record_success(r.seconds, out.warnings, applied.restart_required);
+    }
+    for (const auto& n : r.notices) spdlog::info("{}: {}", kind, n);
     out.ok = true;
     out.message = r.summary;
     out.applied = applied.live;
     out.restart_required = applied.restart_required;
-    spdlog::info("reload: generation {} in service: {} ({:.3f} s)", job.generation, r.summary,
+    spdlog::info("{}: generation {} in service: {} ({:.3f} s)", kind, job.generation, r.summary,
                  r.seconds);
     if (!applied.live.empty()) spdlog::info("reload: applied {}", config::join_keys(applied.live));
     if (!applied.restart_required.empty())
       spdlog::warn("reload: restart required to apply {} (the old values stay in force)",
                    config::join_keys(applied.restart_required));
-    if (on_published) on_published();
+    if (on_published && !job.feed) on_published();
   }
   out.generation = holder_.generation();
   for (const auto& [list, path] : job.options.candidates) out.candidates.push_back(list);
@@ -163,7 +195,17 @@ void Reloader::finished(Job& job) {
   if (on_finished && !stopped_) on_finished(out);
   for (auto& d : job.done)
     if (d) d(out);
-  if (!waiting_.empty() && !stopped_) start();
+  if (stopped_ || running_) return;  // running_: a callback asked for a build and it started
+  // A failed reload (a broken file) must not hold back the feeds' copies waiting: they are
+  // built next from the snapshot serving. That build reads no file but theirs, so it cannot
+  // fail the same way, and a feed's failed build is not followed up (no loop).
+  if (!job.feed && !out.ok && candidates && !candidates().empty()) {
+    spdlog::warn("reload failed: the feeds' waiting copies are built from generation {}",
+                 holder_.generation());
+    request(nullptr, false, Kind::kFeed);
+    return;
+  }
+  if (due_) start();
 }
 
 }  // namespace sinkhole::control

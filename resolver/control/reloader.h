@@ -10,6 +10,14 @@
 // guard compares each list with the snapshot serving when the build starts (entries by list name,
 // taken on the control thread); the build holds that snapshot and reuses its unchanged lists. Any
 // exception in a build (std::bad_alloc included) is a failed reload, never the end of the daemon.
+// Two kinds of build: a reload (SIGHUP, sinkholectl, a file change: the admin's) reads the
+// configuration file and every list from disk; a feed's build (Kind::kFeed: a transfer, a
+// download) starts from the snapshot serving and reads only the feeds' candidates
+// (policy::build_feed_snapshot), so that an admin's broken or unreloaded edit neither holds
+// back nor rides along with a feed's copy. Requests of both kinds that meet make one reload.
+// A failed reload is followed by a feed's build when candidates wait. ReloadStatus (the
+// reload counters, last error, sinkholed_last_reload_ok) reports the admin's reloads only;
+// a feed's build adds only its refused lists to the per-list refusal counts.
 #pragma once
 
 #include <uv.h>
@@ -68,7 +76,12 @@ class Reloader {
     // Published: file lists whose configured file changed after a push (the file serves
     // again; the feed manager retires the pushed copy).
     std::vector<std::string> superseded_pushes;
+    // A feed's build (Kind::kFeed), not a reload: the configuration was not read, so no
+    // settings were applied, and ReloadStatus kept the last reload's outcome.
+    bool feed = false;
   };
+  // Who asked: the admin (a reload from disk) or a feed (its candidates only).
+  enum class Kind { kReload, kFeed };
   // What the server made of the Config of a successful build.
   struct Applied {
     std::vector<std::string> live;              // config::live_changes
@@ -81,7 +94,8 @@ class Reloader {
            metrics::BlockStats* stats = nullptr);
   // `force` (sinkholectl reload --force): publish lists that fail the list guard's content
   // checks (policy/list_guard.h). A forced request that joins a queued build forces it.
-  void request(Done done = nullptr, bool force = false);
+  // A kReload request that joins a queued feed's build makes it a reload.
+  void request(Done done = nullptr, bool force = false, Kind kind = Kind::kReload);
   // Shutting down: builds still running finish, but publish nothing.
   void stop() { stopped_ = true; }
 
@@ -100,9 +114,13 @@ class Reloader {
   std::string state_dir;
   // Asked when a build starts: feed lists to read from a new copy (list → path). Unset: none.
   std::function<std::map<std::string, std::string>()> candidates;
+  // What a feed's build names a candidate by in its log line ("mic serial 5"). Unset: the
+  // list's name.
+  std::function<std::string(const std::string& list)> describe_candidate;
   // Called after every build, before on_finished, with its outcome (the feed manager's turn).
   std::function<void(const Outcome&)> on_built;
-  // Called after every successful publication (e.g. to re-arm file watches).
+  // Called after every successful reload's publication (to re-arm file watches): not after
+  // a feed's build, which read no watched file and must not reset a watch mid-edit.
   std::function<void()> on_published;
   // Called when a build starts and when it ends, whatever started it (SIGHUP, sinkholectl,
   // a file change) and whether it failed: the systemd RELOADING=1 / READY=1 pair. Not
@@ -120,9 +138,11 @@ class Reloader {
   policy::SnapshotHolder& holder_;
   bool running_ = false;
   bool stopped_ = false;
-  std::vector<Done> waiting_;   // for the next build
-  bool waiting_force_ = false;  // the next build is forced
-  int64_t requested_ms_ = 0;    // the first request the next build serves (unix ms); 0: none
+  std::vector<Done> waiting_;    // for the next build
+  bool due_ = false;             // one more build is due after the one running
+  bool waiting_force_ = false;   // the next build is forced
+  bool waiting_reload_ = false;  // the next build is a reload (an admin asked), not a feed's
+  int64_t requested_ms_ = 0;     // the first request the next build serves (unix ms); 0: none
   uint64_t next_generation_;
   metrics::BlockStats* stats_;
   observe::ReloadStatus status_;

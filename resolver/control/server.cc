@@ -177,10 +177,11 @@ void Server::handle_reloads() {
   };
   reloader_->on_started = [this] { notify_.reloading(); };
   reloader_->on_finished = [this](const Reloader::Outcome& o) {
-    notify_.reloaded(o.ok ? fmt::format("reloaded: policy generation {} in service ({})",
-                                        o.generation, o.message)
-                          : fmt::format("reload FAILED, policy generation {} still in service: {}",
-                                        o.generation, o.message));
+    const char* what = o.feed ? "feed build" : "reload";
+    notify_.reloaded(o.ok ? fmt::format("{}: policy generation {} in service ({})",
+                                        o.feed ? "feed build" : "reloaded", o.generation, o.message)
+                          : fmt::format("{} FAILED, policy generation {} still in service: {}",
+                                        what, o.generation, o.message));
   };
 }
 
@@ -193,14 +194,21 @@ void Server::start_feeds() {
   commands_.feeds = feeds_.get();
   reloader_->state_dir = cfg_.server.state_dir;
   reloader_->candidates = [this] { return feeds_->candidates(); };
-  feeds_->request_build = [this] { reloader_->request(); };
+  reloader_->describe_candidate = [this](const std::string& list) {
+    return feeds_->describe(list);
+  };
+  // A feed's copy is built from the snapshot serving, not from the files (Reloader::Kind).
+  feeds_->request_build = [this] { reloader_->request(nullptr, false, Reloader::Kind::kFeed); };
+  commands_.feed_build = [this](Reloader::Done done) {
+    reloader_->request(std::move(done), false, Reloader::Kind::kFeed);
+  };
   reloader_->on_built = [this](const Reloader::Outcome& o) {
     feeds_->build_finished(o.ok, o.candidates, o.refusals, *holder_.current());
     // File lists: content changes, lists added or removed, refusals (the feed manager
     // reports its candidates' own).
     feeds::record_reload(feeds_->audit(), feeds_->status(), o.ok, o.previous.get(),
                          *holder_.current(), o.refusals, o.candidates, o.requested_ms,
-                         feeds::unix_now_ms());
+                         feeds::unix_now_ms(), o.feed);
     for (const auto& list : o.superseded_pushes) feeds_->push_superseded(list);
     if (o.ok) feeds_->reconcile(*holder_.current());
   };

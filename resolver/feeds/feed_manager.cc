@@ -204,6 +204,14 @@ std::map<std::string, std::string> FeedManager::candidates() const {
   return out;
 }
 
+std::string FeedManager::describe(const std::string& list) const {
+  const std::string name = util::escape_for_log(list, 120);
+  if (!offered_.count(list) && dropped_.count(list)) return name + " (dropped: no copy)";
+  const auto meta = store_.meta(list, policy::kCopyCandidate);
+  if (!meta || meta->version.empty()) return name;
+  return name + " " + util::escape_for_log(meta->version, 120);
+}
+
 void FeedManager::build_finished(bool published, const std::vector<std::string>& read,
                                  const std::vector<policy::ListRefusal>& refused,
                                  const policy::PolicySnapshot& snap) {
@@ -279,8 +287,8 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
   }
   // A refusal fails the whole build, so the other candidates it read wait; without the
   // refused ones the next build differs, so ask for it now instead of at the next offer.
-  // Only then: a refused *file* list stays refused in the next build too, and asking again
-  // would rebuild in a loop (thousands of failed builds a second) until the file is fixed.
+  // Only then: a refused *file* list stays refused in the next reload too (a feed's build
+  // does not read it, and the Reloader follows a failed reload with one by itself).
   if (!published && refused_candidate && !candidates().empty() && request_build) request_build();
 }
 

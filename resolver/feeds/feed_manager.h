@@ -4,8 +4,10 @@
 // feeds and reloads: a feed's candidate copy is handed to the next build
 // (Reloader::candidates), and after the build it is promoted to `current` (published) or
 // deleted (refused by the list guard: the copy serving stays), with the list's status,
-// time to enforce and an audit line. A build that failed for another reason (a broken
-// configuration file) keeps the candidate for the next one. Control thread only.
+// time to enforce and an audit line. The build a feed asks for (request_build) is a feed's
+// build: from the snapshot serving, reading only the candidates (Reloader::Kind::kFeed). A
+// reload that failed for another reason (a broken configuration file, a refused file list)
+// keeps the candidate, and the Reloader follows it with a feed's build. Control thread only.
 #pragma once
 
 #include <uv.h>
@@ -45,6 +47,8 @@ class FeedManager {
   void reconcile(const policy::PolicySnapshot& snap);
   // The candidate copies the next build should read: list → path (Reloader::candidates).
   std::map<std::string, std::string> candidates() const;
+  // A candidate as a feed's build names it in its log: "mic serial 5", "mic (dropped)".
+  std::string describe(const std::string& list) const;
   // After a build (Reloader::on_built): `read` the lists it read from candidates, `refused`
   // the lists the guard refused, `snap` the snapshot serving now (after a success: the new
   // one).

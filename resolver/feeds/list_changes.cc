@@ -136,7 +136,7 @@ void record_reload(AuditLog& audit, FeedStatus& status, bool published,
                    const policy::PolicySnapshot* before, const policy::PolicySnapshot& serving,
                    const std::vector<policy::ListRefusal>& refused,
                    const std::vector<std::string>& from_candidates, int64_t requested_ms,
-                   int64_t now_ms) {
+                   int64_t now_ms, bool feed_build) {
   const std::vector<AuditEvent> events = published
                                              ? published_changes(before, serving, from_candidates)
                                              : refused_changes(serving, refused, from_candidates);
@@ -157,6 +157,9 @@ void record_reload(AuditLog& audit, FeedStatus& status, bool published,
   }
   for (const auto& l : serving.lists) {
     if (l.source.is_feed()) continue;
+    if (feed_build &&
+        std::find(from_candidates.begin(), from_candidates.end(), l.name) == from_candidates.end())
+      continue;
     const bool changed = std::any_of(events.begin(), events.end(), [&](const AuditEvent& e) {
       return e.list == l.name && (e.event == "installed" || e.event == "added");
     });

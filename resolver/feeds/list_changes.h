@@ -46,11 +46,13 @@ std::vector<AuditEvent> refused_changes(const policy::PolicySnapshot& serving,
 // of every file list — source, version, entries, last attempt and success (or the refusal as
 // last error) and, for a list whose content changed, seen (`requested_ms`: when the reload
 // that read it was asked for, by the watcher, a signal or sinkholectl) and enforced (`now_ms`)
-// times. At start (`before` null) only the status is set.
+// times. At start (`before` null) only the status is set. `feed_build`: a feed's build
+// (Reloader::Kind::kFeed) read no file list but those in `from_candidates` (pushes): the
+// others' status — a refusal by the last reload included — stays as it is.
 void record_reload(AuditLog& audit, FeedStatus& status, bool published,
                    const policy::PolicySnapshot* before, const policy::PolicySnapshot& serving,
                    const std::vector<policy::ListRefusal>& refused,
                    const std::vector<std::string>& from_candidates, int64_t requested_ms,
-                   int64_t now_ms);
+                   int64_t now_ms, bool feed_build = false);
 
 }  // namespace sinkhole::feeds

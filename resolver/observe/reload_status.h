@@ -64,6 +64,20 @@ class ReloadStatus {
     for (const auto& l : lists) ++list_failures_[{l.list, l.reason}];
   }
 
+  // Control thread: a feed's build (not a reload) failed: the lists its list guard refused
+  // are counted as a reload's are; the last reload's outcome stays as it was.
+  void record_list_refusals(const std::vector<ListFailure>& lists) {
+    std::lock_guard lock(error_mu_);
+    for (const auto& l : lists) ++list_failures_[{l.list, l.reason}];
+  }
+  // Control thread: a feed's build published a snapshot: its warnings are those of the
+  // policy in service now; the reload counters, time and error are the last reload's.
+  void record_feed_build(std::vector<std::string> warnings) {
+    std::lock_guard lock(error_mu_);
+    if (warnings.size() > kMaxWarnings) warnings.resize(kMaxWarnings);
+    warnings_ = std::move(warnings);
+  }
+
   // Any thread.
   uint64_t reloads() const { return reloads_.load(std::memory_order_relaxed); }
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }

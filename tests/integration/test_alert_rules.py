@@ -251,8 +251,8 @@ class LiveFleetMetricsTest(PolicyTestCase):
                 cls.wait_until(lambda src=src, name=name: cls.blocked(cls.a, src, name),
                                10 * cls.factor)
         # A list refused: casinos emptied and reloaded (the guard refuses an empty list; the
-        # reload fails, the old copy serves). Last: a failed build also holds back feed
-        # copies offered after it.
+        # reload fails, the old copy serves). Last: SinkholedReloadFailing stays on until a
+        # reload succeeds (a feed's build after it does not clear it).
         cls.a.rewrite(files={"casinos.txt": ""})
         ok, _ = cls.a.reload()
         assert not ok, "a reload with an empty list succeeded"

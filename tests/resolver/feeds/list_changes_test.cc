@@ -106,3 +106,27 @@ TEST_CASE("record_reload: the status of file lists, and the time to enforce of a
   CHECK(status.get("b")->last_success_ms == 2'000'000);
   CHECK(status.get("b")->last_attempt_ms == 3'000'000);
 }
+
+TEST_CASE("record_reload: a feed's build leaves a refused file list's status alone") {
+  sinkhole::feeds::AuditLog audit("");  // off
+  sinkhole::feeds::FeedStatus status;
+  PolicySnapshot serving;
+  serving.lists = {list("casinos", 100, 5), list("pushed", 100, 4)};
+  sinkhole::feeds::record_reload(audit, status, true, nullptr, serving, {}, {}, 0, 1'000'000);
+  sinkhole::feeds::record_reload(audit, status, false, nullptr, serving,
+                                 {{"casinos", "empty", "list casinos: no entry"}}, {}, 0,
+                                 2'000'000);
+  // A feed's build publishes (it read only the pushed copy): casinos is still refused.
+  PolicySnapshot next = serving;
+  next.lists[1] = list("pushed", 300, 9);
+  sinkhole::feeds::record_reload(audit, status, true, &serving, next, {}, {"pushed"}, 2'500'000,
+                                 3'000'000, /*feed_build=*/true);
+  CHECK(status.get("casinos")->state == "refused");
+  CHECK(status.get("casinos")->last_error == "list casinos: no entry");
+  CHECK(status.get("casinos")->last_success_ms == 1'000'000);
+  CHECK(status.get("pushed")->last_success_ms == 3'000'000);
+  CHECK(status.get("pushed")->entries == 9);
+  // The same publication as a reload would have read casinos again: ok.
+  sinkhole::feeds::record_reload(audit, status, true, &serving, next, {}, {"pushed"}, 0, 4'000'000);
+  CHECK(status.get("casinos")->state == "ok");
+}
