@@ -21,9 +21,9 @@
 #include "blocklist/content_hash.h"
 #include "blocklist/list_reader.h"
 #include "policy/cidr.h"
+#include "policy/legal_basis.h"
 #include "policy/list_copies.h"
 #include "policy/list_source.h"
-#include "policy/legal_basis.h"
 #include "policy/local_overrides.h"
 #include "policy/semantic_checks.h"
 #include "resolver/config/config.h"
@@ -69,6 +69,12 @@ class MatcherFeed : public blocklist::DomainSink {
     for (size_t i = 0; i < entries.size(); ++i)
       if (!entries[i].local.empty())
         local_.emplace(first + static_cast<uint32_t>(i), std::move(entries[i].local));
+  }
+  // The builder's table answers a reader's "seen before?" for what it took (RPZ), until
+  // the list goes over max_entries (the rest is not indexed).
+  bool indexes_all() const override { return !over() && mb_.indexed_all(); }
+  bool find_earlier(std::string_view name, Earlier& exact, Earlier& below) const override {
+    return mb_.find_earlier(list_, name, exact, below);
   }
   size_t fed() const { return fed_; }
   bool over() const { return fed_ > max_entries_; }
