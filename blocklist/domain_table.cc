@@ -167,6 +167,20 @@ DomainTable::Builder::Existing DomainTable::Builder::find_or_insert(const uint8_
   return {kNoRule, kNoRule, static_cast<size_t>(i), len};
 }
 
+bool DomainTable::Builder::find(const uint8_t* wire, size_t len, uint64_t h, Existing& out) const {
+  const uint32_t tag = static_cast<uint32_t>(h >> 32);
+  for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.name == kNoRule) return false;
+    if (s.tag != tag) continue;
+    const uint8_t* stored = names_.data() + s.name;
+    if (stored[0] == len && std::memcmp(stored + 1, wire, len) == 0) {
+      out = {s.exact, s.below, static_cast<size_t>(i), len};
+      return true;
+    }
+  }
+}
+
 void DomainTable::Builder::set(const Existing& at, uint32_t exact, uint32_t below) {
   Slot& s = slots_[at.slot];
   record_bytes_ -= record_size(at.len, s.exact, s.below);

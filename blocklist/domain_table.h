@@ -94,6 +94,8 @@ class DomainTable::Builder {
   uint64_t hash(const uint8_t* wire, size_t len) const;
   void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_], 1); }
   Existing find_or_insert(const uint8_t* wire, size_t len, uint64_t hash);
+  // The name's rule indexes if it is in the table (nothing inserted).
+  bool find(const uint8_t* wire, size_t len, uint64_t hash, Existing& out) const;
   void set(const Existing& at, uint32_t exact, uint32_t below);
   // `rules` resolves the indexes given to set().
   DomainTable finish(const std::vector<Rule>& rules);

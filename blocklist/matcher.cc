@@ -105,11 +105,33 @@ void MatcherBuilder::add_domains(uint16_t list, std::span<const DomainEntry> ent
       table_.prefetch(hashes[j]);
     }
     for (size_t j = 0; j < count; ++j) {
-      if (lens[j] == 0) continue;  // readers only hand over valid names; nothing to index
+      if (lens[j] == 0) {  // readers only hand over valid names; nothing to index
+        ++unindexed_;
+        continue;
+      }
       add_domain(entries[start + j], list, first + static_cast<uint32_t>(start + j), wires[j],
                  lens[j], hashes[j]);
     }
   }
+}
+
+bool MatcherBuilder::find_earlier(uint16_t list, std::string_view name, DomainSink::Earlier& exact,
+                                  DomainSink::Earlier& below) const {
+  exact = below = {};
+  uint8_t wire[dns::kMaxNameWire];
+  const size_t len = dns::text_to_wire(name, wire);
+  if (len == 0) return false;
+  for (size_t k = 0; k < len; ++k) wire[k] = dns::ascii_lower(wire[k]);
+  DomainTable::Builder::Existing at;
+  if (!table_.find(wire, len, table_.hash(wire, len), at)) return false;
+  auto take = [&](uint32_t id, DomainSink::Earlier& out) {
+    if (id == kNoRule || rules_[id].list != list) return false;
+    out = {rules_[id].line, rules_[id].action};
+    return true;
+  };
+  const bool e = take(at.exact, exact);
+  const bool b = take(at.below, below);
+  return e || b;
 }
 
 void MatcherBuilder::add_patterns(uint16_t id, const std::vector<PatternEntry>& patterns) {

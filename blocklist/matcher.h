@@ -102,6 +102,16 @@ class MatcherBuilder {
   };
   const DomainCounts& domain_counts(uint16_t list) const { return counts_[list]; }
 
+  // DomainSink::find_earlier for a sink feeding `list` into this builder: the rules of
+  // `list` indexed so far for `name` (normalised presentation form) as the name itself
+  // (`exact`) and for names below it (`below`).
+  bool find_earlier(uint16_t list, std::string_view name, DomainSink::Earlier& exact,
+                    DomainSink::Earlier& below) const;
+  // DomainSink::indexes_all for such a sink: every domain entry handed to add_domains so
+  // far is in the table (text_to_wire refused none) and it is the builder's only list (a
+  // rule of another list could have taken a name's field first).
+  bool indexed_all() const { return unindexed_ == 0 && counts_.size() == 1; }
+
   struct Result {
     std::shared_ptr<const Matcher> matcher;
     std::vector<PatternError> pattern_errors;
@@ -119,6 +129,7 @@ class MatcherBuilder {
   DomainTable::Builder table_;
   std::vector<Rule> rules_;  // domain rules by index, until finish() copies them inline
   size_t duplicates_ = 0;
+  size_t unindexed_ = 0;  // entries add_domains could not index
   std::vector<std::string> expressions_;
   std::vector<bool> exception_;
   std::vector<Rule> pending_patterns_;

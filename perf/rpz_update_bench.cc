@@ -9,7 +9,8 @@
 //   4. the 1M zone after 1,000 additions and 1,000 removals: the reload that rebuilds it
 //      (the other lists reused).
 // Peak RSS is VmHWM, reset before each step (/proc/self/clear_refs, "5").
-// Run: build/perf/rpz_update_bench [names]   (SINKHOLE_BLOCKLISTS: the shared lists dir)
+// Run: build/perf/rpz_update_bench [names] [last step]   (SINKHOLE_BLOCKLISTS: the shared
+// lists dir; "last step" 2 stops after the reader alone, for profiling the 1M load)
 #include <malloc.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +171,10 @@ int main(int argc, char** argv) {
     }
   }
   malloc_trim(0);
+  if (argc > 2 && std::strtoul(argv[2], nullptr, 10) < 3) {
+    fs::remove_all(dir);
+    return 0;
+  }
 
   // 3. Every shared list + the zone; one small list changes.
   const fs::path shared = shared_dir();

@@ -70,6 +70,12 @@ class MatcherFeed : public blocklist::DomainSink {
       if (!entries[i].local.empty())
         local_.emplace(first + static_cast<uint32_t>(i), std::move(entries[i].local));
   }
+  // The builder's table answers a reader's "seen before?" for what it took (RPZ), until
+  // the list goes over max_entries (the rest is not indexed).
+  bool indexes_all() const override { return !over() && mb_.indexed_all(); }
+  bool find_earlier(std::string_view name, Earlier& exact, Earlier& below) const override {
+    return mb_.find_earlier(list_, name, exact, below);
+  }
   size_t fed() const { return fed_; }
   bool over() const { return fed_ > max_entries_; }
 

@@ -43,10 +43,15 @@ namespace sinkhole::blocklist {
 inline constexpr std::string_view kRpzDefaultOrigin = "rpz.sinkhole.invalid";
 
 // Appends to out.domains, out.ip_triggers and out.stats. Identical triggers with the same
-// action are counted in stats.duplicates here, because local data must be merged per trigger anyway.
-// `fast_path` false reads every record with ldns (tests and the fuzz target compare both).
+// action are counted in stats.duplicates here, because local data must be merged per trigger
+// anyway. `fast_path` false reads every record with ldns (tests and the fuzz target compare both).
 // With out.sink set, entries stream to it as they are read, in file order (up to the first
 // local-data entry: rpz_policy.h).
 void read_rpz(std::string_view text, ParsedList& out, bool fast_path = true);
+
+// Tests and fuzz targets only: the reader hands entries to its sink every 3 entries and
+// empties its own index of names at every such flush (rpz_policy.h: normally every 4,096
+// entries and 65,536 names), so a small zone takes the paths a 1M-name zone takes.
+void rpz_small_chunks_for_testing(bool on);
 
 }  // namespace sinkhole::blocklist

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "blocklist/formats/reader_output.h"
+#include "blocklist/formats/rpz.h"
 #include "blocklist/formats/rpz_ip.h"
 #include "blocklist/normalize.h"
 
@@ -110,18 +112,55 @@ void merge_record(ParsedList& out, ListAction first_action, uint32_t first_line,
   records.push_back(LocalRecord{r.type, r.ttl, {r.rdata.begin(), r.rdata.end()}});
 }
 
+std::atomic<bool> small_chunks{false};
+
 }  // namespace
 
+void rpz_small_chunks_for_testing(bool on) {
+  small_chunks = on;
+}
+
+RpzPolicyBuilder::RpzPolicyBuilder(ParsedList& out)
+    : chunk_(small_chunks ? 3 : kStreamChunk),
+      forget_at_(small_chunks ? 2 : kForgetAt),
+      out_(out) {}
+
 std::string_view RpzPolicyBuilder::keep(std::string_view name) {
-  constexpr size_t kBlock = size_t{1} << 20;
   if (arena_left_ < name.size()) {
-    arena_.push_back(std::make_unique<char[]>(kBlock));
-    arena_left_ = kBlock;
+    arena_.push_back(std::make_unique<char[]>(kArenaBlock));
+    arena_left_ = kArenaBlock;
   }
-  char* at = arena_.back().get() + (kBlock - arena_left_);
+  char* at = arena_.back().get() + (kArenaBlock - arena_left_);
   std::memcpy(at, name.data(), name.size());
   arena_left_ -= name.size();
   return {at, name.size()};
+}
+
+void RpzPolicyBuilder::expect(size_t names) {
+  // An index emptied every kForgetAt names is sized for that many, not for the zone.
+  if (out_.sink != nullptr && out_.sink->indexes_all())
+    names = std::min(names, forget_at_ + chunk_);
+  by_name_.reserve(names);
+}
+
+RpzPolicyBuilder::Trigger RpzPolicyBuilder::earlier(std::string_view name) const {
+  Trigger t;
+  DomainSink::Earlier exact, below;
+  if (!forgot_ || !out_.sink->find_earlier(name, exact, below)) return t;
+  if (exact.action != ListAction::kNone) t.exact.set(exact.line, exact.action);
+  if (below.action != ListAction::kNone) t.below.set(below.line, below.action);
+  return t;
+}
+
+void RpzPolicyBuilder::forget_handed_over(Trigger current) {
+  if (by_name_.size() < forget_at_ || !out_.sink->indexes_all()) return;
+  by_name_.clear();  // (frees a large table: size the next one again, as expect() did)
+  by_name_.reserve(forget_at_ + chunk_);
+  if (arena_.size() > 1) arena_.resize(1);  // the keys are gone: reuse the first block
+  arena_left_ = arena_.empty() ? 0 : kArenaBlock;
+  last_ = &by_name_.try_emplace(keep(name_), current).first->second;
+  last_name_ = name_;
+  forgot_ = true;
 }
 
 void RpzPolicyBuilder::add(const RpzRecord& r) {
@@ -161,7 +200,7 @@ void RpzPolicyBuilder::add(const RpzRecord& r) {
   if (trigger == nullptr || name_ != last_name_) {
     trigger = &by_name_
                    .lazy_emplace(std::string_view(name_),
-                                 [&](const auto& make) { make(keep(name_), Trigger{}); })
+                                 [&](const auto& make) { make(keep(name_), earlier(name_)); })
                    ->second;
     last_ = trigger;
     last_name_ = name_;
@@ -172,7 +211,10 @@ void RpzPolicyBuilder::add(const RpzRecord& r) {
     return;
   }
   first.set(r.line, action);
-  if (out_.sink != nullptr && !holding_ && out_.domains.size() >= kStreamChunk) flush_domains(out_);
+  if (out_.sink != nullptr && !holding_ && out_.domains.size() >= chunk_) {
+    flush_domains(out_);
+    forget_handed_over(*trigger);
+  }
   DomainEntry* e = &out_.domains.emplace_back();
   if (action == ListAction::kLocalData) {
     local_entry_.emplace(name_ + static_cast<char>(scope),

@@ -25,6 +25,10 @@ class FeedBuilder final : public blocklist::DomainSink {
   void on_domains(std::span<blocklist::DomainEntry> entries, uint32_t first) override {
     mb_.add_domains(list_, entries, first);
   }
+  bool indexes_all() const override { return mb_.indexed_all(); }
+  bool find_earlier(std::string_view name, Earlier& exact, Earlier& below) const override {
+    return mb_.find_earlier(list_, name, exact, below);
+  }
 
  private:
   blocklist::MatcherBuilder& mb_;
