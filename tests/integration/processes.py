@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -576,13 +577,29 @@ class Sinkholed:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def stats(self, timeout=5.0):
-        """SIGUSR1 → the counters of the `stats {...}` line that follows."""
+    def stats(self, timeout=5.0, resend_after=1.0):
+        """SIGUSR1 → the counters of the `stats {...}` line that follows.
+
+        The signal is sent again when no line follows within `resend_after` seconds: under
+        ThreadSanitizer a signal that lands on a thread outside a blocking call waits until
+        that thread next enters the runtime, and one such SIGUSR1, sent right after start-up,
+        was never answered in CI (a later one was). Each resend is reported on stderr, so
+        a daemon that really ignores the signal still fails here after `timeout`, and a
+        slow delivery is visible in the test's output."""
         assert self.running(), f"sinkholed is not running:\n{self.log_text()[-3000:]}"
         before = self.log_size()
         self.proc.send_signal(signal.SIGUSR1)
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
+        next_send = start + resend_after
+        sends = 1
         while time.monotonic() < deadline:
+            if time.monotonic() >= next_send:
+                self.proc.send_signal(signal.SIGUSR1)
+                sends += 1
+                next_send += resend_after
+                print(f"stats(): no stats line {time.monotonic() - start:.1f}s after SIGUSR1; "
+                      f"sent it again ({sends} sends)", file=sys.stderr, flush=True)
             new = self.log_since(before)
             found = None
             for line in new.splitlines():
