@@ -36,7 +36,8 @@ struct Reloader::Job {
   int64_t requested_ms = 0;
   policy::BuildOptions options;
   policy::BuildResult result;
-  std::vector<Done> done;
+  std::vector<Done> done;       // the admin's reloads
+  std::vector<Done> done_feed;  // a feed's or sinkholectl's copy (Kind::kFeed)
 };
 
 Reloader::Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHolder& holder,
@@ -49,7 +50,7 @@ Reloader::Reloader(uv_loop_t* loop, std::string config_path, policy::SnapshotHol
 
 void Reloader::request(Done done, bool force, Kind kind) {
   if (requested_ms_ == 0) requested_ms_ = now_unix_ms();
-  if (done) waiting_.push_back(std::move(done));
+  if (done) (kind == Kind::kReload ? waiting_ : waiting_feed_).push_back(std::move(done));
   if (force) waiting_force_ = true;
   if (kind == Kind::kReload) waiting_reload_ = true;
   due_ = true;
@@ -70,6 +71,8 @@ void Reloader::start() {
   requested_ms_ = 0;
   job->done = std::move(waiting_);
   waiting_.clear();
+  job->done_feed = std::move(waiting_feed_);
+  waiting_feed_.clear();
   job->options.force = waiting_force_;
   waiting_force_ = false;
   job->options.serving = holder_.current();
@@ -129,7 +132,7 @@ void Reloader::finished(Job& job) {
   auto& r = job.result;
   Outcome out;
   out.feed = job.feed;
-  const std::string kind = job.feed ? "feed build: " + job.what : "reload";
+  const std::string kind = job.feed ? fmt::format("feed build: {}", job.what) : "reload";
   out.seconds = r.seconds;
   out.warnings = r.warnings;
   out.warnings.insert(out.warnings.end(), r.findings.begin(), r.findings.end());
@@ -193,18 +196,29 @@ void Reloader::finished(Job& job) {
   if (out.ok) out.superseded_pushes = r.superseded_pushes;
   if (on_built && !stopped_) on_built(out);
   if (on_finished && !stopped_) on_finished(out);
+  // A failed reload (a broken file) must not hold back the feeds' copies waiting, nor a
+  // push or an emergency block that joined it: they are built next from the snapshot
+  // serving, and those requests are answered by that build. It reads no file but the
+  // copies, so it cannot fail the same way, and a feed's failed build is not followed up
+  // (no loop).
+  const bool follow_up = !stopped_ && !job.feed && !out.ok && holder_.current()->config_text &&
+                         (!job.done_feed.empty() || (candidates && !candidates().empty()));
+  if (follow_up) {
+    for (auto& d : job.done_feed) waiting_feed_.push_back(std::move(d));
+    job.done_feed.clear();
+    due_ = true;  // a feed's build: waiting_reload_ stays as the callbacks leave it
+    if (requested_ms_ == 0) requested_ms_ = job.requested_ms;
+  }
   for (auto& d : job.done)
     if (d) d(out);
+  for (auto& d : job.done_feed)
+    if (d) d(out);
   if (stopped_ || running_) return;  // running_: a callback asked for a build and it started
-  // A failed reload (a broken file) must not hold back the feeds' copies waiting: they are
-  // built next from the snapshot serving. That build reads no file but theirs, so it cannot
-  // fail the same way, and a feed's failed build is not followed up (no loop).
-  if (!job.feed && !out.ok && candidates && !candidates().empty()) {
-    spdlog::warn("reload failed: the feeds' waiting copies are built from generation {}",
-                 holder_.generation());
-    request(nullptr, false, Kind::kFeed);
-    return;
-  }
+  if (follow_up)
+    spdlog::warn(
+        "reload failed: the feeds' and sinkholectl's waiting copies are built from "
+        "generation {}",
+        holder_.generation());
   if (due_) start();
 }
 

@@ -15,7 +15,8 @@
 // download) starts from the snapshot serving and reads only the feeds' candidates
 // (policy::build_feed_snapshot), so that an admin's broken or unreloaded edit neither holds
 // back nor rides along with a feed's copy. Requests of both kinds that meet make one reload.
-// A failed reload is followed by a feed's build when candidates wait. ReloadStatus (the
+// A failed reload is followed by a feed's build when candidates wait or a feed's request
+// (a push, a block) joined it; those requests are answered by that build. ReloadStatus (the
 // reload counters, last error, sinkholed_last_reload_ok) reports the admin's reloads only;
 // a feed's build adds only its refused lists to the per-list refusal counts.
 #pragma once
@@ -138,11 +139,12 @@ class Reloader {
   policy::SnapshotHolder& holder_;
   bool running_ = false;
   bool stopped_ = false;
-  std::vector<Done> waiting_;    // for the next build
-  bool due_ = false;             // one more build is due after the one running
-  bool waiting_force_ = false;   // the next build is forced
-  bool waiting_reload_ = false;  // the next build is a reload (an admin asked), not a feed's
-  int64_t requested_ms_ = 0;     // the first request the next build serves (unix ms); 0: none
+  std::vector<Done> waiting_;       // for the next build: the admin's reloads
+  std::vector<Done> waiting_feed_;  // for the next build: feeds' and sinkholectl's copies
+  bool due_ = false;                // one more build is due after the one running
+  bool waiting_force_ = false;      // the next build is forced
+  bool waiting_reload_ = false;     // the next build is a reload (an admin asked), not a feed's
+  int64_t requested_ms_ = 0;        // the first request the next build serves (unix ms); 0: none
   uint64_t next_generation_;
   metrics::BlockStats* stats_;
   observe::ReloadStatus status_;

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "blocklist/matcher.h"
 #include "policy/snapshot_builder.h"
+#include "tests/policy/snapshot_helpers.h"
 #include "tests/policy/temp_dir.h"
 
 namespace {
@@ -69,11 +69,7 @@ struct Harness {
     waiting["mic"] = tmp.write("state/lists/mic/candidate", text);
   }
   void run() { uv_run(&loop, UV_RUN_DEFAULT); }
-  bool blocks(const char* name) const {
-    for (const auto& l : holder.current()->lists)
-      if (l.matcher && l.matcher->lookup_text(name, nullptr)) return true;
-    return false;
-  }
+  bool blocks(const char* name) const { return test::any_list_holds(*holder.current(), name); }
 };
 
 }  // namespace
@@ -142,6 +138,51 @@ TEST_CASE("a failed reload is followed by a feed's build of the waiting candidat
   CHECK(h.reloader->status().last_error().empty());
   CHECK(h.reloader->status().reloads() == 1);
   CHECK(h.blocks("more.example"));
+}
+
+TEST_CASE("a push or a block that joins a failing reload is answered by the feed's build") {
+  Harness h;
+  std::vector<std::pair<bool, bool>> reload_done, push_done;   // (ok, feed)
+  h.reloader->request(nullptr, false, Reloader::Kind::kFeed);  // starts at once, no copy
+  // Both queued behind it, so they meet in one build: a reload of the admin's broken file...
+  h.tmp.write("sinkholed.yaml", "lists: [ broken\n");
+  h.reloader->request([&](const Reloader::Outcome& o) { reload_done.push_back({o.ok, o.feed}); });
+  // ...and sinkholectl's push of a new copy.
+  h.offer("$ORIGIN mic.rpz.\nold.example CNAME .\npushed.example CNAME .\n");
+  h.reloader->request(
+      [&](const Reloader::Outcome& o) {
+        push_done.push_back({o.ok, o.feed});
+      },
+      false, Reloader::Kind::kFeed);
+  h.run();
+  REQUIRE(h.outcomes.size() == 3);
+  CHECK_FALSE(h.outcomes[1].ok);  // the reload they met
+  CHECK_FALSE(h.outcomes[1].feed);
+  // The admin hears of the failure; the push, of the build that installed its copy.
+  CHECK(reload_done == std::vector<std::pair<bool, bool>>{{false, false}});
+  CHECK(push_done == std::vector<std::pair<bool, bool>>{{true, true}});
+  CHECK(h.outcomes[2].candidates == std::vector<std::string>{"mic"});
+  CHECK(h.blocks("pushed.example"));
+  CHECK(h.reloader->status().failures() == 1);
+}
+
+TEST_CASE("a block that joins a failing reload is built even without a copy waiting") {
+  // An emergency block edits the overrides file and waits for a build: the reload it met
+  // failing must not leave the block unapplied until the admin fixes the file.
+  Harness h;
+  std::vector<bool> block_done;
+  h.reloader->request(nullptr, false, Reloader::Kind::kFeed);
+  h.tmp.write("sinkholed.yaml", "lists: [ broken\n");
+  h.reloader->request();
+  h.reloader->request([&](const Reloader::Outcome& o) { block_done.push_back(o.ok && o.feed); },
+                      false, Reloader::Kind::kFeed);
+  h.run();
+  REQUIRE(h.outcomes.size() == 3);
+  CHECK(block_done == std::vector<bool>{true});
+  CHECK_FALSE(h.outcomes[1].ok);
+  CHECK(h.outcomes[2].ok);  // the follow-up, published
+  CHECK(h.outcomes[2].feed);
+  CHECK(h.holder.generation() == h.outcomes[2].generation);
 }
 
 TEST_CASE("a failed reload without candidates waiting is not followed by a build") {
