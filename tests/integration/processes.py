@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 import dns.flags
 import dns.message
@@ -115,6 +116,12 @@ def require_ipv6():
     if not have_ipv6():
         raise RuntimeError("::1 is not available on this machine; the integration tests "
                            "need IPv6 loopback")
+
+
+def scrape_metrics(port, host="127.0.0.1", timeout=10):
+    """The text of http://host:port/metrics (sinkholed's metrics listener)."""
+    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=timeout) as r:
+        return r.read().decode()
 
 
 def unused_port_upstream():

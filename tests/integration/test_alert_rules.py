@@ -40,7 +40,8 @@ from metric_refs import (ALERT_RULES, ALERT_TESTS, ALERTS_DOC, DASHBOARDS,  # no
                          EVENT_METRICS, dashboard_exprs, dashboard_metrics, dashboard_panels,
                          exposition_names, load_rules, rule_metrics)
 from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
-from processes import (free_tcp_port, random_loopback, unused_port_upstream)  # noqa: E402
+from processes import (free_tcp_port, random_loopback, scrape_metrics,  # noqa: E402
+                       unused_port_upstream)
 from test_rpz_secondary import ZONE, PrimaryKnot, sanitizer_factor  # noqa: E402
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -274,8 +275,7 @@ class LiveFleetMetricsTest(PolicyTestCase):
 
     @staticmethod
     def metrics(port):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            return r.read().decode()
+        return scrape_metrics(port)
 
     def test_every_metric_the_rules_and_dashboard_use_exists(self):
         pattern = 'sinkholed_feed_transfer_failures_total{list="cutoff",reason="network"}'

@@ -13,12 +13,11 @@ import os
 import sys
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctl import ctl_lists, sinkholectl  # noqa: E402
 from policy_harness import PolicyTestCase  # noqa: E402
-from processes import free_tcp_port, unused_port_upstream  # noqa: E402
+from processes import free_tcp_port, scrape_metrics, unused_port_upstream  # noqa: E402
 
 CLIENT = "127.0.0.2"
 
@@ -59,9 +58,7 @@ class AuditFreshnessTest(PolicyTestCase):
         return p.stdout
 
     def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
-                                    timeout=10) as r:
-            return r.read().decode()
+        return scrape_metrics(self.metrics_port)
 
     def test_a_changed_file_list_is_audited_and_its_freshness_shown(self):
         s = self.s

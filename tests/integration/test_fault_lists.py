@@ -30,13 +30,13 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctl import sinkholectl  # noqa: E402
 from dnswire import NOERROR, NXDOMAIN  # noqa: E402
 from policy_harness import PolicyTestCase  # noqa: E402
-from processes import free_port, free_tcp_port, random_loopback, sinkholed_binary  # noqa: E402
+from processes import (free_port, free_tcp_port, random_loopback, scrape_metrics,  # noqa: E402
+                       sinkholed_binary)
 from zones import soa_zone_text  # noqa: E402
 
 CLIENT = "127.0.0.2"
@@ -126,8 +126,7 @@ policies:
         self.assertEqual((m.rcode, m.values("A")), (NOERROR, [a]), f"{name} must resolve")
 
     def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.mport}/metrics", timeout=5) as r:
-            return r.read().decode()
+        return scrape_metrics(self.mport)
 
     def reload_by(self, s, how, force=False):
         """(ok, log text, sinkholectl output) of one reload by SIGHUP or sinkholectl."""

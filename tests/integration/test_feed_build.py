@@ -20,13 +20,12 @@ import re
 import sys
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctl import sinkholectl  # noqa: E402
 from dnswire import NXDOMAIN, REFUSED  # noqa: E402
 from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
-from processes import free_tcp_port  # noqa: E402
+from processes import free_tcp_port, scrape_metrics  # noqa: E402
 from test_rpz_secondary import ZONE, PrimaryKnot, sanitizer_factor  # noqa: E402
 
 CLIENT = "127.0.0.2"
@@ -81,8 +80,7 @@ class FeedBuildTest(PolicyTestCase):
         return self.s.ask(CLIENT, name, "A", timeout=5).rcode
 
     def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.mport}/metrics", timeout=5) as r:
-            return r.read().decode()
+        return scrape_metrics(self.mport)
 
     def status(self):
         return sinkholectl(self.s.control_socket, "status")

@@ -35,7 +35,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnswire import NOERROR, NXDOMAIN  # noqa: E402
 from policy_harness import PolicyTestCase  # noqa: E402
-from processes import free_port, free_tcp_port  # noqa: E402
+from processes import free_port, free_tcp_port, scrape_metrics  # noqa: E402
 from zones import soa_zone_text  # noqa: E402
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -288,8 +288,7 @@ class HttpSourceTest(PolicyTestCase):
         self.fail(f"{what}: not within {timeout} s\n{log}")
 
     def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.mport}/metrics", timeout=5) as r:
-            return r.read().decode()
+        return scrape_metrics(self.mport)
 
     def metric(self, text, family, **labels):
         want = ",".join(f'{k}="{v}"' for k, v in labels.items())

@@ -15,12 +15,11 @@ import shutil
 import sys
 import tempfile
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctl import ctl_lists, sinkholectl  # noqa: E402
 from policy_harness import PolicyTestCase  # noqa: E402
-from processes import free_tcp_port  # noqa: E402
+from processes import free_tcp_port, scrape_metrics  # noqa: E402
 from zones import soa_zone_text  # noqa: E402
 
 SUBSCRIBER = "127.0.0.2"
@@ -97,9 +96,7 @@ class MandatoryListsTest(PolicyTestCase):
         return p
 
     def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
-                                    timeout=10) as r:
-            return r.read().decode()
+        return scrape_metrics(self.metrics_port)
 
     def test_allow_list_does_not_lift_a_mandatory_block(self):
         s = self.start()

@@ -19,7 +19,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 
 import dns.message
 import dns.opcode
@@ -30,8 +29,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctl import ctl_list  # noqa: E402
 from dnswire import NXDOMAIN, parse, udp_from  # noqa: E402
 from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
-from processes import (free_port, free_tcp_port, random_loopback, sinkholed_binary,  # noqa: E402
-                       stop_process)
+from processes import (free_port, free_tcp_port, random_loopback, scrape_metrics,  # noqa: E402
+                       sinkholed_binary, stop_process)
 
 KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
 KNOTC = shutil.which("knotc") or "/usr/sbin/knotc"
@@ -354,8 +353,7 @@ class RpzSecondaryTest(PolicyTestCase):
         return s
 
     def metrics(self, s):
-        with urllib.request.urlopen(f"http://127.0.0.1:{s.mport}/metrics", timeout=5) as r:
-            return r.read().decode()
+        return scrape_metrics(s.mport)
 
     def wait_failure(self, s, reason):
         pat = f'sinkholed_feed_transfer_failures_total{{list="mic",reason="{reason}"}}'

@@ -10,30 +10,16 @@
 #include <string>
 
 #include "policy/snapshot_builder.h"
+#include "tests/policy/snapshot_helpers.h"
 #include "tests/policy/temp_dir.h"
 
 using namespace sinkhole::policy;
 
 namespace {
 
-std::string all(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += x + "\n";
-  return s;
-}
-
-const ListData& list(const PolicySnapshot& s, const std::string& name) {
-  for (const auto& l : s.lists)
-    if (l.name == name) return l;
-  FAIL("no list " << name);
-  return s.lists.front();
-}
-
-bool blocks(const PolicySnapshot& s, const char* name) {
-  for (const auto& l : s.lists)
-    if (l.matcher && l.matcher->lookup_text(name, nullptr)) return true;
-  return false;
-}
+using sinkhole::test::any_list_holds;
+using sinkhole::test::list_named;
+using sinkhole::test::messages;
 
 struct Fixture {
   sinkhole::test::TempDir tmp;
@@ -52,7 +38,7 @@ struct Fixture {
            "policies:\n  - { name: all, clients: [0.0.0.0/0], block: [mic, ads, casinos] }\n";
     tmp.write("sinkholed.yaml", yaml);
     serving = build_snapshot(yaml, tmp.config(), 1);
-    INFO(all(serving.errors));
+    INFO(messages(serving.errors));
     REQUIRE(serving.snapshot);
     REQUIRE(serving.snapshot->config_text);
     CHECK(*serving.snapshot->config_text == yaml);
@@ -81,30 +67,30 @@ TEST_CASE("a feed's build reads its candidate and no other file") {
 
   const auto r = build_feed_snapshot(
       2, nullptr, f.feed_options("$ORIGIN mic.rpz.\nold.example CNAME .\nnew.example CNAME .\n"));
-  INFO(all(r.errors));
+  INFO(messages(r.errors));
   REQUIRE(r.snapshot);
   const PolicySnapshot& s = *r.snapshot;
   CHECK(s.generation == 2);
   CHECK(r.lists_rebuilt == 1);
   CHECK(r.lists_reused == 2);
-  CHECK(blocks(s, "new.example"));
-  CHECK(blocks(s, "old.example"));
-  CHECK(blocks(s, "ads.example"));
-  CHECK(blocks(s, "casino.example"));
+  CHECK(any_list_holds(s, "new.example"));
+  CHECK(any_list_holds(s, "old.example"));
+  CHECK(any_list_holds(s, "ads.example"));
+  CHECK(any_list_holds(s, "casino.example"));
   // The file lists are the serving ones: the same matcher objects, paths and hashes.
   for (const char* name : {"ads", "casinos"}) {
-    const ListData& now = list(s, name);
-    const ListData& before = list(*f.serving.snapshot, name);
+    const ListData& now = list_named(s, name);
+    const ListData& before = list_named(*f.serving.snapshot, name);
     CHECK(now.reused);
     CHECK(now.matcher == before.matcher);
     CHECK(now.path == before.path);
     CHECK(now.build_key == before.build_key);
     CHECK(now.stats.entries == before.stats.entries);
   }
-  CHECK(list(s, "mic").path == f.tmp.path("state/lists/mic/candidate"));
-  CHECK(list(s, "mic").mandatory);
-  CHECK(list(s, "ads").default_action >= 0);
-  CHECK(s.actions[static_cast<size_t>(list(s, "ads").default_action)].name == "page");
+  CHECK(list_named(s, "mic").path == f.tmp.path("state/lists/mic/candidate"));
+  CHECK(list_named(s, "mic").mandatory);
+  CHECK(list_named(s, "ads").default_action >= 0);
+  CHECK(s.actions[static_cast<size_t>(list_named(s, "ads").default_action)].name == "page");
   // The configuration in service is carried on to the next feed's build.
   REQUIRE(s.config_text);
   CHECK(*s.config_text == f.yaml);
@@ -124,13 +110,13 @@ TEST_CASE("a feed's build does not apply a configuration edit that was not reloa
 
   const auto r =
       build_feed_snapshot(2, nullptr, f.feed_options("$ORIGIN mic.rpz.\nnew.example CNAME .\n"));
-  INFO(all(r.errors));
+  INFO(messages(r.errors));
   REQUIRE(r.snapshot);
   const PolicySnapshot& s = *r.snapshot;
-  CHECK(blocks(s, "new.example"));
-  CHECK(blocks(s, "casino.example"));
-  CHECK_FALSE(blocks(s, "extra.example"));
-  CHECK(s.actions[static_cast<size_t>(list(s, "ads").default_action)].name == "page");
+  CHECK(any_list_holds(s, "new.example"));
+  CHECK(any_list_holds(s, "casino.example"));
+  CHECK_FALSE(any_list_holds(s, "extra.example"));
+  CHECK(s.actions[static_cast<size_t>(list_named(s, "ads").default_action)].name == "page");
   CHECK(*s.config_text == f.yaml);
 }
 
@@ -151,7 +137,8 @@ TEST_CASE("a feed's build refuses a candidate the list guard refuses, and only i
   const auto same = build_feed_snapshot(2, nullptr, options);
   REQUIRE(same.snapshot);
   CHECK(same.lists_rebuilt == 0);
-  CHECK(list(*same.snapshot, "mic").matcher == list(*f.serving.snapshot, "mic").matcher);
+  CHECK(list_named(*same.snapshot, "mic").matcher ==
+        list_named(*f.serving.snapshot, "mic").matcher);
 }
 
 TEST_CASE("a feed's build needs the serving snapshot's configuration text") {

@@ -16,24 +16,15 @@
 #include "policy/snapshot.h"
 #include "policy/snapshot_builder.h"
 #include "resolver/dns/name.h"
+#include "tests/policy/snapshot_helpers.h"
 #include "tests/policy/temp_dir.h"
 
 using namespace sinkhole::policy;
 
 namespace {
 
-std::string all(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += x + "\n";
-  return s;
-}
-
-const ListData& list(const PolicySnapshot& s, const std::string& name) {
-  for (const auto& l : s.lists)
-    if (l.name == name) return l;
-  FAIL("no list " << name);
-  return s.lists.front();
-}
+using sinkhole::test::list_named;
+using sinkhole::test::messages;
 
 Verdict decide(const PolicySnapshot& s, const char* name) {
   uint8_t wire[sinkhole::dns::kMaxNameWire];
@@ -60,7 +51,7 @@ struct Fixture {
   }
   BuildResult build(const BuildOptions& o = {}) {
     auto r = build_snapshot(yaml, tmp.config(), 1, nullptr, o);
-    INFO(all(r.errors));
+    INFO(messages(r.errors));
     REQUIRE(r.snapshot);
     return r;
   }
@@ -77,7 +68,7 @@ TEST_CASE("a pushed copy of a file list serves until the configured file changes
   f.tmp.write("state/lists/ads/current.meta.json",
               "{\"source\":\"push\",\"over_file\":\"" + file_fingerprint(ads) + "\"}\n");
   auto r = f.build();
-  CHECK(list(*r.snapshot, "ads").copy == "pushed");
+  CHECK(list_named(*r.snapshot, "ads").copy == "pushed");
   CHECK(blocked(*r.snapshot, "pushed.example"));
   CHECK_FALSE(blocked(*r.snapshot, "ads.example"));
   CHECK(r.superseded_pushes.empty());
@@ -86,7 +77,7 @@ TEST_CASE("a pushed copy of a file list serves until the configured file changes
   BuildOptions o;
   o.candidates["ads"] = f.tmp.write("state/lists/ads/candidate", "cand.example\n");
   r = f.build(o);
-  CHECK(list(*r.snapshot, "ads").copy == "candidate");
+  CHECK(list_named(*r.snapshot, "ads").copy == "candidate");
   CHECK(blocked(*r.snapshot, "cand.example"));
 
   // The operator edits the file: it serves again, and the build says so.
@@ -96,7 +87,7 @@ TEST_CASE("a pushed copy of a file list serves until the configured file changes
   };  // a different mtime even within one clock tick
   ::utime(ads.c_str(), &t);
   r = f.build();
-  CHECK(list(*r.snapshot, "ads").copy.empty());
+  CHECK(list_named(*r.snapshot, "ads").copy.empty());
   CHECK(blocked(*r.snapshot, "newer.example"));
   CHECK_FALSE(blocked(*r.snapshot, "pushed.example"));
   CHECK(r.superseded_pushes == std::vector<std::string>{"ads"});
@@ -106,7 +97,7 @@ TEST_CASE("a staged copy compiles beside the serving one, never answers, keeps i
   Fixture f;
   f.tmp.write("state/lists/ads/staged", "ads.example\nstaged.example\n");
   auto r = f.build();
-  const ListData& ads = list(*r.snapshot, "ads");
+  const ListData& ads = list_named(*r.snapshot, "ads");
   REQUIRE(ads.staged);
   CHECK(r.snapshot->any_staged);
   CHECK(ads.staged_entries == 2);
@@ -118,8 +109,9 @@ TEST_CASE("a staged copy compiles beside the serving one, never answers, keeps i
   BuildOptions o;
   o.staged_tallies = staged_tallies(*r.snapshot);
   auto again = f.build(o);
-  CHECK(list(*again.snapshot, "ads").staged_tally == ads.staged_tally);  // same copy: same tally
-  CHECK(list(*again.snapshot, "ads").staged_tally->queries() == 1);
+  CHECK(list_named(*again.snapshot, "ads").staged_tally ==
+        ads.staged_tally);  // same copy: same tally
+  CHECK(list_named(*again.snapshot, "ads").staged_tally->queries() == 1);
 
   f.tmp.write("state/lists/ads/staged", "other.example\n");
   struct utimbuf t {
@@ -127,13 +119,13 @@ TEST_CASE("a staged copy compiles beside the serving one, never answers, keeps i
   };
   ::utime(f.tmp.path("state/lists/ads/staged").c_str(), &t);
   auto changed = f.build(o);
-  CHECK(list(*changed.snapshot, "ads").staged_tally != ads.staged_tally);
-  CHECK(list(*changed.snapshot, "ads").staged_tally->queries() == 0);
+  CHECK(list_named(*changed.snapshot, "ads").staged_tally != ads.staged_tally);
+  CHECK(list_named(*changed.snapshot, "ads").staged_tally->queries() == 0);
 
   // A staged copy without a valid entry is a warning, never a failed build.
   f.tmp.write("state/lists/ads/staged", "<html>\n");
   auto bad = f.build();
-  CHECK_FALSE(list(*bad.snapshot, "ads").staged);
+  CHECK_FALSE(list_named(*bad.snapshot, "ads").staged);
   CHECK_FALSE(bad.snapshot->any_staged);
 }
 
@@ -153,7 +145,7 @@ TEST_CASE("local overrides: block first and mandatory, unblock an allow, scoped 
   CHECK(s.lists[decide(s, "both.example").list].name == "local-overrides");
   CHECK_FALSE(blocked(s, "ads.example"));
   CHECK(blocked(s, "law.example"));
-  CHECK(list(s, "local-overrides").category == "override");
+  CHECK(list_named(s, "local-overrides").category == "override");
   CHECK(s.policies[0].block.front().list == decide(s, "urgent.example").list);
 
   // --list mic: an exception of the mandatory list itself lifts it.

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "policy/snapshot_builder.h"
+#include "tests/policy/snapshot_helpers.h"
 #include "tests/policy/temp_dir.h"
 
 // This binary's operator new fails every allocation above a threshold while a test sets
@@ -22,6 +23,8 @@
 // GCC cannot see that the delete below pairs with this new (both malloc/free).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 namespace {
+
+using sinkhole::test::messages;
 std::atomic<size_t> g_fail_above{static_cast<size_t>(-1)};
 }  // namespace
 
@@ -74,12 +77,6 @@ using sinkhole::test::TempDir;
 std::string lines(int n, const char* prefix = "name") {
   std::string out;
   for (int i = 0; i < n; ++i) out += std::string(prefix) + std::to_string(i) + ".example\n";
-  return out;
-}
-
-std::string all(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += "\n  " + s;
   return out;
 }
 
@@ -153,7 +150,7 @@ TEST_CASE("a list of garbage, an HTML page or an empty file fails the build, nam
     CAPTURE(c.what);
     tmp.write("gambling.txt", c.text);
     const BuildResult r = build_snapshot(kOneList, config, 2);
-    INFO("errors:", all(r.errors));
+    INFO("errors:", messages(r.errors));
     CHECK(r.snapshot == nullptr);
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].rfind(config + ":3:11: list gambling (" + tmp.path("gambling.txt") + "): ",
@@ -187,7 +184,7 @@ TEST_CASE("a list that shrank past max_shrink fails, unless forced or allow_shri
   BuildOptions forced = serving;
   forced.force = true;
   r = build_snapshot(kOneList, config, 2, nullptr, forced);
-  INFO("errors:", all(r.errors));
+  INFO("errors:", messages(r.errors));
   REQUIRE(r.snapshot != nullptr);
   CHECK(r.snapshot->lists[0].stats.entries == 40);
   REQUIRE(r.warnings.size() == 1);
@@ -228,7 +225,7 @@ TEST_CASE("std::bad_alloc while a list loads fails that list, not the process") 
   g_fail_above = 256 * 1024;
   const BuildResult r = build_snapshot(kOneList, config, 1);
   g_fail_above = static_cast<size_t>(-1);
-  INFO("errors:", all(r.errors));
+  INFO("errors:", messages(r.errors));
   CHECK(r.snapshot == nullptr);
   REQUIRE(r.refusals.size() == 1);
   CHECK(r.refusals[0].reason == std::string("out_of_memory"));
@@ -292,7 +289,7 @@ TEST_CASE("the guard keys: values and errors at file:line:column") {
   for (const auto& c : cases) {
     CAPTURE(c.yaml);
     const BuildResult r = build_snapshot(c.yaml, config, 1);
-    INFO("errors:", all(r.errors));
+    INFO("errors:", messages(r.errors));
     if (!c.error) {
       CHECK(r.snapshot != nullptr);
       continue;

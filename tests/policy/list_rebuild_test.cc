@@ -10,10 +10,13 @@
 
 #include "blocklist/content_hash.h"
 #include "policy/snapshot_builder.h"
+#include "tests/policy/snapshot_helpers.h"
 #include "tests/policy/temp_dir.h"
 #include "util/read_file.h"
 
 namespace {
+
+using sinkhole::test::list_named;
 
 using namespace sinkhole::policy;
 using sinkhole::test::TempDir;
@@ -28,13 +31,6 @@ policies:
     clients: ["0.0.0.0/0"]
     block: [ads, zone, guarded]
 )";
-
-const ListData& list(const BuildResult& r, const std::string& name) {
-  for (const auto& l : r.snapshot->lists)
-    if (l.name == name) return l;
-  FAIL("no list " << name);
-  throw 0;
-}
 
 BuildResult reload(const TempDir& t, const BuildResult& serving, uint64_t gen,
                    const std::string& yaml = kConfig) {
@@ -80,24 +76,25 @@ TEST_CASE("per-list rebuilds: unchanged lists are reused, changed ones compiled"
     CHECK(g2.summary.ends_with("; 0 lists rebuilt, 4 reused"));
     for (const auto& name : {"ads", "zone", "allow", "guarded"}) {
       CAPTURE(name);
-      CHECK(list(g2, name).reused);
-      CHECK(list(g2, name).matcher == list(g1, name).matcher);
-      CHECK(list(g2, name).stats.entries == list(g1, name).stats.entries);
-      CHECK(list(g2, name).loaded_unix == list(g1, name).loaded_unix);
+      CHECK(list_named(g2, name).reused);
+      CHECK(list_named(g2, name).matcher == list_named(g1, name).matcher);
+      CHECK(list_named(g2, name).stats.entries == list_named(g1, name).stats.entries);
+      CHECK(list_named(g2, name).loaded_unix == list_named(g1, name).loaded_unix);
     }
-    CHECK(list(g2, "zone").local.size() == 1);                    // RPZ local data comes along
-    CHECK(list(g2, "allow").format == list(g1, "allow").format);  // the inferred format too
-    CHECK(list(g2, "allow").format_why == list(g1, "allow").format_why);
+    CHECK(list_named(g2, "zone").local.size() == 1);  // RPZ local data comes along
+    CHECK(list_named(g2, "allow").format ==
+          list_named(g1, "allow").format);  // the inferred format too
+    CHECK(list_named(g2, "allow").format_why == list_named(g1, "allow").format_why);
     // The reused list's rejected line is still reported, as each build reports it.
     bool warned = false;
     for (const auto& w : g2.warnings) warned |= w.starts_with("list ads: 1 line rejected");
     CHECK(warned);
     CHECK(g2.details.size() == g1.details.size());
     // The exception list's names were kept: its lift is counted again.
-    REQUIRE(list(g2, "guarded").exempted_names.size() == 1);
-    CHECK(list(g2, "guarded").exempted_names[0] == 1);
+    REQUIRE(list_named(g2, "guarded").exempted_names.size() == 1);
+    CHECK(list_named(g2, "guarded").exempted_names[0] == 1);
     // And the reused snapshot decides like the first one.
-    CHECK(list(g2, "zone").matcher->lookup_text("z.example", nullptr).has_value());
+    CHECK(list_named(g2, "zone").matcher->lookup_text("z.example", nullptr).has_value());
   }
 
   SUBCASE("one list changed: only it is compiled") {
@@ -106,32 +103,32 @@ TEST_CASE("per-list rebuilds: unchanged lists are reused, changed ones compiled"
     CHECK(g2.lists_rebuilt == 1);
     CHECK(g2.lists_reused == 3);
     CHECK(g2.summary.ends_with("; 1 list rebuilt, 3 reused"));
-    CHECK_FALSE(list(g2, "ads").reused);
-    CHECK(list(g2, "ads").matcher != list(g1, "ads").matcher);
-    CHECK(list(g2, "ads").content_hash != list(g1, "ads").content_hash);
-    CHECK(list(g2, "ads").stats.entries == 4);
-    CHECK(list(g2, "ads").matcher->lookup_text("new.example", nullptr).has_value());
-    CHECK(list(g2, "zone").matcher == list(g1, "zone").matcher);
+    CHECK_FALSE(list_named(g2, "ads").reused);
+    CHECK(list_named(g2, "ads").matcher != list_named(g1, "ads").matcher);
+    CHECK(list_named(g2, "ads").content_hash != list_named(g1, "ads").content_hash);
+    CHECK(list_named(g2, "ads").stats.entries == 4);
+    CHECK(list_named(g2, "ads").matcher->lookup_text("new.example", nullptr).has_value());
+    CHECK(list_named(g2, "zone").matcher == list_named(g1, "zone").matcher);
     for (const auto& w : g2.warnings) CHECK_FALSE(w.starts_with("list ads:"));
   }
 
   SUBCASE("the exception list changed: the reused list's lifts are counted again") {
     t.write("allow.txt", "ok.guarded.example\nother.example\n");
     BuildResult g2 = reload(t, g1, 2);
-    CHECK(list(g2, "guarded").reused);
-    CHECK_FALSE(list(g2, "allow").reused);
-    REQUIRE(list(g2, "guarded").exempted_names.size() == 1);
-    CHECK(list(g2, "guarded").exempted_names[0] == 2);
+    CHECK(list_named(g2, "guarded").reused);
+    CHECK_FALSE(list_named(g2, "allow").reused);
+    REQUIRE(list_named(g2, "guarded").exempted_names.size() == 1);
+    CHECK(list_named(g2, "guarded").exempted_names[0] == 2);
   }
 
   SUBCASE("same bytes, other build settings: compiled again") {
     std::string yaml = kConfig;
     yaml.replace(yaml.find("format: rpz }"), 13, "format: rpz, max_entries: 1000 }");
     BuildResult g2 = reload(t, g1, 2, yaml);
-    CHECK_FALSE(list(g2, "zone").reused);
-    CHECK(list(g2, "zone").content_hash == list(g1, "zone").content_hash);
-    CHECK(list(g2, "zone").build_key != list(g1, "zone").build_key);
-    CHECK(list(g2, "ads").reused);
+    CHECK_FALSE(list_named(g2, "zone").reused);
+    CHECK(list_named(g2, "zone").content_hash == list_named(g1, "zone").content_hash);
+    CHECK(list_named(g2, "zone").build_key != list_named(g1, "zone").build_key);
+    CHECK(list_named(g2, "ads").reused);
   }
 
   SUBCASE("a changed list still goes through the list guard; a reused one does not") {

@@ -23,9 +23,12 @@
 #include "resolver/config/config.h"
 #include "resolver/config/yaml_reader.h"
 #include "resolver/dns/name.h"
+#include "tests/policy/snapshot_helpers.h"
 #include "tests/policy/temp_dir.h"
 
 namespace {
+
+using sinkhole::test::messages;
 
 namespace fs = std::filesystem;
 using sinkhole::policy::ActionKind;
@@ -62,16 +65,10 @@ std::string pos(std::string_view text, std::string_view needle, int nth = 1) {
   return std::to_string(line) + ":" + std::to_string(col);
 }
 
-std::string all(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += "\n  " + s;
-  return out;
-}
-
 // The build failed with exactly one error, prefixed `path:where: `, containing every piece.
 void expect_one_error(const BuildResult& r, const std::string& path, const std::string& where,
                       std::initializer_list<std::string_view> pieces) {
-  INFO("errors:", all(r.errors));
+  INFO("errors:", messages(r.errors));
   CHECK(r.snapshot == nullptr);
   CHECK(r.summary.empty());
   REQUIRE(r.errors.size() == 1);
@@ -191,7 +188,7 @@ void write_good_lists(const TempDir& t) {
 }
 
 void check_good_snapshot(const BuildResult& r, const TempDir& t, const std::string& config) {
-  INFO("errors:", all(r.errors), "\nwarnings:", all(r.warnings));
+  INFO("errors:", messages(r.errors), "\nwarnings:", messages(r.warnings));
   REQUIRE(r.errors.empty());
   REQUIRE(r.snapshot != nullptr);
   CHECK(r.warnings.empty());
@@ -380,7 +377,7 @@ TEST_CASE("no policies: a plain forwarder; empty configuration has the built-ins
   Env env;
   {
     const BuildResult r = env.build("lists:\n  a:\n    path: a.txt\n");
-    INFO("errors:", all(r.errors));
+    INFO("errors:", messages(r.errors));
     REQUIRE(r.snapshot != nullptr);
     CHECK(r.snapshot->default_policy == kAllowAll);
     CHECK(r.snapshot->policies.empty());
@@ -388,7 +385,7 @@ TEST_CASE("no policies: a plain forwarder; empty configuration has the built-ins
   }
   {
     const BuildResult r = env.build("");
-    INFO("errors:", all(r.errors));
+    INFO("errors:", messages(r.errors));
     REQUIRE(r.snapshot != nullptr);
     CHECK(r.snapshot->actions.size() == 7);
     CHECK(r.snapshot->actions[r.snapshot->refused].kind == ActionKind::kRefused);
@@ -400,7 +397,7 @@ TEST_CASE("no policies: a plain forwarder; empty configuration has the built-ins
     const BuildResult r = env.build(
         "lists:\n  a:\n    path: a.txt\n"
         "policies:\n  - name: only\n    clients: [10.0.0.0/8]\n    block: [a]\n");
-    INFO("errors:", all(r.errors));
+    INFO("errors:", messages(r.errors));
     REQUIRE(r.snapshot != nullptr);
     CHECK(r.snapshot->default_policy == kRefuseClient);
     CHECK(r.summary == "1 list(s), 1 entries, 7 action(s), 1 policy");
@@ -408,7 +405,7 @@ TEST_CASE("no policies: a plain forwarder; empty configuration has the built-ins
   {
     const BuildResult r = env.build(
         "policies:\n  - name: only\n    clients: [10.0.0.0/8]\ndefault_policy: refused\n");
-    INFO("errors:", all(r.errors));
+    INFO("errors:", messages(r.errors));
     REQUIRE(r.snapshot != nullptr);
     CHECK(r.snapshot->default_policy == kRefuseClient);
   }
@@ -421,7 +418,7 @@ TEST_CASE("a rejected list line is a warning with file:line, not an error") {
   // Half the lines rejected: past the default max_reject_ratio (1%), so allowed here.
   const BuildResult r =
       env.build("lists:\n  mixed:\n    path: mixed.txt\n    max_reject_ratio: 50%\n");
-  INFO("errors:", all(r.errors), "\nwarnings:", all(r.warnings));
+  INFO("errors:", messages(r.errors), "\nwarnings:", messages(r.warnings));
   CHECK(r.errors.empty());
   REQUIRE(r.snapshot != nullptr);
   CHECK(r.snapshot->lists[0].stats.entries == 2);
@@ -443,7 +440,7 @@ TEST_CASE("the order of the sections in the file does not matter") {
       "policies:\n  - name: p\n    block: [{list: a, action: page}]\n"
       "lists:\n  a:\n    path: a.txt\n    action: page\n"
       "actions:\n  page:\n    type: sinkhole\n    a: 192.0.2.1\n");
-  INFO("errors:", all(r.errors));
+  INFO("errors:", messages(r.errors));
   REQUIRE(r.snapshot != nullptr);
   const int page = action_index(*r.snapshot, "page");
   REQUIRE(page >= 0);
@@ -463,7 +460,7 @@ TEST_CASE("empty list files of every format are refused by the guard, unless for
             "\n    format: " + format + "\n";
   }
   const BuildResult refused = env.build(yaml);
-  INFO("errors:", all(refused.errors));
+  INFO("errors:", messages(refused.errors));
   CHECK(refused.snapshot == nullptr);
   CHECK(refused.errors.size() == 5);
   REQUIRE(refused.refusals.size() == 5);
@@ -474,7 +471,7 @@ TEST_CASE("empty list files of every format are refused by the guard, unless for
   sinkhole::policy::BuildOptions force;
   force.force = true;
   const BuildResult r = build_snapshot(yaml, env.config, 1, nullptr, force);
-  INFO("errors:", all(r.errors), "\nwarnings:", all(r.warnings));
+  INFO("errors:", messages(r.errors), "\nwarnings:", messages(r.warnings));
   CHECK(r.errors.empty());
   REQUIRE(r.snapshot != nullptr);
   CHECK(r.snapshot->lists.size() == 5);
@@ -498,7 +495,7 @@ TEST_CASE("the real gambling lists share one category") {
                            "policies:\n  - name: all\n    clients: [0.0.0.0/0, \"::/0\"]\n"
                            "    block: [ut1-gambling, sb-gambling]\n";
   const BuildResult r = build_snapshot(yaml, "/etc/sinkholed.yaml", 7);
-  INFO("errors:", all(r.errors));
+  INFO("errors:", messages(r.errors));
   REQUIRE(r.snapshot != nullptr);
   const PolicySnapshot& s = *r.snapshot;
   REQUIRE(s.lists.size() == 2);
@@ -664,7 +661,7 @@ TEST_CASE("the same CIDR in two policies") {
   // The same prefix twice in one policy is fine.
   const BuildResult r =
       env.build("policies:\n  - name: a\n    clients: [10.0.0.0/8, 10.0.0.0/8]\n");
-  INFO("errors:", all(r.errors));
+  INFO("errors:", messages(r.errors));
   CHECK(r.errors.empty());
   CHECK(r.snapshot != nullptr);
 }
@@ -852,7 +849,7 @@ TEST_CASE("a YAML syntax error") {
   const BuildResult r = env.build("lists:\n  a: [unclosed\n");
   expect_one_error(r, env.config, "3:1", {"end of sequence flow not found"});
   const BuildResult tab = env.build("lists:\n\ta:\n    path: a.txt\n");
-  INFO("errors:", all(tab.errors));
+  INFO("errors:", messages(tab.errors));
   REQUIRE(tab.errors.size() == 1);
   CHECK(tab.snapshot == nullptr);
   CHECK(tab.errors[0].rfind(env.config + ":2:", 0) == 0);
@@ -864,7 +861,7 @@ TEST_CASE("several errors are all reported, each at its own place") {
       "lists:\n  a:\n    path: a.txt\n    format: csv\n"
       "policies:\n  - name: p\n    clients: [10.0.0.0/33]\n    block: [nope]\n";
   const BuildResult r = env.build(yaml);
-  INFO("errors:", all(r.errors));
+  INFO("errors:", messages(r.errors));
   CHECK(r.snapshot == nullptr);
   REQUIRE(r.errors.size() == 3);
   CHECK(r.errors[0].rfind(env.config + ":" + pos(yaml, "csv") + ": ", 0) == 0);
@@ -890,7 +887,7 @@ TEST_CASE("mandatory and exceptions: parsed, resolved to list ids, lifts counted
       "  b: {path: b.txt, exceptions: a, mandatory: false}\n"
       "policies:\n  - name: p\n    clients: [10.0.0.0/8]\n    block: [a, mic]\n"
       "  - name: q\n    clients: [10.1.0.0/16]\n    block: [a]\n");
-  INFO("errors:", all(r.errors));
+  INFO("errors:", messages(r.errors));
   REQUIRE(r.snapshot);
   const PolicySnapshot& s = *r.snapshot;
   REQUIRE(s.lists.size() == 4);
@@ -947,14 +944,17 @@ TEST_CASE("a mandatory list cannot be allow-listed or given a passthru action") 
 TEST_CASE("a feed list reads its saved copy, a candidate, or builds pending without one") {
   sinkhole::test::TempDir tmp;
   const std::string state = tmp.path("state");
-  const std::string yaml = "upstreams: [192.0.2.1]\n"
-                           "server: { state_dir: " + state + " }\n"
-                           "lists:\n"
-                           "  mic: { primary: [127.0.0.30:5470], zone: mic.rpz, format: rpz }\n"
-                           "  web: { url: https://lists.example/x.txt, refresh: 15m }\n"
-                           "policies:\n  - { name: all, clients: [0.0.0.0/0], block: [mic, web] }\n";
+  const std::string yaml =
+      "upstreams: [192.0.2.1]\n"
+      "server: { state_dir: " +
+      state +
+      " }\n"
+      "lists:\n"
+      "  mic: { primary: [127.0.0.30:5470], zone: mic.rpz, format: rpz }\n"
+      "  web: { url: https://lists.example/x.txt, refresh: 15m }\n"
+      "policies:\n  - { name: all, clients: [0.0.0.0/0], block: [mic, web] }\n";
   auto r = build_snapshot(yaml, tmp.config(), 1);
-  INFO(all(r.errors));
+  INFO(messages(r.errors));
   REQUIRE(r.snapshot);
   REQUIRE(r.snapshot->lists.size() == 2);
   const auto& mic = r.snapshot->lists[0];
@@ -975,8 +975,8 @@ TEST_CASE("a feed list reads its saved copy, a candidate, or builds pending with
   CHECK(r.snapshot->lists[0].matcher->lookup_text("saved.example", nullptr));
 
   sinkhole::policy::BuildOptions options;
-  options.candidates["mic"] = tmp.write("state/lists/mic/candidate",
-                                        "$ORIGIN mic.rpz.\nnew.example CNAME .\n");
+  options.candidates["mic"] =
+      tmp.write("state/lists/mic/candidate", "$ORIGIN mic.rpz.\nnew.example CNAME .\n");
   r = build_snapshot(yaml, tmp.config(), 3, nullptr, options);
   REQUIRE(r.snapshot);
   CHECK(r.snapshot->lists[0].matcher->lookup_text("new.example", nullptr));
@@ -1025,32 +1025,32 @@ TEST_CASE("an RPZ list's TSIG secret is read at build time") {
                           tmp.config(), 1);
   };
   auto r = build("key:\n  - id: feed\n    algorithm: hmac-sha256\n    secret: YWJjZA==\n");
-  INFO(all(r.errors));
+  INFO(messages(r.errors));
   REQUIRE(r.snapshot);
   REQUIRE(r.snapshot->lists[0].source.rpz.tsig);
   CHECK(r.snapshot->lists[0].source.rpz.tsig->secret == "YWJjZA==");
   r = build("key:\n  - id: other\n    secret: YWJjZA==\n");
   CHECK_FALSE(r.snapshot);
-  CHECK(all(r.errors).find("holds the key 'other'") != std::string::npos);
+  CHECK(messages(r.errors).find("holds the key 'other'") != std::string::npos);
   r = build("garbage!\n");
   CHECK_FALSE(r.snapshot);
-  CHECK(all(r.errors).find("not valid base64") != std::string::npos);
+  CHECK(messages(r.errors).find("not valid base64") != std::string::npos);
   std::filesystem::remove(tmp.path("feed.key"));
   r = build_snapshot(
       "upstreams: [192.0.2.1]\nlists:\n  mic: { primary: 127.0.0.30, zone: "
       "mic.rpz, tsig: { name: feed, secret_file: feed.key } }\n",
       tmp.config(), 1);
   CHECK_FALSE(r.snapshot);
-  CHECK(all(r.errors).find("cannot read") != std::string::npos);
+  CHECK(messages(r.errors).find("cannot read") != std::string::npos);
 }
 
 TEST_CASE("a list's source keys are checked") {
   sinkhole::test::TempDir tmp;
   auto errors_of = [&](const std::string& list) {
-    const auto r = build_snapshot("upstreams: [192.0.2.1]\nlists:\n  l: " + list + "\n",
-                                  tmp.config(), 1);
+    const auto r =
+        build_snapshot("upstreams: [192.0.2.1]\nlists:\n  l: " + list + "\n", tmp.config(), 1);
     CHECK_FALSE(r.snapshot);
-    return all(r.errors);
+    return messages(r.errors);
   };
   CHECK(errors_of("{ path: a.txt, url: https://x.example/l }").find("exactly one of path") !=
         std::string::npos);
@@ -1069,9 +1069,9 @@ TEST_CASE("a list's source keys are checked") {
   CHECK(errors_of("{ primary: 127.0.0.1, zone: z, tsig: { name: k, secret_file: f, algorithm: "
                   "hmac-foo } }")
             .find("is not one of hmac-md5") != std::string::npos);
-  CHECK(errors_of("{ primary: 127.0.0.1, zone: z, tsig: { name: k } }").find("needs a name and a "
-                                                                              "secret_file") !=
-        std::string::npos);
+  CHECK(errors_of("{ primary: 127.0.0.1, zone: z, tsig: { name: k } }")
+            .find("needs a name and a "
+                  "secret_file") != std::string::npos);
   CHECK(errors_of("{ primary: 127.0.0.1, zone: z, on_expire: maybe }").find("keep or drop") !=
         std::string::npos);
   // file:line:column, as every configuration error.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// A one-request HTTP server on 127.0.0.1 (a thread) for the HTTP source tests.
+// A one-request HTTP server on 127.0.0.1 (a thread) for the HTTP source tests, and the
+// loopback listening socket under it (the transfer tests' silent primary too).
 #pragma once
 
 #include <arpa/inet.h>
@@ -14,20 +15,29 @@
 
 namespace sinkhole::test {
 
+// A TCP socket listening on 127.0.0.1:<random>; `a` gets its address. Connections complete
+// in the backlog whether or not anybody accepts them.
+inline int listen_on_loopback(sockaddr_in& a) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  a = sockaddr_in{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  return fd;
+}
+
 // Accepts one connection on 127.0.0.1:<random>, records the request head and answers with
 // `respond(request)` (which may also stall), then closes.
 class OneShotServer {
  public:
   explicit OneShotServer(std::function<std::string(const std::string&)> respond)
       : respond_(std::move(respond)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 4) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    fd_ = listen_on_loopback(a);
     port_ = ntohs(a.sin_port);
     thread_ = std::thread([this] { serve(); });
   }

@@ -3,15 +3,14 @@
 // feed replaced), long before its read timeout.
 #include "resolver/feeds/xfr_client.h"
 
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
+
+#include "tests/resolver/feeds/one_shot_server.h"
 
 namespace feeds = sinkhole::feeds;
 using namespace std::chrono_literals;
@@ -19,15 +18,8 @@ using namespace std::chrono_literals;
 TEST_CASE("a transfer from a primary that never answers ends when cancelled") {
   // A listening socket that never accepts: the connection completes in the backlog and the
   // request is sent, then nothing comes back.
-  const int l = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(l >= 0);
   sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(::listen(l, 4) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  const int l = sinkhole::test::listen_on_loopback(a);
 
   feeds::XfrRequest req;
   req.primary = sinkhole::config::SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&a));

@@ -12,23 +12,18 @@
 #include <vector>
 
 #include "resolver/net/proxy_header.h"
+#include "tests/resolver/net/proxy_v2_bytes.h"
 
 namespace net = sinkhole::net;
 
 namespace {
 
-std::vector<uint8_t> header(uint8_t ver_cmd, uint8_t fam, const std::vector<uint8_t>& payload) {
-  std::vector<uint8_t> h(net::kProxyV2Signature, net::kProxyV2Signature + 12);
-  h.push_back(ver_cmd);
-  h.push_back(fam);
-  h.push_back(static_cast<uint8_t>(payload.size() >> 8));
-  h.push_back(static_cast<uint8_t>(payload.size()));
-  h.insert(h.end(), payload.begin(), payload.end());
-  return h;
-}
+using sinkhole::test::proxy_v2;
 
 // 192.0.2.7:5300 → 198.51.100.1:53
-const std::vector<uint8_t> kInet = {192, 0, 2, 7, 198, 51, 100, 1, 0x14, 0xB4, 0x00, 53};
+std::vector<uint8_t> inet_block() {
+  return sinkhole::test::inet_addresses("192.0.2.7", 5300, "198.51.100.1", 53);
+}
 
 // An endpoint as a listener fills it: the proxy 127.0.0.9:4000 is both peer and client.
 net::ClientEndpoint from_proxy() {
@@ -52,12 +47,12 @@ std::string addr_of(const sockaddr_in6& sa) {
 }  // namespace
 
 TEST_CASE("PROXY over IPv4: the header's source is the client, replies still go to the proxy") {
-  auto h = header(0x21, 0x12, kInet);
+  auto h = proxy_v2(0x21, 0x12, inet_block());
   h.insert(h.end(), {0xAB, 0xCD});  // the DNS message after it
   net::ClientEndpoint e = from_proxy();
   size_t skip = 0;
   REQUIRE(net::apply_proxy_header(h.data(), h.size(), e, skip) == net::ProxyApplied::kApplied);
-  CHECK(skip == 16 + kInet.size());
+  CHECK(skip == 16 + inet_block().size());
   CHECK(addr_of(e.addr) == "192.0.2.7");
   CHECK(ntohs(reinterpret_cast<const sockaddr_in*>(&e.addr)->sin_port) == 5300);
   CHECK(addr_of(e.peer) == "127.0.0.9");
@@ -65,12 +60,7 @@ TEST_CASE("PROXY over IPv4: the header's source is the client, replies still go 
 }
 
 TEST_CASE("PROXY over IPv6: the client is the IPv6 source") {
-  std::vector<uint8_t> b(36, 0);
-  in6_addr a{};
-  inet_pton(AF_INET6, "2001:db8::42", &a);
-  std::memcpy(b.data(), &a, 16);
-  b[35] = 53;
-  const auto h = header(0x21, 0x22, b);
+  const auto h = proxy_v2(0x21, 0x22, sinkhole::test::inet6_addresses("2001:db8::42", 0, "::", 53));
   net::ClientEndpoint e = from_proxy();
   size_t skip = 0;
   REQUIRE(net::apply_proxy_header(h.data(), h.size(), e, skip) == net::ProxyApplied::kApplied);
@@ -80,7 +70,7 @@ TEST_CASE("PROXY over IPv6: the client is the IPv6 source") {
 }
 
 TEST_CASE("LOCAL, UNSPEC: the proxy stays the client, marked proxy_local") {
-  for (const auto& h : {header(0x20, 0x00, {}), header(0x21, 0x00, {})}) {
+  for (const auto& h : {proxy_v2(0x20, 0x00, {}), proxy_v2(0x21, 0x00, {})}) {
     net::ClientEndpoint e = from_proxy();
     size_t skip = 0;
     REQUIRE(net::apply_proxy_header(h.data(), h.size(), e, skip) == net::ProxyApplied::kApplied);
@@ -91,9 +81,9 @@ TEST_CASE("LOCAL, UNSPEC: the proxy stays the client, marked proxy_local") {
 }
 
 TEST_CASE("no header, a prefix of one, a broken one: nothing applied") {
-  const auto whole = header(0x21, 0x12, kInet);
+  const auto whole = proxy_v2(0x21, 0x12, inet_block());
   const std::vector<uint8_t> dns = {0xAB, 0xCD, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
-  const auto v1 = header(0x11, 0x12, kInet);
+  const auto v1 = proxy_v2(0x11, 0x12, inet_block());
   struct Case {
     std::vector<uint8_t> bytes;
     net::ProxyApplied want;
@@ -102,7 +92,7 @@ TEST_CASE("no header, a prefix of one, a broken one: nothing applied") {
       {dns, net::ProxyApplied::kMissing},
       {std::vector<uint8_t>(whole.begin(), whole.begin() + 20), net::ProxyApplied::kIncomplete},
       {v1, net::ProxyApplied::kMalformed},
-      {header(0x22, 0x12, kInet), net::ProxyApplied::kMalformed},  // command 2
+      {proxy_v2(0x22, 0x12, inet_block()), net::ProxyApplied::kMalformed},  // command 2
   };
   for (const auto& c : cases) {
     net::ClientEndpoint e = from_proxy();

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/resolver/net/proxy_v2_bytes.h"
+
 namespace {
 
 using sinkhole::net::has_proxy_signature;
@@ -16,32 +18,14 @@ using sinkhole::net::parse_proxy_header;
 using sinkhole::net::ProxyHeader;
 using Status = ProxyHeader::Status;
 
-// A v2 header: signature, ver/cmd, fam/proto, length, then `payload`.
-std::vector<uint8_t> header(uint8_t ver_cmd, uint8_t fam, const std::vector<uint8_t>& payload) {
-  std::vector<uint8_t> h(kProxyV2Signature, kProxyV2Signature + 12);
-  h.push_back(ver_cmd);
-  h.push_back(fam);
-  h.push_back(static_cast<uint8_t>(payload.size() >> 8));
-  h.push_back(static_cast<uint8_t>(payload.size()));
-  h.insert(h.end(), payload.begin(), payload.end());
-  return h;
-}
+using sinkhole::test::proxy_v2;
 
 std::vector<uint8_t> inet_block() {  // 192.0.2.7:5300 → 198.51.100.1:53
-  return {192, 0, 2, 7, 198, 51, 100, 1, 0x14, 0xB4, 0x00, 53};
+  return sinkhole::test::inet_addresses("192.0.2.7", 5300, "198.51.100.1", 53);
 }
 
 std::vector<uint8_t> inet6_block() {  // [2001:db8::42]:40000 → [2001:db8::1]:53
-  std::vector<uint8_t> b(36, 0);
-  in6_addr a{};
-  inet_pton(AF_INET6, "2001:db8::42", &a);
-  std::memcpy(b.data(), &a, 16);
-  inet_pton(AF_INET6, "2001:db8::1", &a);
-  std::memcpy(b.data() + 16, &a, 16);
-  b[32] = 40000 >> 8;
-  b[33] = 40000 & 0xFF;
-  b[35] = 53;
-  return b;
+  return sinkhole::test::inet6_addresses("2001:db8::42", 40000, "2001:db8::1", 53);
 }
 
 ProxyHeader parse(const std::vector<uint8_t>& v) {
@@ -51,8 +35,8 @@ ProxyHeader parse(const std::vector<uint8_t>& v) {
 }  // namespace
 
 TEST_CASE("PROXY v2: an IPv4 client and its port; the bytes after the header are not read") {
-  auto h = header(0x21, 0x12, inet_block());  // PROXY, INET/DGRAM
-  h.insert(h.end(), {0xAB, 0xCD, 0x01});      // a DNS message follows
+  auto h = proxy_v2(0x21, 0x12, inet_block());  // PROXY, INET/DGRAM
+  h.insert(h.end(), {0xAB, 0xCD, 0x01});        // a DNS message follows
   const ProxyHeader p = parse(h);
   REQUIRE(p.status == Status::kOk);
   CHECK(p.command == ProxyHeader::Command::kProxy);
@@ -70,7 +54,7 @@ TEST_CASE("PROXY v2: an IPv4 client and its port; the bytes after the header are
 }
 
 TEST_CASE("PROXY v2: an IPv6 client over TCP") {
-  const ProxyHeader p = parse(header(0x21, 0x21, inet6_block()));
+  const ProxyHeader p = parse(proxy_v2(0x21, 0x21, inet6_block()));
   REQUIRE(p.has_addresses());
   CHECK(p.family == AF_INET6);
   CHECK(p.transport == 1);
@@ -81,12 +65,12 @@ TEST_CASE("PROXY v2: an IPv6 client over TCP") {
 }
 
 TEST_CASE("PROXY v2: LOCAL (a health check) carries no client, with or without addresses") {
-  ProxyHeader p = parse(header(0x20, 0x00, {}));
+  ProxyHeader p = parse(proxy_v2(0x20, 0x00, {}));
   REQUIRE(p.ok());
   CHECK(p.command == ProxyHeader::Command::kLocal);
   CHECK(p.length == 16);
   CHECK_FALSE(p.has_addresses());
-  p = parse(header(0x20, 0x12, inet_block()));
+  p = parse(proxy_v2(0x20, 0x12, inet_block()));
   REQUIRE(p.ok());
   CHECK_FALSE(p.has_addresses());
   CHECK(p.length == 28);
@@ -96,35 +80,35 @@ TEST_CASE("PROXY v2: TLVs are skipped, and must lie inside the header") {
   auto payload = inet_block();
   payload.insert(payload.end(), {0x04, 0x00, 0x03, 'a', 'b', 'c'});  // NOOP, 3 bytes
   payload.insert(payload.end(), {0x02, 0x00, 0x00});                 // AUTHORITY, empty
-  ProxyHeader p = parse(header(0x21, 0x12, payload));
+  ProxyHeader p = parse(proxy_v2(0x21, 0x12, payload));
   REQUIRE(p.has_addresses());
   CHECK(p.length == 16 + payload.size());
 
   auto overlong = inet_block();
   overlong.insert(overlong.end(), {0x04, 0x00, 0x09, 'a'});  // says 9, has 1
-  CHECK(parse(header(0x21, 0x12, overlong)).status == Status::kMalformed);
+  CHECK(parse(proxy_v2(0x21, 0x12, overlong)).status == Status::kMalformed);
   auto stub = inet_block();
   stub.insert(stub.end(), {0x04, 0x00});  // a TLV header cut short
-  CHECK(parse(header(0x21, 0x12, stub)).status == Status::kMalformed);
+  CHECK(parse(proxy_v2(0x21, 0x12, stub)).status == Status::kMalformed);
 }
 
 TEST_CASE("PROXY v2: UNSPEC and UNIX are understood but carry no IP client") {
-  ProxyHeader p = parse(header(0x21, 0x00, {}));
+  ProxyHeader p = parse(proxy_v2(0x21, 0x00, {}));
   REQUIRE(p.ok());
   CHECK(p.family == AF_UNSPEC);
   CHECK_FALSE(p.has_addresses());
-  p = parse(header(0x21, 0x31, std::vector<uint8_t>(216, 'x')));
+  p = parse(proxy_v2(0x21, 0x31, std::vector<uint8_t>(216, 'x')));
   REQUIRE(p.ok());
   CHECK(p.family == AF_UNIX);
   CHECK_FALSE(p.has_addresses());
-  CHECK(parse(header(0x21, 0x31, std::vector<uint8_t>(100, 'x'))).status == Status::kMalformed);
+  CHECK(parse(proxy_v2(0x21, 0x31, std::vector<uint8_t>(100, 'x'))).status == Status::kMalformed);
 }
 
 TEST_CASE("PROXY v2: a plain DNS message has no signature; a prefix is incomplete") {
   const uint8_t dns[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
   CHECK(parse_proxy_header(dns, sizeof dns).status == Status::kNoSignature);
   CHECK_FALSE(has_proxy_signature(dns, sizeof dns));
-  const auto h = header(0x21, 0x12, inet_block());
+  const auto h = proxy_v2(0x21, 0x12, inet_block());
   CHECK(has_proxy_signature(h.data(), h.size()));
   for (size_t n :
        {size_t{0}, size_t{1}, size_t{11}, size_t{12}, size_t{15}, size_t{16}, h.size() - 1})
@@ -136,16 +120,16 @@ TEST_CASE("PROXY v2: a plain DNS message has no signature; a prefix is incomplet
 }
 
 TEST_CASE("PROXY v2: bad version, command, family, transport; a length too large") {
-  CHECK(parse(header(0x11, 0x12, inet_block())).status == Status::kUnsupported);  // v1
-  CHECK(parse(header(0x31, 0x12, inet_block())).status == Status::kUnsupported);  // v3
-  CHECK(parse(header(0x22, 0x12, inet_block())).status == Status::kMalformed);    // command 2
-  CHECK(parse(header(0x21, 0x42, inet_block())).status == Status::kUnsupported);  // family 4
-  CHECK(parse(header(0x21, 0x13, inet_block())).status == Status::kUnsupported);  // proto 3
+  CHECK(parse(proxy_v2(0x11, 0x12, inet_block())).status == Status::kUnsupported);  // v1
+  CHECK(parse(proxy_v2(0x31, 0x12, inet_block())).status == Status::kUnsupported);  // v3
+  CHECK(parse(proxy_v2(0x22, 0x12, inet_block())).status == Status::kMalformed);    // command 2
+  CHECK(parse(proxy_v2(0x21, 0x42, inet_block())).status == Status::kUnsupported);  // family 4
+  CHECK(parse(proxy_v2(0x21, 0x13, inet_block())).status == Status::kUnsupported);  // proto 3
   // Short of the family's address block.
-  CHECK(parse(header(0x21, 0x12, {1, 2, 3, 4})).status == Status::kMalformed);
-  CHECK(parse(header(0x21, 0x22, inet_block())).status == Status::kMalformed);
+  CHECK(parse(proxy_v2(0x21, 0x12, {1, 2, 3, 4})).status == Status::kMalformed);
+  CHECK(parse(proxy_v2(0x21, 0x22, inet_block())).status == Status::kMalformed);
   // A length over the bound is refused from the fixed part alone, without its bytes.
-  auto huge = header(0x21, 0x12, inet_block());
+  auto huge = proxy_v2(0x21, 0x12, inet_block());
   huge[14] = 0xFF;
   huge[15] = 0xFF;
   CHECK(parse_proxy_header(huge.data(), 16).status == Status::kMalformed);
@@ -159,8 +143,8 @@ TEST_CASE("PROXY v2: bad version, command, family, transport; a length too large
     b.resize(total, 0);
     return b;
   };
-  CHECK(parse(header(0x21, 0x12, padded(512))).ok());
-  const auto over = header(0x21, 0x12, padded(513));
+  CHECK(parse(proxy_v2(0x21, 0x12, padded(512))).ok());
+  const auto over = proxy_v2(0x21, 0x12, padded(513));
   CHECK(parse(over).status == Status::kMalformed);
   CHECK(parse_proxy_header(over.data(), over.size(), 1024).ok());
 }

@@ -9,6 +9,7 @@
 #include "pipeline_fixture.h"
 #include "resolver/net/proxy_header.h"
 #include "resolver/pipeline/proxy_stage.h"
+#include "tests/resolver/net/proxy_v2_bytes.h"
 
 namespace {
 
@@ -45,33 +46,17 @@ const char* kServer =
 // A PROXY v2 header for `client` (IPv4 or IPv6, port 5353) before `msg`.
 std::vector<uint8_t> via_proxy(const std::vector<uint8_t>& msg, const std::string& client,
                                uint8_t ver_cmd = 0x21) {
-  std::vector<uint8_t> h(sinkhole::net::kProxyV2Signature, sinkhole::net::kProxyV2Signature + 12);
-  h.push_back(ver_cmd);
-  std::vector<uint8_t> addrs;
-  if (client.find(':') != std::string::npos) {
-    h.push_back(0x22);
-    addrs.resize(36);
-    REQUIRE(inet_pton(AF_INET6, client.c_str(), addrs.data()) == 1);
-    REQUIRE(inet_pton(AF_INET6, "::1", addrs.data() + 16) == 1);
-    addrs[32] = 5353 >> 8, addrs[33] = 5353 & 0xFF, addrs[35] = 53;
-  } else {
-    h.push_back(0x12);
-    addrs.resize(12);
-    REQUIRE(inet_pton(AF_INET, client.c_str(), addrs.data()) == 1);
-    REQUIRE(inet_pton(AF_INET, "127.0.0.1", addrs.data() + 4) == 1);
-    addrs[8] = 5353 >> 8, addrs[9] = 5353 & 0xFF, addrs[11] = 53;
-  }
-  h.push_back(0);
-  h.push_back(static_cast<uint8_t>(addrs.size()));
-  h.insert(h.end(), addrs.begin(), addrs.end());
+  const bool v6 = client.find(':') != std::string::npos;
+  std::vector<uint8_t> h = sinkhole::test::proxy_v2(
+      ver_cmd, v6 ? 0x22 : 0x12,
+      v6 ? sinkhole::test::inet6_addresses(client.c_str(), 5353, "::1", 53)
+         : sinkhole::test::inet_addresses(client.c_str(), 5353, "127.0.0.1", 53));
   h.insert(h.end(), msg.begin(), msg.end());
   return h;
 }
 
 std::vector<uint8_t> local_header(const std::vector<uint8_t>& msg) {
-  std::vector<uint8_t> h(sinkhole::net::kProxyV2Signature, sinkhole::net::kProxyV2Signature + 12);
-  // push_back, not insert(initializer_list): GCC 12 -Warray-bounds false positive once inlined.
-  for (const uint8_t b : {0x20, 0x00, 0x00, 0x00}) h.push_back(b);
+  std::vector<uint8_t> h = sinkhole::test::proxy_v2(0x20, 0x00, {});
   h.insert(h.end(), msg.begin(), msg.end());
   return h;
 }
