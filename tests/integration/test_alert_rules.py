@@ -42,7 +42,7 @@ from metric_refs import (ALERT_RULES, ALERT_TESTS, ALERTS_DOC, DASHBOARDS,  # no
 from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
 from processes import (free_tcp_port, random_loopback, scrape_metrics,  # noqa: E402
                        unused_port_upstream)
-from test_rpz_secondary import ZONE, PrimaryKnot, sanitizer_factor  # noqa: E402
+from test_rpz_secondary import PrimaryKnot, rpz_list_yaml, sanitizer_factor  # noqa: E402
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -172,9 +172,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def node_policy(primary, metrics_port, casinos=True, http_list=None, dead_primary=None):
-    tsig = "tsig: { name: feed, algorithm: hmac-sha256, secret_file: feed.key }"
-    lists = [f'  mic: {{ format: rpz, primary: ["{primary}"], zone: {ZONE}, '
-             f"category: law-violation, {tsig} }}"]
+    lists = [f"  mic: {rpz_list_yaml(primary)}"]
     block = ["{ list: mic, action: nxdomain }"]
     if casinos:
         lists.append("  casinos: { path: casinos.txt, category: gambling }")
@@ -183,8 +181,7 @@ def node_policy(primary, metrics_port, casinos=True, http_list=None, dead_primar
         lists.append(f'  urlhaus: {{ url: "{http_list}", category: malware }}')
         block.append("{ list: urlhaus, action: nxdomain }")
     if dead_primary:
-        lists.append(f'  cutoff: {{ format: rpz, primary: ["{dead_primary}"], zone: cutoff.rpz, '
-                     f"category: law-violation, {tsig} }}")
+        lists.append(f"  cutoff: {rpz_list_yaml(dead_primary, zone='cutoff.rpz')}")
         block.append("{ list: cutoff, action: nxdomain }")
     return ("lists:\n" + "\n".join(lists) + "\npolicies:\n  - name: everyone\n"
             '    clients: ["127.0.0.0/8", "::1/128"]\n'
@@ -198,9 +195,7 @@ class LiveFleetMetricsTest(PolicyTestCase):
     @classmethod
     def setUpClass(cls):
         cls.factor = sanitizer_factor()
-        cls.primary = PrimaryKnot(["old.example"])
-        cls.addClassCleanup(cls.primary.stop)
-        cls.primary.start()
+        cls.primary = PrimaryKnot.for_class(cls, ["old.example"])
         cls.upstream = cls.class_knot()
         cls.www = tempfile.mkdtemp(prefix="sinkholed-lists-")
         cls.addClassCleanup(shutil.rmtree, cls.www, True)
@@ -210,7 +205,7 @@ class LiveFleetMetricsTest(PolicyTestCase):
         cls.addClassCleanup(cls.lists.stop)
         dead_addr, dead_port = unused_port_upstream()
         dead_primary = random_loopback()
-        primary = f"{cls.primary.addr}:{cls.primary.port}"
+        primary = cls.primary.where
         files = {"feed.key": cls.primary.key_text}
 
         cls.mport_a = free_tcp_port()

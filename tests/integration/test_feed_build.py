@@ -26,7 +26,7 @@ from ctl import sinkholectl  # noqa: E402
 from dnswire import NXDOMAIN, REFUSED  # noqa: E402
 from policy_harness import PolicySinkholed, PolicyTestCase  # noqa: E402
 from processes import free_tcp_port, scrape_metrics  # noqa: E402
-from test_rpz_secondary import ZONE, PrimaryKnot, sanitizer_factor  # noqa: E402
+from test_rpz_secondary import PrimaryKnot, rpz_list_yaml, sanitizer_factor  # noqa: E402
 
 CLIENT = "127.0.0.2"
 CASINOS = "bet.feedbuild.test\ncasino.feedbuild.test\n"
@@ -39,8 +39,7 @@ control:
 metrics:
   listen: "127.0.0.1:{metrics_port}"
 lists:
-  mic: {{ format: rpz, primary: ["{primary}"], zone: {ZONE}, category: law-violation,
-         tsig: {{ name: feed, algorithm: hmac-sha256, secret_file: feed.key }} }}
+  mic: {rpz_list_yaml(primary)}
   casinos: {{ path: casinos.txt, category: gambling }}
 policies:
   - name: everyone
@@ -53,10 +52,8 @@ class FeedBuildTest(PolicyTestCase):
     @classmethod
     def setUpClass(cls):
         cls.factor = sanitizer_factor()
-        cls.primary = PrimaryKnot(["old.example"])
-        cls.addClassCleanup(cls.primary.stop)
-        cls.primary.start()
-        cls.where = f"{cls.primary.addr}:{cls.primary.port}"
+        cls.primary = PrimaryKnot.for_class(cls, ["old.example"])
+        cls.where = cls.primary.where
         cls.mport = free_tcp_port("127.0.0.1")
         cls.s = PolicySinkholed(["127.0.0.1:9"], policy(cls.where, cls.mport),
                                 {"feed.key": cls.primary.key_text, "casinos.txt": CASINOS})

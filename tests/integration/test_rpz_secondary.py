@@ -66,9 +66,31 @@ def zone_text(names, serial=1):
     return "\n".join(lines) + "\n"
 
 
+def rpz_list_yaml(primary, zone=ZONE, key_file="feed.key", tsig=True):
+    """A sinkholed RPZ feed list (YAML flow mapping) from `primary`, TSIG-signed with the
+    key PrimaryKnot writes to `key_file` unless `tsig` is False."""
+    tsig_part = (f", tsig: {{ name: feed, algorithm: hmac-sha256, secret_file: {key_file} }}"
+                 if tsig else "")
+    return (f'{{ format: rpz, primary: ["{primary}"], zone: {zone}, category: law-violation'
+            f"{tsig_part} }}")
+
+
 class PrimaryKnot:
     """knotd serving mic.rpz to holders of the TSIG key, sending NOTIFY (signed, from its own
     address) to the sinkholed instances given to notify()."""
+
+    @classmethod
+    def for_class(cls, test_cls, names):
+        """Started for a test class (setUpClass) and stopped by its class cleanup."""
+        primary = cls(names)
+        test_cls.addClassCleanup(primary.stop)
+        primary.start()
+        return primary
+
+    @property
+    def where(self):
+        """"addr:port", as a list's `primary` names it."""
+        return f"{self.addr}:{self.port}"
 
     def __init__(self, names):
         self.names = names
@@ -156,11 +178,9 @@ class PrimaryKnot:
 
 
 def policy_yaml(primary, key_file="feed.key", metrics_port=None, tsig=True):
-    tsig_part = (f", tsig: {{ name: feed, algorithm: hmac-sha256, secret_file: {key_file} }}"
-                 if tsig else "")
     text = f"""\
 lists:
-  mic: {{ format: rpz, primary: ["{primary}"], zone: {ZONE}, category: law-violation{tsig_part} }}
+  mic: {rpz_list_yaml(primary, key_file=key_file, tsig=tsig)}
 policies:
   - name: everyone
     clients: ["127.0.0.0/8", "::1/128"]
@@ -232,15 +252,13 @@ class RpzSecondaryTest(PolicyTestCase):
     @classmethod
     def setUpClass(cls):
         cls.factor = sanitizer_factor()
-        cls.primary = PrimaryKnot(["old.example", "keep.example"])
-        cls.addClassCleanup(cls.primary.stop)
-        cls.primary.start()
+        cls.primary = PrimaryKnot.for_class(cls, ["old.example", "keep.example"])
         cls.files = {"feed.key": cls.primary.key_text}
         cls.instances = []
         for _ in range(2):
             mport = free_tcp_port("127.0.0.1")
             s = PolicySinkholed(["127.0.0.1:9"],
-                                policy_yaml(f"{cls.primary.addr}:{cls.primary.port}",
+                                policy_yaml(cls.primary.where,
                                             metrics_port=mport),
                                 cls.files)
             cls.addClassCleanup(s.cleanup)
@@ -337,7 +355,7 @@ class RpzSecondaryTest(PolicyTestCase):
         self.addCleanup(shutil.rmtree, state, True)
         mport = free_tcp_port("127.0.0.1")
         s = PolicySinkholed(["127.0.0.1:9"],
-                            policy_yaml(f"{self.primary.addr}:{self.primary.port}",
+                            policy_yaml(self.primary.where,
                                         metrics_port=mport),
                             dict(self.files), server={"state_dir": state})
         self.addCleanup(s.cleanup)
@@ -361,7 +379,7 @@ class RpzSecondaryTest(PolicyTestCase):
 
     def test_3_wrong_key_refused_old_copy_serves(self):
         wrong = make_key()
-        s = self.saved_copy_instance(f"{self.primary.addr}:{self.primary.port}",
+        s = self.saved_copy_instance(self.primary.where,
                                      {"feed.key": wrong})
         self.wait_failure(s, "tsig")
         self.assertRegex(s.log_text(), r"list mic: transfer from .*(NOTAUTH|TSIG)")
@@ -389,7 +407,7 @@ class RpzSecondaryTest(PolicyTestCase):
         (not the old), and the new one is asked at once (not at the next SOA refresh, an
         hour away): its failure is counted right after the reload."""
         mport = free_tcp_port("127.0.0.1")
-        old = f"{self.primary.addr}:{self.primary.port}"
+        old = self.primary.where
         s = PolicySinkholed(["127.0.0.1:9"], policy_yaml(old, metrics_port=mport),
                             dict(self.files))
         self.addCleanup(s.cleanup)
