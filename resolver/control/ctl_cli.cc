@@ -114,8 +114,7 @@ CtlCli::CtlCli(CLI::App& app) {
         if (b.key == a.alternative) words = std::string(b.option.empty() ? b.value : b.option);
       words += " or " + std::string(a.option);
       sub->callback([mine, other, words] {
-        if (mine->count() == 0 && other->count() == 0)
-          throw CLI::RequiredError(words + " is required");
+        if (mine->count() == 0 && other->count() == 0) throw CLI::RequiredError(words);
       });
     }
     // Also here, not only through fall-through: `sinkholectl CMD --help` lists it.

@@ -6,7 +6,8 @@
 // then asks for a build that reads the candidate in place of the copy serving, so the list
 // guard and every other check of a reload apply to it unchanged; candidate_done tells the
 // feed whether it now serves (and was promoted to `current`) or was refused (and deleted).
-// A feed offers at most one candidate at a time. With `updates: stage` (or for one fetch
+// A feed offers at most one candidate at a time. With `updates: stage` and a copy serving
+// (the first copy is enforced: fail closed), or for one fetch
 // that sinkholectl list stage --from-feed asked for) it offers it *to stage*: the same build
 // and list guard, but a published candidate becomes the list's `staged` copy, compiled and
 // tallied beside the one serving, and the feed's next fetch starts from it (feed_base.h).

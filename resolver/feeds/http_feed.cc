@@ -319,7 +319,8 @@ class HttpFeed final : public Feed {
                  util::escape_for_log(spec_.url, 200),
                  util::escape_for_log(version_label(got.validators), 120));
     arm(uint64_t{spec_.refresh_seconds} * 1000);
-    const bool stage = stage_ || stage_next_;
+    // As the RPZ feed: the first copy of a list with none serving is enforced.
+    const bool stage = stage_next_ || (stage_ && ctx_.store->exists(name_, policy::kCopyCurrent));
     stage_next_ = false;
     stage_nothing_ = nullptr;  // the build's outcome answers it (the feed manager)
     ctx_.offer(name_, stage);

@@ -400,7 +400,11 @@ class RpzFeed final : public Feed {
         offered_ = true;
         offered_serial_ = o.serial;
         {
-          const bool stage = stage_ || stage_next_;
+          // The first copy of a list with none serving is enforced even under `updates:
+          // stage`: nothing serves to review it against, and a node with an empty state
+          // directory must not stay without the list (fail closed) until a promote.
+          const bool stage =
+              stage_next_ || (stage_ && ctx_.store->exists(list_, policy::kCopyCurrent));
           stage_next_ = false;
           stage_nothing_ = nullptr;  // the build's outcome answers it (the feed manager)
           ctx_.offer(list_, stage);

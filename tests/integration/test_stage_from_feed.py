@@ -4,8 +4,8 @@
 name of stage.test (so a blocked name, NXDOMAIN, is unmistakable and no query goes to an
 upstream meant to fail):
 
-  - `updates: stage` (RPZ, NOTIFY to sinkholed): the first AXFR is staged, nothing of it
-    blocks until `list promote`; a name added on knotd is NOT blocked after the NOTIFY:
+  - `updates: stage` (RPZ, NOTIFY to sinkholed): the first AXFR (no copy serving) is
+    enforced at once (fail closed); a name added on knotd is NOT blocked after the NOTIFY:
     `sinkholectl lists` shows the staged serial waiting for promote (time from the commit
     to staged printed), `list diff` names it and counts exactly the queries the test sent
     for it; a restart keeps the staged copy and does not enforce it; a second change while
@@ -110,14 +110,11 @@ class StageFromFeedTest(PolicyTestCase):
         p = self.primary(["keep.stage.test"])
         self.primaries = [p]
         s = self.sinkholed({"mic": rpz_list(p, "feed0.key", "stage")})
-        # The first AXFR is staged: the list has no copy serving, nothing blocks.
-        self.wait("serial 1 staged", lambda: self.staged_version(s) == "serial 1", s)
-        self.assertEqual(self.rcode(s, "keep.stage.test"), NOERROR)
+        # The first copy (no copy serving) is enforced, not staged: fail closed.
+        self.wait("serial 1 serving", lambda: self.rcode(s, "keep.stage.test") == NXDOMAIN, s)
         mic = ctl_list("mic", sock=s.control_socket)
-        self.assertIsNone(mic["serial"])
-        self.ctl(s, "list", "promote", "mic")
-        self.assertEqual(self.rcode(s, "keep.stage.test"), NXDOMAIN)
-        self.assertIsNone(self.staged_version(s))
+        self.assertEqual(mic["serial"], 1)
+        self.assertIsNone(mic["staged_version"])
 
         # A change on knotd, NOTIFY: staged, not blocked.
         p.notify([(s.addr, s.port)])
@@ -145,7 +142,7 @@ class StageFromFeedTest(PolicyTestCase):
         print(f"updates: stage: diff counts {d['queries']} queries from ~{d['clients']} "
               f"clients (sent {sent} from {len(clients)})")
         staged = [e for e in self.audit(s, "mic") if e["event"] == "staged"]
-        self.assertEqual([e["new_version"] for e in staged], ["serial 1", "serial 2"])
+        self.assertEqual([e["new_version"] for e in staged], ["serial 2"])
         self.assertTrue(all(e["who"] == "feed" and e["source"] == "rpz" for e in staged))
 
         # A restart keeps the staged copy and does not enforce it.
