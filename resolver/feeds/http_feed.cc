@@ -38,6 +38,7 @@ struct Download {
   const ListStore* store = nullptr;
   CopyMeta meta;                    // the candidate's meta, less what the response says
   HttpValidators serving, refused;  // bytes with these hashes are not new content
+  bool staged_base = false;         // `serving` is the staged copy's (feed_base.h)
   std::atomic<bool> cancel{false};
 
   std::mutex mu;  // guards everything below, and the candidate write
@@ -172,10 +173,11 @@ class HttpFeed final : public Feed {
  private:
   // The validators of the copy fetched last: the one staged (updates: stage, and the feed
   // staged one), else the one serving.
-  HttpValidators base() const {
+  HttpValidators base(bool* staged = nullptr) const {
     const FeedBase b = feed_base(*ctx_.store, name_, "http", stage_);
-    if (b.slot == policy::kCopyStaged && b.meta)
-      return {b.meta->etag, b.meta->last_modified, b.meta->hash};
+    const bool is_staged = b.slot == policy::kCopyStaged && b.meta;
+    if (staged) *staged = is_staged;
+    if (is_staged) return {b.meta->etag, b.meta->last_modified, b.meta->hash};
     return serving_;
   }
 
@@ -213,7 +215,8 @@ class HttpFeed final : public Feed {
     d->get.max_bytes = spec_.max_bytes;
     d->get.timeout_seconds = spec_.timeout_seconds;
     d->get.ca_file = spec_.ca_file;
-    const HttpValidators from = base();
+    bool staged_base = false;
+    const HttpValidators from = base(&staged_base);
     d->get.validators = refused_.empty() ? from : refused_;
     d->list = name_;
     d->store = ctx_.store;
@@ -221,6 +224,7 @@ class HttpFeed final : public Feed {
     d->meta.who = "feed";
     d->meta.origin = spec_.url;
     d->serving = from;
+    d->staged_base = staged_base;
     d->refused = refused_;
     d->async = async_;
     const int64_t now = unix_now_ms();
@@ -247,6 +251,7 @@ class HttpFeed final : public Feed {
     Download::Result result;
     std::string write_error;
     int64_t arrived;
+    bool staged_base;
     {
       std::lock_guard lock(d->mu);
       if (!d->done) return;  // a signal of a download abandoned since
@@ -254,6 +259,7 @@ class HttpFeed final : public Feed {
       result = d->result;
       write_error = d->write_error;
       arrived = d->arrived_ms;
+      staged_base = d->staged_base;
     }
     download_.reset();
     const std::string list = util::escape_for_log(name_, 120);
@@ -275,7 +281,8 @@ class HttpFeed final : public Feed {
                        still_refused ? "still the copy refused" : "not modified");
         failures_ = 0;
         last_logged_error_.clear();
-        if (got.outcome == HttpGot::Outcome::kContent && !still_refused) {
+        // (Not when they are the staged copy's bytes: serving_ stays the copy serving's.)
+        if (got.outcome == HttpGot::Outcome::kContent && !still_refused && !staged_base) {
           // The bytes serving, under new validators (or back after a refused copy): ask
           // with these next time.
           serving_.etag = got.validators.etag;
@@ -297,8 +304,7 @@ class HttpFeed final : public Feed {
         not_staged(still_refused
                        ? "the source still has the version the list guard refused"
                        : fmt::format("nothing newer at {} than the version {} (HTTP {})", spec_.url,
-                                     stage_ && base().hash != serving_.hash ? "staged" : "serving",
-                                     got.status));
+                                     staged_base ? "staged" : "serving", got.status));
         arm(uint64_t{spec_.refresh_seconds} * 1000);
         return;
       }
