@@ -19,6 +19,9 @@ upstream meant to fail):
     enforces it; with the primary gone, `--from-feed` exits 1 (unreachable);
   - an HTTP list (refresh an hour away): `--from-feed` stages a fresh download (nginx saw
     the request) without changing an answer; promote enforces it;
+  - an HTTP list with `updates: stage` (refresh 10s): its first copy serves; a changed file
+    is staged at the next refresh, answers unchanged, and the request after asks with the
+    staged copy's ETag (nginx answers 304); promote enforces it;
   - errors: `--from-feed` on a file list and FILE with `--from-feed` exit 1, saying why.
 """
 
@@ -272,6 +275,42 @@ class StageFromFeedTest(PolicyTestCase):
         events = [(e["event"], e["new_version"]) for e in self.audit(s, "mic")]
         self.assertIn(("staged", "serial 2"), events)
         self.assertTrue(re.search(r"stage --from-feed: asking the source now", s.log_text()))
+
+    # -- updates: stage on an HTTP list ----------------------------------------------
+    def test_3_http_updates_stage_asks_with_the_staged_etag(self):
+        nginx = Nginx(os.path.join(self.tmp, "nginx"))
+        make_ca(nginx.dir)
+        self.addCleanup(nginx.stop)
+        nginx.start()
+        nginx.put("st.txt", "h1.stage.test\n")
+        url = f"http://127.0.0.1:{nginx.http_port}/st.txt"
+        s = self.sinkholed({"web": f"{{ url: {url}, refresh: 10s, format: domains, "
+                                   f"updates: stage }}"})
+        # The first copy is enforced (no copy serving); a new file is staged at the next
+        # refresh, answers unchanged.
+        self.wait("h1 blocked", lambda: self.rcode(s, "h1.stage.test") == NXDOMAIN, s)
+        serving_etag = ctl_list("web", sock=s.control_socket)["version"]
+        nginx.put("st.txt", "h1.stage.test\nh2.stage.test\n")
+        limit = 10 + 40 * self.factor  # one refresh, then a build under a sanitizer
+        t0 = time.monotonic()
+        self.wait("h2 staged", lambda: self.staged_version(s, "web"), s, timeout=limit)
+        print(f"\nupdates: stage (HTTP, refresh 10s): file changed → staged in "
+              f"{time.monotonic() - t0:.3f} s")
+        staged = self.staged_version(s, "web")
+        self.assertNotEqual(staged, serving_etag)
+        self.assertEqual(ctl_list("web", sock=s.control_socket)["version"], serving_etag)
+        self.assertEqual(self.rcode(s, "h2.stage.test"), NOERROR)
+        # The next request asks with the staged copy's ETag: nginx answers 304.
+        etag = staged.split(" ", 1)[1]
+        self.wait("a request with the staged ETag",
+                  lambda: (304, etag) in nginx.requests("/st.txt"), s, timeout=limit)
+        self.assertEqual(self.staged_version(s, "web"), staged)
+        self.assertEqual(self.rcode(s, "h2.stage.test"), NOERROR)
+        d = json.loads(self.ctl(s, "list", "diff", "web", "--json").stdout)
+        self.assertEqual(d["added_names"], ["h2.stage.test"])
+        self.ctl(s, "list", "promote", "web")
+        self.assertEqual(self.rcode(s, "h2.stage.test"), NXDOMAIN)
+        self.assertIsNone(self.staged_version(s, "web"))
 
 
 if __name__ == "__main__":
