@@ -171,6 +171,20 @@ void read_list_source(config::YamlReader& r, const YAML::Node& l, const std::str
   for (const auto k : kHttpKeys)
     if (!http && l[std::string(k)])
       r.error_at(l[std::string(k)], fmt::format("{}.{} is for an HTTP source (url:)", where, k));
+  if (const auto u = l["updates"]) {
+    if (!rpz && !http) {
+      r.error_at(u, fmt::format("{}.updates is for a feed list (primary: or url:); a file "
+                                "list's new versions are staged with sinkholectl list stage",
+                                where));
+    } else if (auto s = r.scalar(u, where + ".updates")) {
+      if (*s == "enforce")
+        out.updates = ListSource::Updates::kEnforce;
+      else if (*s == "stage")
+        out.updates = ListSource::Updates::kStage;
+      else
+        r.error_at(u, fmt::format("{}.updates must be enforce or stage, not '{}'", where, *s));
+    }
+  }
   if (rpz) {
     out.kind = ListSource::Kind::kRpz;
     read_rpz(r, l, where, base, out.rpz);

@@ -55,6 +55,11 @@ struct ListSource {
   Kind kind = Kind::kFile;
   RpzFeedSpec rpz;    // kRpz
   HttpFeedSpec http;  // kHttp
+  // A feed list's `updates:` what a new version the feed fetched becomes once the list guard
+  // passes it: the copy serving (enforce, the default), or the list's staged copy, compiled
+  // and tallied beside the one serving until `sinkholectl list promote` (stage).
+  enum class Updates : uint8_t { kEnforce, kStage };
+  Updates updates = Updates::kEnforce;
   bool is_feed() const { return kind != Kind::kFile; }
   bool operator==(const ListSource&) const = default;
 };
@@ -63,7 +68,8 @@ struct ListSource {
 const char* source_name(ListSource::Kind k);
 
 // The RPZ source keys (primary, zone, tsig, on_expire) or the HTTP ones (url, refresh,
-// max_bytes, timeout, ca_file) of list mapping `l`, into `out`; errors at their node. A list
+// max_bytes, timeout, ca_file), and `updates` (either feed), of list mapping `l`, into
+// `out`; errors at their node. A list
 // has exactly one of `path`, `primary`, `url`. `base`: relative secret_file/ca_file paths are
 // relative to it (the config file's directory).
 void read_list_source(config::YamlReader& r, const YAML::Node& l, const std::string& where,

@@ -423,6 +423,13 @@ class Builder {
       read_list_limits(r_, l, where, /*per_list=*/true, limits);
       ListData data;
       data.name = name;
+      // A candidate to stage is read beside the version serving, which is built as if
+      // there were no candidate (stage_candidate).
+      std::string to_stage;
+      if (options_.stage_candidates.count(name)) {
+        const auto c = options_.candidates.find(name);
+        if (c != options_.candidates.end()) to_stage = c->second;
+      }
       // A feed's build: the list as it serves (its source too: a TSIG key file is not
       // read again), unless it has a candidate.
       const ListData* kept = kept_list(name);
@@ -438,7 +445,8 @@ class Builder {
       } else if (data.source.is_feed()) {
         // A feed list reads the copy its feed saved (or the candidate this build tries);
         // without one yet it is pending: empty, and the build goes on (load_list).
-        const auto candidate = options_.candidates.find(name);
+        auto candidate = options_.candidates.find(name);
+        if (!to_stage.empty()) candidate = options_.candidates.end();
         if (candidate != options_.candidates.end() && !candidate->second.empty()) {
           data.path = candidate->second;
         } else if (candidate != options_.candidates.end()) {
@@ -528,7 +536,14 @@ class Builder {
         failed_lists_.insert(name);
         continue;
       }
-      if (!kept) load_staged(data, static_cast<bool>(l["format"]));
+      if (!to_stage.empty()) {
+        if (!stage_candidate(kv.first, data, limits, to_stage)) {
+          failed_lists_.insert(name);
+          continue;
+        }
+      } else if (!kept) {
+        load_staged(data, static_cast<bool>(l["format"]));
+      }
       list_index_[name] = static_cast<uint16_t>(snap_->lists.size());
       snap_->lists.push_back(std::move(data));
     }
@@ -605,6 +620,30 @@ class Builder {
     }
     data.path = copy;
     data.copy = "pushed";
+  }
+
+  // A feed's new version to stage (BuildOptions::stage_candidates): read from `path` and
+  // put through the list guard exactly as a candidate to enforce (a refusal fails the
+  // build), then kept as `data`'s staged version; `data` stays the version serving. Its
+  // tally is keyed by the file's fingerprint, which the move to the `staged` slot keeps,
+  // so later builds (load_staged) go on counting into it.
+  bool stage_candidate(const YAML::Node& at, ListData& data, const ListLimits& limits,
+                       const std::string& path) {
+    ListData next;
+    next.name = data.name;
+    next.source = data.source;
+    next.limits = data.limits;
+    next.format = data.format;
+    next.format_basis = data.format_basis;
+    next.path = path;
+    if (!load_list(at, next, limits)) return false;
+    data.staged = next.matcher;
+    data.staged_path = list_copy_path(state_dir(), data.name, kCopyStaged);
+    data.staged_entries = next.stats.entries;
+    data.staged_tally = std::make_shared<StagedTally>(
+        file_fingerprint(path), static_cast<int64_t>(std::time(nullptr)) * 1000);
+    snap_->any_staged = true;
+    return true;
   }
 
   // A staged version (sinkholectl list stage): compiled beside the one serving, tallied,
@@ -844,7 +883,9 @@ class Builder {
   // candidate, taken as it is; null for a list to read (a candidate, or a feed list still
   // waiting for its first copy, which its feed's current copy may end).
   const ListData* kept_list(const std::string& name) {
-    if (!options_.feeds_only || options_.candidates.count(name)) return nullptr;
+    if (!options_.feeds_only ||
+        (options_.candidates.count(name) && !options_.stage_candidates.count(name)))
+      return nullptr;
     const ListData* old = serving_list(name);
     if (!old || old->override_list || (old->source.is_feed() && old->pending)) return nullptr;
     return old;

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,11 @@ struct BuildOptions {
   // An empty path: build the list without any copy, pending and empty (an RPZ copy past
   // its SOA expire with `on_expire: drop`).
   std::map<std::string, std::string> candidates;
+  // Of `candidates`, the ones to build as the list's *staged* version (a feed's `updates:
+  // stage`, sinkholectl list stage --from-feed): read and put through the list guard as any
+  // candidate (a refusal fails the build), then compiled beside the version serving
+  // (ListData::staged, path: the `staged` slot the feed manager moves it to), which stays.
+  std::set<std::string> stage_candidates;
   // The staged-version tallies of the snapshot serving, by list name: a list whose staged
   // copy is still the same keeps counting into the same tally (policy/staged_tally.h).
   std::map<std::string, std::shared_ptr<StagedTally>> staged_tallies;

@@ -28,6 +28,15 @@ constexpr Argument kListFileArgs[] = {
     {"file", "", "FILE", true, "The new version (sent to the server; any list format)", false,
      true},
 };
+constexpr Argument kListStageArgs[] = {
+    {"list", "", "LIST", true, "List name (as in the configuration)", false},
+    {"file", "", "FILE", false, "The new version (sent to the server; any list format)", false,
+     true, "from_feed"},
+    {"from_feed", "--from-feed", "", false,
+     "Stage the feed's newest version instead (an RPZ or HTTP list): the one it staged "
+     "already (updates: stage), else fetched now; exit 1 when there is nothing newer",
+     true, false, "file"},
+};
 constexpr Argument kListArgs[] = {
     {"list", "", "LIST", true, "List name (as in the configuration)", false},
 };
@@ -81,8 +90,9 @@ constexpr std::array<Command, kCommandCount> kCommands = {{
     {CommandId::kUnblock, "unblock", kBlockArgs,
      "Remove a local block of NAME, or else lift NAME from every non-mandatory list (with "
      "--list L: from L only)"},
-    {CommandId::kListStage, "list stage", kListFileArgs,
-     "Load FILE as LIST's staged version in monitor mode: tallied, never answering"},
+    {CommandId::kListStage, "list stage", kListStageArgs,
+     "Load FILE, or the feed's newest version (--from-feed), as LIST's staged version in "
+     "monitor mode: tallied, never answering"},
     {CommandId::kListDiff, "list diff", kListArgs,
      "Names the staged version adds and removes, and the queries and distinct clients since "
      "staging it would block that the version serving does not"},
@@ -158,6 +168,14 @@ const Command* find_command(std::string_view name) {
 std::string synopsis(const Command& c) {
   std::string out(c.name);
   for (const auto& a : c.arguments) {
+    // Two alternatives are one word, at the positional's place: "FILE|--from-feed".
+    if (!a.alternative.empty() && !a.option.empty()) continue;
+    if (!a.alternative.empty()) {
+      for (const auto& b : c.arguments)
+        if (b.key == a.alternative)
+          out += " " + std::string(a.value) + "|" + std::string(long_option(b.option));
+      continue;
+    }
     std::string word = a.option.empty() ? std::string(a.value)
                        : a.flag         ? std::string(long_option(a.option))
                                 : std::string(long_option(a.option)) + " " + std::string(a.value);

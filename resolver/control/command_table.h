@@ -61,6 +61,10 @@ struct Argument {
   // operator's files: PrivateTmp, another host's mount): "<file name>:<base64>"
   // (attach_uploads, ctl_cli.h). Such a request may be up to kMaxUploadRequest long.
   bool upload = false;
+  // The key of another argument of the command that this one excludes, one of the two
+  // being required (`list stage LIST FILE|--from-feed`): the synopsis shows them as one
+  // word, sinkholectl refuses both or neither as a usage error.
+  std::string_view alternative = {};
 };
 
 struct Command {

@@ -85,10 +85,11 @@ CtlCli::CtlCli(CLI::App& app) {
     CLI::App* sub = parent->add_subcommand(std::string(leaf), std::string(c.help));
     sub->fallthrough();
     Leaf entry{c.id, sub, {}, {}};
+    std::map<std::string_view, CLI::Option*> by_key;
     for (const Argument& a : c.arguments) {
       if (a.flag) {
         bool& set = flags_.emplace_back(false);
-        sub->add_flag(std::string(a.option), set, std::string(a.help));
+        by_key[a.key] = sub->add_flag(std::string(a.option), set, std::string(a.help));
         entry.flags.emplace_back(a.key, &set);
         continue;
       }
@@ -98,7 +99,23 @@ CtlCli::CtlCli(CLI::App& app) {
                           std::string(a.help));
       o->type_name(std::string(a.value));
       if (a.required) o->required();
+      by_key[a.key] = o;
       entry.values.emplace_back(a.key, &value);
+    }
+    // Alternatives (Argument::alternative): not both, and one of them.
+    for (const Argument& a : c.arguments) {
+      if (a.alternative.empty() || a.option.empty()) continue;
+      CLI::Option* mine = by_key[a.key];
+      CLI::Option* other = by_key[a.alternative];
+      if (!mine || !other) continue;
+      mine->excludes(other);
+      std::string words = std::string(a.alternative);
+      for (const Argument& b : c.arguments)
+        if (b.key == a.alternative) words = std::string(b.option.empty() ? b.value : b.option);
+      words += " or " + std::string(a.option);
+      sub->callback([mine, other, words] {
+        if (mine->count() == 0 && other->count() == 0) throw CLI::RequiredError(words);
+      });
     }
     // Also here, not only through fall-through: `sinkholectl CMD --help` lists it.
     sub->add_flag("--json", json_, "Machine-readable output (one JSON document)");

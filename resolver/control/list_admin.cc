@@ -225,11 +225,63 @@ void unblock(const CommandContext& ctx, const Request& r, const Respond& respond
   edit_override(ctx, r, respond, false);
 }
 
+namespace {
+
+// list stage LIST --from-feed: the feed's newest version, staged by the feed manager.
+void stage_from_feed(const CommandContext& ctx, const Request& r, const Respond& respond,
+                     const policy::ListData& l) {
+  const std::string list = l.name;
+  if (!l.source.is_feed())
+    return respond(failure(fmt::format(
+        "list {} has no feed (its source is the file {}): --from-feed needs a list with "
+        "primary: (RPZ) or url: (HTTP); stage a file with sinkholectl list stage {} FILE",
+        list, l.configured_path.empty() ? l.path : l.configured_path, list)));
+  const auto t0 = Clock::now();
+  ctx.feeds->stage_from_feed(list, [&ctx, list, t0, json = r.json,
+                                    respond](const feeds::FeedManager::StageResult& s) {
+    if (!s.ok) return respond(failure(fmt::format("list {}: nothing staged: {}", list, s.error)));
+    const auto snap = ctx.state->holder->current();
+    uint64_t staged = 0, serving = 0;
+    for (const auto& x : snap->lists)
+      if (x.name == list) {
+        staged = x.staged_entries;
+        serving = x.stats.entries;
+      }
+    const auto cur = ctx.feeds->store().meta(list, policy::kCopyCurrent);
+    const std::string serving_version = cur ? cur->version : "no copy";
+    const double secs = seconds_since(t0);
+    if (json)
+      return respond(json_reply(Json{{"list", list},
+                                     {"version", s.version},
+                                     {"serving_version", serving_version},
+                                     {"already_staged", s.already},
+                                     {"staged_entries", staged},
+                                     {"serving_entries", serving},
+                                     {"seconds", secs}}));
+    respond(text_reply(fmt::format(
+        "ok: list {}: staged {} from the feed{} ({} entries; serving: {}, {} entries) in monitor "
+        "mode — no answer changes until `sinkholectl list promote {}` ({:.3f} s)\n",
+        list, s.version, s.already ? " (already staged by the feed)" : "", staged, serving_version,
+        serving, list, secs)));
+  });
+}
+
+}  // namespace
+
 void list_stage(const CommandContext& ctx, const Request& r, const Respond& respond) {
   if (!needs_feeds(ctx, respond)) return;
   const std::string list = r.arg("list");
   std::string error;
-  if (!find_list(ctx, list, &error)) return respond(failure(error));
+  const policy::ListData* l = find_list(ctx, list, &error);
+  if (!l) return respond(failure(error));
+  const bool from_feed = r.arg("from_feed") == "true";
+  if (from_feed && !r.arg("file").empty())
+    return respond(failure("list stage: FILE and --from-feed exclude each other"));
+  if (from_feed) return stage_from_feed(ctx, r, respond, *l);
+  if (r.arg("file").empty())
+    return respond(
+        failure("list stage: FILE or --from-feed is required (usage: list stage LIST "
+                "FILE|--from-feed)"));
   auto upload = decode_upload(r.arg("file"), &error);
   if (!upload) return respond(failure(error));
   feeds::CopyMeta meta;
@@ -339,7 +391,7 @@ void list_promote(const CommandContext& ctx, const Request& r, const Respond& re
   feeds::AuditEvent ev;
   ev.list = list;
   ev.event = "promoted";
-  ev.source = "push";
+  ev.source = meta && !meta->source.empty() ? meta->source : "push";
   ev.origin = meta ? meta->origin : "";
   ev.new_version = meta ? meta->version : "";
   audit(ctx, ev);
@@ -354,6 +406,7 @@ void list_promote(const CommandContext& ctx, const Request& r, const Respond& re
     }
   }
   ctx.feeds->offer(list, /*build=*/false);
+  ctx.feeds->staged_gone(list);
   const auto t0 = Clock::now();
   build_for_feed(ctx, [&ctx, list, t0, json = r.json, respond](const Reloader::Outcome& o) {
     answer_install(ctx, list, "staged version", t0, json, respond, o);
@@ -370,10 +423,11 @@ void list_unstage(const CommandContext& ctx, const Request& r, const Respond& re
     return respond(failure(fmt::format("list {} has no staged version", list)));
   const auto meta = store.meta(list, policy::kCopyStaged);
   store.remove(list, policy::kCopyStaged);
+  ctx.feeds->staged_gone(list);
   feeds::AuditEvent ev;
   ev.list = list;
   ev.event = "unstaged";
-  ev.source = "push";
+  ev.source = meta && !meta->source.empty() ? meta->source : "push";
   ev.old_version = meta ? meta->version : "";
   audit(ctx, ev);
   ctx.reload(false, [list, json = r.json, respond](const Reloader::Outcome& o) {

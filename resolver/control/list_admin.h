@@ -13,7 +13,11 @@
 //            the reply comes once the generation holding the change serves.
 //   stage    the bytes become the `staged` copy; the build compiles it beside the version
 //            serving (ListData::staged), never answering; the policy stage tallies the
-//            queries and clients it would block (policy/staged_tally.h).
+//            queries and clients it would block (policy/staged_tally.h). --from-feed (a
+//            feed list): the feed's newest version instead — the one it staged already
+//            (`updates: stage`), else fetched now and built to stage through the feed's
+//            candidate path (FeedManager::stage_from_feed); exit 1 when the source fails or
+//            has nothing newer.
 //   diff     names added / removed (policy/list_diff.h, read on the control thread) and the
 //            tally since staging.
 //   promote  the staged copy becomes the candidate: as push. unstage: dropped.

@@ -79,6 +79,7 @@ void Reloader::start() {
   job->options.serving_entries = policy::entries_by_list(*job->options.serving);
   job->options.state_dir = state_dir;
   if (candidates) job->options.candidates = candidates();
+  if (stage_candidates) job->options.stage_candidates = stage_candidates();
   job->options.staged_tallies = policy::staged_tallies(*holder_.current());
   job->req.data = job;
   if (job->feed) {

@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -115,6 +116,8 @@ class Reloader {
   std::string state_dir;
   // Asked when a build starts: feed lists to read from a new copy (list → path). Unset: none.
   std::function<std::map<std::string, std::string>()> candidates;
+  // Of those, the ones to build as the list's staged version (BuildOptions). Unset: none.
+  std::function<std::set<std::string>()> stage_candidates;
   // What a feed's build names a candidate by in its log line ("mic serial 5"). Unset: the
   // list's name.
   std::function<std::string(const std::string& list)> describe_candidate;

@@ -194,6 +194,7 @@ void Server::start_feeds() {
   commands_.feeds = feeds_.get();
   reloader_->state_dir = cfg_.server.state_dir;
   reloader_->candidates = [this] { return feeds_->candidates(); };
+  reloader_->stage_candidates = [this] { return feeds_->stage_candidates(); };
   reloader_->describe_candidate = [this](const std::string& list) {
     return feeds_->describe(list);
   };

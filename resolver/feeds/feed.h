@@ -6,8 +6,12 @@
 // then asks for a build that reads the candidate in place of the copy serving, so the list
 // guard and every other check of a reload apply to it unchanged; candidate_done tells the
 // feed whether it now serves (and was promoted to `current`) or was refused (and deleted).
-// A feed offers at most one candidate at a time. Control thread, except where a method
-// says otherwise.
+// A feed offers at most one candidate at a time. With `updates: stage` and a copy serving
+// (the first copy is enforced: fail closed), or for one fetch
+// that sinkholectl list stage --from-feed asked for) it offers it *to stage*: the same build
+// and list guard, but a published candidate becomes the list's `staged` copy, compiled and
+// tallied beside the one serving, and the feed's next fetch starts from it (feed_base.h).
+// Control thread, except where a method says otherwise.
 #pragma once
 
 #include <uv.h>
@@ -29,8 +33,9 @@ struct FeedContext {
   const ListStore* store = nullptr;
   FeedStatus* status = nullptr;
   AuditLog* audit = nullptr;
-  // A candidate copy of `list` was written: build it. Control thread.
-  std::function<void(const std::string& list)> offer;
+  // A candidate copy of `list` was written: build it; `stage`: as the list's staged copy,
+  // not the one serving. Control thread.
+  std::function<void(const std::string& list, bool stage)> offer;
   // RPZ `on_expire: drop`: build `list` without its copy (pending, empty) from now on, or
   // again with it (false). Asks for a build. Control thread.
   std::function<void(const std::string& list, bool dropped)> drop;
@@ -66,6 +71,15 @@ class Feed {
   // A NOTIFY for the list's zone came from one of its primaries at `seen_ms` (unix ms): ask
   // the source now (RPZ; others ignore it).
   virtual void notified(int64_t seen_ms) { (void)seen_ms; }
+  // sinkholectl list stage --from-feed: ask the source now (an RPZ SOA/IXFR-or-AXFR check,
+  // an HTTP request) and offer what is new *to stage*. When nothing is offered, `nothing`
+  // is called (control thread) with why: the source failed, or has nothing newer than the
+  // feed's base (feed_base.h). A fetch in flight serves the request. false: not done (no
+  // such fetch for this feed, or it is shutting down); `nothing` is not called then.
+  virtual bool fetch_to_stage(std::function<void(const std::string& why)> nothing) {
+    (void)nothing;
+    return false;
+  }
 };
 
 // The feed for `list` (its ListData from the snapshot just published), by source kind.

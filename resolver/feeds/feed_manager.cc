@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "resolver/feeds/feed_manager.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
 
 #include "policy/list_copies.h"
+#include "resolver/feeds/feed_base.h"
 #include "util/log_escape.h"
 
 namespace sinkhole::feeds {
@@ -124,16 +126,19 @@ void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
     if (it != feeds_.end()) {
       if (it->second.feed) it->second.feed->stop();
       feeds_.erase(it);
+      finish_stage(l.name, {false, false, "", "the list's source changed at a reload"});
     }
     dropped_.erase(l.name);
     // A candidate left by a crash or by the source this list had before is not this
     // feed's: it starts from the copy serving.
     store_.remove(l.name, policy::kCopyCandidate);
     offered_.erase(l.name);
+    staging_.erase(l.name);
     status_.update(l.name, [&](ListFeedState& s) {
       s.source = policy::source_name(l.source.kind);
       s.origin = feed_origin(l.source);
       s.entries = l.stats.entries;
+      s.staged_version = feed_staged_version(l.name, l.source);
       if (const auto m = store_.meta(l.name, policy::kCopyCurrent)) {
         s.version = m->version;
         s.serial = m->serial;
@@ -141,8 +146,8 @@ void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
     });
     const uint64_t gen = ++next_generation_;
     auto ctx = std::make_unique<FeedContext>(ctx_);
-    ctx->offer = [this, gen](const std::string& list) {
-      if (current_feed(list, gen)) offer(list);
+    ctx->offer = [this, gen](const std::string& list, bool stage) {
+      if (current_feed(list, gen)) offer(list, true, stage);
     };
     ctx->drop = [this, gen](const std::string& list, bool dropped) {
       if (current_feed(list, gen)) set_dropped(list, dropped);
@@ -161,15 +166,21 @@ void FeedManager::reconcile(const policy::PolicySnapshot& snap) {
       continue;
     }
     if (it->second.feed) it->second.feed->stop();
+    finish_stage(it->first, {false, false, "", "the list's feed was removed at a reload"});
     offered_.erase(it->first);
+    staging_.erase(it->first);
     dropped_.erase(it->first);
     status_.erase(it->first);
     it = feeds_.erase(it);
   }
 }
 
-void FeedManager::offer(const std::string& list, bool build) {
+void FeedManager::offer(const std::string& list, bool build, bool stage) {
   offered_.insert(list);
+  if (stage)
+    staging_.insert(list);
+  else
+    staging_.erase(list);
   status_.update(list, [](ListFeedState& s) { s.state = "building"; });
   if (build && request_build) request_build();
 }
@@ -204,12 +215,72 @@ std::map<std::string, std::string> FeedManager::candidates() const {
   return out;
 }
 
+std::set<std::string> FeedManager::stage_candidates() const {
+  std::set<std::string> out;
+  for (const auto& list : staging_)
+    if (offered_.count(list) && store_.exists(list, policy::kCopyCandidate)) out.insert(list);
+  return out;
+}
+
 std::string FeedManager::describe(const std::string& list) const {
   const std::string name = util::escape_for_log(list, 120);
   if (!offered_.count(list) && dropped_.count(list)) return name + " (dropped: no copy)";
   const auto meta = store_.meta(list, policy::kCopyCandidate);
-  if (!meta || meta->version.empty()) return name;
-  return name + " " + util::escape_for_log(meta->version, 120);
+  const std::string to_stage = staging_.count(list) ? " (to stage)" : "";
+  if (!meta || meta->version.empty()) return name + to_stage;
+  return name + " " + util::escape_for_log(meta->version, 120) + to_stage;
+}
+
+std::string FeedManager::feed_staged_version(const std::string& list,
+                                             const policy::ListSource& src) const {
+  if (!staged_by_feed(store_, list, policy::source_name(src.kind))) return "";
+  const auto m = store_.meta(list, policy::kCopyStaged);
+  return m ? m->version : "";
+}
+
+void FeedManager::staged_gone(const std::string& list) {
+  status_.update(list, [](ListFeedState& s) { s.staged_version.clear(); });
+}
+
+void FeedManager::finish_stage(const std::string& list, const StageResult& r) {
+  const auto it = stage_waiters_.find(list);
+  if (it == stage_waiters_.end()) return;
+  std::vector<StageDone> waiting = std::move(it->second);
+  stage_waiters_.erase(it);
+  for (auto& done : waiting)
+    if (done) done(r);
+}
+
+void FeedManager::stage_from_feed(const std::string& list, StageDone done) {
+  const auto it = feeds_.find(list);
+  if (it == feeds_.end() || !it->second.feed) {
+    done({false, false, "", "the list has no feed running"});
+    return;
+  }
+  const policy::ListSource& src = it->second.source;
+  if (src.updates == policy::ListSource::Updates::kStage) {
+    // The feed keeps its newest version staged: that is the one asked for.
+    if (const std::string v = feed_staged_version(list, src); !v.empty()) {
+      done({true, true, v, ""});
+      return;
+    }
+  }
+  auto& waiting = stage_waiters_[list];
+  waiting.push_back(std::move(done));
+  if (waiting.size() > 1) return;  // the fetch asked for already serves this one too
+  if (offered_.count(list) && !staging_.count(list)) {
+    finish_stage(list, {false, false, "",
+                        "a new version from the feed is being installed now (updates: enforce); "
+                        "try again once it serves"});
+    return;
+  }
+  if (offered_.count(list)) return;  // a version to stage is being built: its outcome answers
+  spdlog::info("list {}: sinkholectl list stage --from-feed: asking the source now",
+               util::escape_for_log(list, 120));
+  const bool asked = it->second.feed->fetch_to_stage([this, list](const std::string& why) {
+    finish_stage(list, {false, false, "", why});
+  });
+  if (!asked) finish_stage(list, {false, false, "", "the feed cannot fetch now (shutting down?)"});
 }
 
 void FeedManager::build_finished(bool published, const std::vector<std::string>& read,
@@ -232,8 +303,38 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
     ev.origin = meta ? meta->origin : "";
     ev.old_version = old ? old->version : "";
     ev.new_version = meta ? meta->version : "";
-    if (published) {
+    if (published && staging_.count(list)) {
+      // Compiled beside the version serving (ListData::staged): held for review.
       offered_.erase(list);
+      staging_.erase(list);
+      const std::string err = store_.move(list, policy::kCopyCandidate, policy::kCopyStaged);
+      if (!err.empty())
+        spdlog::error("list {}: the staged version could not be saved: {}",
+                      util::escape_for_log(list, 120), err);
+      const auto it = std::find_if(snap.lists.begin(), snap.lists.end(),
+                                   [&](const policy::ListData& l) { return l.name == list; });
+      ev.event = "staged";
+      ev.old_version = old ? old->version : "";
+      if (it != snap.lists.end()) ev.entries = it->staged_entries;
+      ev.reason = "held for review (sinkholectl list diff, list promote)";
+      status_.update(list, [&](ListFeedState& s) {
+        s.last_success_ms = now;
+        s.last_error.clear();
+        s.staged_version = ev.new_version;
+        s.state = "staged";
+      });
+      spdlog::info(
+          "list {}: {} {} staged beside {} ({} entries): no answer changes until sinkholectl "
+          "list promote {} ({:.3f} s after the change was seen)",
+          util::escape_for_log(list, 120), ev.source, util::escape_for_log(ev.new_version, 120),
+          ev.old_version.empty() ? "no copy" : util::escape_for_log(ev.old_version, 120),
+          ev.entries.value_or(0), util::escape_for_log(list, 120),
+          meta && meta->seen_unix_ms ? (now - meta->seen_unix_ms) / 1000.0 : 0.0);
+      if (f) f->candidate_done(true, "");
+      finish_stage(list, {true, false, ev.new_version, ""});
+    } else if (published) {
+      offered_.erase(list);
+      staging_.erase(list);
       const std::string err = store_.promote_candidate(list);
       if (!err.empty())  // serving, but a restart would read the old copy: say so loudly
         spdlog::error("list {}: the new copy serves but could not be saved: {}",
@@ -251,6 +352,8 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
         s.seen_ms = meta && meta->seen_unix_ms ? meta->seen_unix_ms : now;
         s.enforced_ms = now;
         s.state = "ok";
+        // A promoted staged version is this candidate: the staged slot is empty now.
+        if (!store_.exists(list, policy::kCopyStaged)) s.staged_version.clear();
       });
       spdlog::info("list {}: {} {} serving (was {}; {:.3f} s after the change was seen)",
                    util::escape_for_log(list, 120), ev.source,
@@ -261,6 +364,7 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
     } else if (refusal != refused.end()) {
       refused_candidate = true;
       offered_.erase(list);
+      const bool to_stage = staging_.erase(list) > 0;
       store_.remove(list, policy::kCopyCandidate);
       ev.event = "refused";
       ev.reason = refusal->message;
@@ -274,6 +378,11 @@ void FeedManager::build_finished(bool published, const std::vector<std::string>&
                     util::escape_for_log(list, 120), util::escape_for_log(ev.new_version, 120),
                     refusal->message);
       if (f) f->candidate_done(false, refusal->message);
+      if (to_stage)
+        finish_stage(list, {false, false, "",
+                            fmt::format("{} refused by the list guard (the staged copy is "
+                                        "unchanged): {}",
+                                        ev.new_version, refusal->message)});
     } else {
       // The build failed elsewhere: the candidate waits for the next one (offered_ kept).
       status_.update(list, [](ListFeedState& s) {

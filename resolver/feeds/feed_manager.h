@@ -7,7 +7,11 @@
 // time to enforce and an audit line. The build a feed asks for (request_build) is a feed's
 // build: from the snapshot serving, reading only the candidates (Reloader::Kind::kFeed). A
 // reload that failed for another reason (a broken configuration file, a refused file list)
-// keeps the candidate, and the Reloader follows it with a feed's build. Control thread only.
+// keeps the candidate, and the Reloader follows it with a feed's build. A candidate offered
+// *to stage* (`updates: stage`, sinkholectl list stage --from-feed) goes through the same
+// build and guard (BuildOptions::stage_candidates) but, published, becomes the list's
+// `staged` copy instead of `current`: audited "staged", shown as the status' staged version,
+// never answering until sinkholectl list promote. Control thread only.
 #pragma once
 
 #include <uv.h>
@@ -47,6 +51,8 @@ class FeedManager {
   void reconcile(const policy::PolicySnapshot& snap);
   // The candidate copies the next build should read: list → path (Reloader::candidates).
   std::map<std::string, std::string> candidates() const;
+  // Those of them to build as the list's staged copy (BuildOptions::stage_candidates).
+  std::set<std::string> stage_candidates() const;
   // A candidate as a feed's build names it in its log: "mic serial 5", "mic (dropped)".
   std::string describe(const std::string& list) const;
   // After a build (Reloader::on_built): `read` the lists it read from candidates, `refused`
@@ -62,7 +68,24 @@ class FeedManager {
 
   // A new candidate of `list` was written (FeedContext::offer): build it. `build` false:
   // the caller asks for the build itself (sinkholectl list push waits for its outcome).
-  void offer(const std::string& list, bool build = true);
+  // `stage`: as the list's staged copy (feed.h).
+  void offer(const std::string& list, bool build = true, bool stage = false);
+
+  // sinkholectl list stage --from-feed: the feed's newest version as the list's staged
+  // copy. With `updates: stage` and a version the feed staged already: that one, at once.
+  // Otherwise the feed fetches now (Feed::fetch_to_stage) and `done` is called once the
+  // build of what it fetched ended (staged, or refused by the list guard), or at once when
+  // nothing was offered (the source failed or has nothing newer: nothing is staged).
+  struct StageResult {
+    bool ok = false;
+    bool already = false;  // the feed had staged it before this request
+    std::string version;   // ok: the staged version ("serial 5", an ETag)
+    std::string error;     // !ok: why nothing was staged
+  };
+  using StageDone = std::function<void(const StageResult&)>;
+  void stage_from_feed(const std::string& list, StageDone done);
+  // The staged copy of `list` is gone (promoted, or dropped by sinkholectl list unstage).
+  void staged_gone(const std::string& list);
   // The configured file of a file list changed after a push, and a published build read
   // it: the pushed copy becomes `previous` (last-known-good), audited.
   void push_superseded(const std::string& list);
@@ -98,6 +121,11 @@ class FeedManager {
   FeedContext ctx_;      // shared fields; each feed gets a copy with its own offer and drop
   std::map<std::string, Running> feeds_;
   std::set<std::string> offered_;  // lists with a candidate waiting for a build
+  std::set<std::string> staging_;  // of those, the ones offered to stage
+  std::map<std::string, std::vector<StageDone>> stage_waiters_;  // --from-feed, by list
+  void finish_stage(const std::string& list, const StageResult& r);
+  // The version of the copy the feed staged (status, `sinkholectl lists`), "" when none.
+  std::string feed_staged_version(const std::string& list, const policy::ListSource& src) const;
   std::set<std::string> dropped_;  // lists built without their copy (on_expire: drop)
   // NOTIFYs from the workers: (zone, from, seen unix ms).
   struct Notice {

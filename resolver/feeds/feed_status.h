@@ -18,6 +18,9 @@ struct ListFeedState {
   std::string source;   // "rpz", "http", "file", "push", "override"
   std::string origin;   // the primary or URL
   std::string version;  // of the copy serving ("serial 7", "etag \"x\"")
+  // Of the copy the feed staged (`updates: stage`, list stage --from-feed), waiting for
+  // sinkholectl list promote; "" when none.
+  std::string staged_version;
   std::optional<uint32_t> serial;
   uint64_t entries = 0;
   int64_t last_attempt_ms = 0;  // unix ms; 0 = never

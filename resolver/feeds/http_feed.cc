@@ -7,7 +7,9 @@
 // serving, is counted and logged once per change of state, and is retried after
 // retry_delay_ms. Each download runs on its own thread (http_fetch.h), so neither the
 // control loop nor a worker ever waits for a server; the thread hands its result back
-// through a uv_async_t. Control thread, except Download::run.
+// through a uv_async_t. With `updates: stage` new content is offered to stage, and the next
+// request asks with the staged copy's validators (feed_base.h): a 304 then means nothing
+// newer than the version staged. Control thread, except Download::run.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +21,7 @@
 
 #include "policy/list_copies.h"
 #include "resolver/feeds/feed.h"
+#include "resolver/feeds/feed_base.h"
 #include "resolver/feeds/http_fetch.h"
 #include "util/log_escape.h"
 
@@ -35,6 +38,7 @@ struct Download {
   const ListStore* store = nullptr;
   CopyMeta meta;                    // the candidate's meta, less what the response says
   HttpValidators serving, refused;  // bytes with these hashes are not new content
+  bool staged_base = false;         // `serving` is the staged copy's (feed_base.h)
   std::atomic<bool> cancel{false};
 
   std::mutex mu;  // guards everything below, and the candidate write
@@ -84,7 +88,10 @@ struct Download {
 class HttpFeed final : public Feed {
  public:
   HttpFeed(const policy::ListData& list, FeedContext& ctx)
-      : name_(list.name), spec_(list.source.http), ctx_(ctx) {
+      : name_(list.name),
+        spec_(list.source.http),
+        stage_(list.source.updates == policy::ListSource::Updates::kStage),
+        ctx_(ctx) {
     if (const auto m = ctx_.store->meta(name_, policy::kCopyCurrent))
       serving_ = {m->etag, m->last_modified, m->hash};
   }
@@ -118,10 +125,14 @@ class HttpFeed final : public Feed {
   }
 
   void candidate_done(bool published, const std::string& error) override {
-    (void)error;  // the manager logged, counted and audited it
+    (void)error;                   // the manager logged, counted and audited it
+    if (!awaiting_build_) return;  // not this feed's copy (a push, a promoted staged one)
     awaiting_build_ = false;
     if (published) {
-      serving_ = offered_;
+      // Staged (not serving): the next request asks with its validators (base()).
+      if (const auto cur = ctx_.store->meta(name_, policy::kCopyCurrent);
+          cur && cur->hash == offered_.hash)
+        serving_ = offered_;
       refused_ = {};
     } else {
       // Asked next with the refused copy's validators: while the server still has that
@@ -133,6 +144,7 @@ class HttpFeed final : public Feed {
   void reconfigure(const policy::ListData& list) override {
     const policy::HttpFeedSpec old = spec_;
     spec_ = list.source.http;
+    stage_ = list.source.updates == policy::ListSource::Updates::kStage;
     if (old.url != spec_.url || old.ca_file != spec_.ca_file) {
       // Another server: its validators mean nothing here (the content hash still does).
       if (old.url != spec_.url) {
@@ -147,7 +159,36 @@ class HttpFeed final : public Feed {
     }
   }
 
+  bool fetch_to_stage(std::function<void(const std::string& why)> nothing) override {
+    if (!timer_) return false;
+    stage_next_ = true;
+    stage_nothing_ = std::move(nothing);
+    if (download_) return true;  // the download in flight answers it
+    uv_timer_stop(timer_);
+    fetch();
+    if (!download_ && stage_nothing_) not_staged("the download could not start");
+    return true;
+  }
+
  private:
+  // The validators of the copy fetched last: the one staged (updates: stage, and the feed
+  // staged one), else the one serving.
+  HttpValidators base(bool* staged = nullptr) const {
+    const FeedBase b = feed_base(*ctx_.store, name_, "http", stage_);
+    const bool is_staged = b.slot == policy::kCopyStaged && b.meta;
+    if (staged) *staged = is_staged;
+    if (is_staged) return {b.meta->etag, b.meta->last_modified, b.meta->hash};
+    return serving_;
+  }
+
+  void not_staged(const std::string& why) {
+    stage_next_ = false;
+    if (auto nothing = std::move(stage_nothing_)) {
+      stage_nothing_ = nullptr;
+      nothing(why);
+    }
+  }
+
   void arm(uint64_t ms) {
     if (!timer_) return;
     uv_timer_start(
@@ -174,13 +215,16 @@ class HttpFeed final : public Feed {
     d->get.max_bytes = spec_.max_bytes;
     d->get.timeout_seconds = spec_.timeout_seconds;
     d->get.ca_file = spec_.ca_file;
-    d->get.validators = refused_.empty() ? serving_ : refused_;
+    bool staged_base = false;
+    const HttpValidators from = base(&staged_base);
+    d->get.validators = refused_.empty() ? from : refused_;
     d->list = name_;
     d->store = ctx_.store;
     d->meta.source = "http";
     d->meta.who = "feed";
     d->meta.origin = spec_.url;
-    d->serving = serving_;
+    d->serving = from;
+    d->staged_base = staged_base;
     d->refused = refused_;
     d->async = async_;
     const int64_t now = unix_now_ms();
@@ -207,6 +251,7 @@ class HttpFeed final : public Feed {
     Download::Result result;
     std::string write_error;
     int64_t arrived;
+    bool staged_base;
     {
       std::lock_guard lock(d->mu);
       if (!d->done) return;  // a signal of a download abandoned since
@@ -214,6 +259,7 @@ class HttpFeed final : public Feed {
       result = d->result;
       write_error = d->write_error;
       arrived = d->arrived_ms;
+      staged_base = d->staged_base;
     }
     download_.reset();
     const std::string list = util::escape_for_log(name_, 120);
@@ -223,6 +269,8 @@ class HttpFeed final : public Feed {
           failed(got.error, got.error_kind);
         else
           failed("cannot save the download: " + write_error, "write");
+        not_staged("the feed is unreachable: " +
+                   (write_error.empty() ? got.error : "cannot save the download: " + write_error));
         return;
       case Download::Result::kUnchanged:
       case Download::Result::kStillRefused: {
@@ -233,7 +281,8 @@ class HttpFeed final : public Feed {
                        still_refused ? "still the copy refused" : "not modified");
         failures_ = 0;
         last_logged_error_.clear();
-        if (got.outcome == HttpGot::Outcome::kContent && !still_refused) {
+        // (Not when they are the staged copy's bytes: serving_ stays the copy serving's.)
+        if (got.outcome == HttpGot::Outcome::kContent && !still_refused && !staged_base) {
           // The bytes serving, under new validators (or back after a refused copy): ask
           // with these next time.
           serving_.etag = got.validators.etag;
@@ -252,6 +301,10 @@ class HttpFeed final : public Feed {
         });
         spdlog::debug("list {}: {} not modified (HTTP {})", list,
                       util::escape_for_log(spec_.url, 200), got.status);
+        not_staged(still_refused
+                       ? "the source still has the version the list guard refused"
+                       : fmt::format("nothing newer at {} than the version {} (HTTP {})", spec_.url,
+                                     staged_base ? "staged" : "serving", got.status));
         arm(uint64_t{spec_.refresh_seconds} * 1000);
         return;
       }
@@ -272,7 +325,11 @@ class HttpFeed final : public Feed {
                  util::escape_for_log(spec_.url, 200),
                  util::escape_for_log(version_label(got.validators), 120));
     arm(uint64_t{spec_.refresh_seconds} * 1000);
-    ctx_.offer(name_);
+    // As the RPZ feed: the first copy of a list with none serving is enforced.
+    const bool stage = stage_next_ || (stage_ && ctx_.store->exists(name_, policy::kCopyCurrent));
+    stage_next_ = false;
+    stage_nothing_ = nullptr;  // the build's outcome answers it (the feed manager)
+    ctx_.offer(name_, stage);
   }
 
   void failed(const std::string& error, const std::string& kind) {
@@ -299,6 +356,7 @@ class HttpFeed final : public Feed {
 
   std::string name_;
   policy::HttpFeedSpec spec_;
+  bool stage_;  // updates: stage
   FeedContext& ctx_;
   uv_timer_t* timer_ = nullptr;
   uv_async_t* async_ = nullptr;
@@ -307,6 +365,10 @@ class HttpFeed final : public Feed {
   HttpValidators offered_;              // of the candidate waiting for its build
   HttpValidators refused_;              // of the last candidate the build refused
   bool awaiting_build_ = false;
+  // sinkholectl list stage --from-feed: stage the next new content; `stage_nothing_`
+  // answers when the fetch offers none.
+  bool stage_next_ = false;
+  std::function<void(const std::string&)> stage_nothing_;
   uint64_t failures_ = 0;          // consecutive
   std::string last_logged_error_;  // the kind of the last failure logged as a warning
 };

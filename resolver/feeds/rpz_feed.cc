@@ -6,7 +6,9 @@
 // SOA expire, `on_expire: keep` keeps serving (state "expired", an error in the log) and
 // `drop` asks for a build without the list's copy. Each transfer runs on its own thread
 // (xfr_client.h, bounded by deadline and size); its outcome comes back to the control loop
-// through a uv_async_t. Control thread, except TransferJob::run.
+// through a uv_async_t. With `updates: stage` a new version is offered to stage, and the
+// next IXFR asks from the serial staged (feed_base.h), so its delta applies to that copy.
+// Control thread, except TransferJob::run.
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -19,6 +21,7 @@
 
 #include "policy/list_copies.h"
 #include "resolver/feeds/feed.h"
+#include "resolver/feeds/feed_base.h"
 #include "resolver/feeds/soa_timers.h"
 #include "resolver/feeds/xfr_apply.h"
 #include "resolver/feeds/xfr_client.h"
@@ -68,7 +71,8 @@ struct TransferJob {
   std::string list;
   policy::RpzFeedSpec spec;
   ListStore store{""};
-  std::optional<uint32_t> serial;  // of the copy serving
+  std::optional<uint32_t> serial;  // of the base copy (feed_base.h)
+  std::string_view base_slot = policy::kCopyCurrent;
   uint64_t max_records = 0;
   int64_t seen_ms = 0;
   FeedThreads::Cancel cancel = std::make_shared<std::atomic<bool>>(false);
@@ -93,16 +97,16 @@ struct TransferJob {
     req.cancel = cancel.get();
     Outcome o;
     o.primary = primary.to_string();
-    std::string current = store.path(list, policy::kCopyCurrent);
+    const std::string base = store.path(list, base_slot);
     XfrResult r;
     std::string text;
     ApplyStats stats;
     bool have_text = false;
-    if (serial && store.exists(list, policy::kCopyCurrent)) {
+    if (serial && store.exists(list, base_slot)) {
       req.ixfr_from = serial;
       r = transfer(req);
       if (r.kind == XfrResult::Kind::kIncremental) {
-        std::ifstream in(current);
+        std::ifstream in(base);
         std::string err;
         if (in && apply_ixfr(in, r.soa_line, r.deltas, text, stats, &err)) {
           have_text = true;
@@ -173,7 +177,11 @@ struct TransferJob {
 class RpzFeed final : public Feed {
  public:
   RpzFeed(const policy::ListData& l, FeedContext& ctx)
-      : list_(l.name), spec_(l.source.rpz), max_entries_(l.limits.max_entries), ctx_(ctx) {}
+      : list_(l.name),
+        spec_(l.source.rpz),
+        stage_(l.source.updates == policy::ListSource::Updates::kStage),
+        max_entries_(l.limits.max_entries),
+        ctx_(ctx) {}
 
   ~RpzFeed() override { stop(); }
 
@@ -209,9 +217,13 @@ class RpzFeed final : public Feed {
   }
 
   void candidate_done(bool published, const std::string& error) override {
+    // A build of a copy this feed did not offer (a push, a promoted staged version): the
+    // next fetch reads its base again (begin); the timers run on.
+    if (!offered_) return;
     offered_ = false;
     if (published) {
       serial_ = offered_serial_;
+      zone_changed_ = false;
     } else {
       spdlog::error("list {}: serial {} refused: {}", util::escape_for_log(list_, 120),
                     offered_serial_, error);
@@ -223,8 +235,12 @@ class RpzFeed final : public Feed {
     const policy::RpzFeedSpec& next = l.source.rpz;
     const bool origin_changed =
         next.primaries != spec_.primaries || next.zone != spec_.zone || next.tsig != spec_.tsig;
-    if (next.zone != spec_.zone) serial_.reset();  // another zone: AXFR next
+    if (next.zone != spec_.zone) {  // another zone: AXFR next
+      serial_.reset();
+      zone_changed_ = true;
+    }
     spec_ = next;
+    stage_ = l.source.updates == policy::ListSource::Updates::kStage;
     max_entries_ = l.limits.max_entries;
     // Another primary, zone or key: a transfer in flight under the old ones is abandoned
     // (its copy must not be offered now), and the new primaries are asked at once. A
@@ -234,6 +250,16 @@ class RpzFeed final : public Feed {
       open();
       begin();
     }
+  }
+
+  bool fetch_to_stage(std::function<void(const std::string& why)> nothing) override {
+    if (!channel_) return false;
+    stage_next_ = true;
+    stage_nothing_ = std::move(nothing);
+    if (running_) return true;  // the transfer in flight answers it
+    pending_seen_ms_ = unix_now_ms();
+    begin();
+    return true;
   }
 
   void notified(int64_t seen_ms) override {
@@ -269,8 +295,20 @@ class RpzFeed final : public Feed {
     timer_->data = this;
   }
 
+  // The serial the next IXFR asks from: of the copy fetched last (feed_base.h).
+  void read_base() {
+    if (zone_changed_) return;  // the copies are of the old zone: AXFR
+    const FeedBase b = feed_base(*ctx_.store, list_, "rpz", stage_);
+    base_slot_ = b.slot;
+    uint32_t s = 0;
+    SoaTimers t;
+    if (ctx_.store->exists(list_, b.slot) && read_copy_soa(ctx_.store->path(list_, b.slot), s, t))
+      serial_ = b.meta && b.meta->serial ? *b.meta->serial : s;
+  }
+
   void begin() {
     uv_timer_stop(timer_);
+    read_base();
     running_ = true;
     const int64_t now = unix_now_ms();
     ctx_.status->update(list_, [&](ListFeedState& s) {
@@ -282,6 +320,7 @@ class RpzFeed final : public Feed {
     job.spec = spec_;
     job.store = *ctx_.store;
     job.serial = serial_;
+    job.base_slot = zone_changed_ ? policy::kCopyCurrent : base_slot_;
     job.max_records = max_entries_;
     job.seen_ms = pending_seen_ms_ ? pending_seen_ms_ : now;
     pending_seen_ms_ = 0;
@@ -340,6 +379,7 @@ class RpzFeed final : public Feed {
                      util::escape_for_log(o.error, 300));
         const bool have_copy = serial_.has_value();
         if (have_copy && soa_expired(timers_, last_ok_ms_, now)) expire();
+        not_staged("the feed is unreachable: " + o.error);
         after_attempt(have_copy ? retry_delay_ms(timers_) : kNoCopyRetryMs);
         return;
       }
@@ -349,6 +389,8 @@ class RpzFeed final : public Feed {
           s.last_error.clear();
           s.state = "ok";
         });
+        not_staged(fmt::format("nothing newer on the primary than serial {} (the version {})",
+                               o.serial, base_slot_ == policy::kCopyStaged ? "staged" : "serving"));
         after_attempt(refresh_delay_ms(timers_));
         return;
       case Outcome::Kind::kOffered:
@@ -357,8 +399,26 @@ class RpzFeed final : public Feed {
                      o.primary, o.records, o.seconds);
         offered_ = true;
         offered_serial_ = o.serial;
-        ctx_.offer(list_);
+        {
+          // The first copy of a list with none serving is enforced even under `updates:
+          // stage`: nothing serves to review it against, and a node with an empty state
+          // directory must not stay without the list (fail closed) until a promote.
+          const bool stage =
+              stage_next_ || (stage_ && ctx_.store->exists(list_, policy::kCopyCurrent));
+          stage_next_ = false;
+          stage_nothing_ = nullptr;  // the build's outcome answers it (the feed manager)
+          ctx_.offer(list_, stage);
+        }
         return;
+    }
+  }
+
+  // A --from-feed request ends without a version to stage.
+  void not_staged(const std::string& why) {
+    stage_next_ = false;
+    if (auto nothing = std::move(stage_nothing_)) {
+      stage_nothing_ = nullptr;
+      nothing(why);
     }
   }
 
@@ -394,12 +454,19 @@ class RpzFeed final : public Feed {
 
   std::string list_;
   policy::RpzFeedSpec spec_;
+  bool stage_;  // updates: stage
   size_t max_entries_;
   FeedContext& ctx_;
   std::shared_ptr<Channel> channel_;
   FeedThreads::Cancel cancel_;  // of the transfer in flight
   uv_timer_t* timer_ = nullptr;
-  std::optional<uint32_t> serial_;  // of the copy serving
+  std::optional<uint32_t> serial_;  // of the base copy (feed_base.h)
+  std::string_view base_slot_ = policy::kCopyCurrent;
+  bool zone_changed_ = false;  // at a reload, until a copy of the new zone is built
+  // sinkholectl list stage --from-feed: stage the next version; `stage_nothing_` answers
+  // when the fetch offers none.
+  bool stage_next_ = false;
+  std::function<void(const std::string&)> stage_nothing_;
   SoaTimers timers_;
   int64_t last_ok_ms_ = 0;  // the last time a primary answered
   bool running_ = false, offered_ = false, notify_pending_ = false, expired_warned_ = false;

@@ -44,6 +44,8 @@ std::string freshness_text(const feeds::ListFeedState& f, int64_t now_unix) {
   std::string out = fmt::format("    source {}", f.source.empty() ? "file" : f.source);
   if (!f.origin.empty()) out += " " + f.origin;
   if (!f.version.empty()) out += ", " + f.version;
+  if (!f.staged_version.empty())
+    out += ", staged " + f.staged_version + " (waits for sinkholectl list promote)";
   out += fmt::format(", last attempt {}, last success {}", ago(f.last_attempt_ms, now_unix),
                      ago(f.last_success_ms, now_unix));
   if (f.seen_ms > 0 && f.enforced_ms >= f.seen_ms)
@@ -59,6 +61,7 @@ nlohmann::ordered_json freshness_json(const std::optional<feeds::ListFeedState>&
     return {{"source", "file"},
             {"origin", nullptr},
             {"version", nullptr},
+            {"staged_version", nullptr},
             {"serial", nullptr},
             {"last_attempt_unix_ms", nullptr},
             {"last_success_unix_ms", nullptr},
@@ -69,6 +72,7 @@ nlohmann::ordered_json freshness_json(const std::optional<feeds::ListFeedState>&
   return {{"source", f->source.empty() ? "file" : f->source},
           {"origin", f->origin},
           {"version", f->version},
+          {"staged_version", f->staged_version.empty() ? J(nullptr) : J(f->staged_version)},
           {"serial", f->serial ? J(*f->serial) : J(nullptr)},
           {"last_attempt_unix_ms", ms(f->last_attempt_ms)},
           {"last_success_unix_ms", ms(f->last_success_ms)},

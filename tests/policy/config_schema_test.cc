@@ -71,8 +71,8 @@ std::string yaml_with(std::string_view path, const std::string& value) {
     // Feed lists: no copy in the state directory yet, so they build pending (empty).
     if (leaf == "primary") return base("{ primary: " + value + ", zone: mic.rpz }");
     if (leaf == "zone") return base("{ primary: 127.0.0.30, zone: " + value + " }");
-    if (leaf == "on_expire")
-      return base("{ primary: 127.0.0.30, zone: mic.rpz, on_expire: " + value + " }");
+    if (leaf == "on_expire" || leaf == "updates")
+      return base("{ primary: 127.0.0.30, zone: mic.rpz, " + leaf + ": " + value + " }");
     if (leaf == "url") return base("{ url: " + value + " }");
     if (leaf == "refresh" || leaf == "max_bytes" || leaf == "timeout" || leaf == "ca_file")
       return base("{ url: https://lists.example/x.txt, " + leaf + ": " + value + " }");

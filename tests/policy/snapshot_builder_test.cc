@@ -991,6 +991,63 @@ TEST_CASE("a feed list reads its saved copy, a candidate, or builds pending with
   CHECK(r.refusals[0].list == "mic");
 }
 
+// updates: stage — a feed's new version is read and guarded as a candidate, but becomes the
+// list's staged version beside the one serving, in a reload and in a feed's build alike.
+TEST_CASE("a candidate to stage is compiled beside the version serving, which stays") {
+  sinkhole::test::TempDir tmp;
+  const std::string state = tmp.path("state");
+  const std::string yaml =
+      "upstreams: [192.0.2.1]\n"
+      "server: { state_dir: " +
+      state +
+      " }\n"
+      "lists:\n"
+      "  mic: { primary: [127.0.0.30:5470], zone: mic.rpz, format: rpz, updates: stage }\n"
+      "policies:\n  - { name: all, clients: [0.0.0.0/0], block: [mic] }\n";
+  tmp.write("state/lists/mic/current",
+            "$ORIGIN mic.rpz.\nsaved.example CNAME .\nkept.example CNAME .\n");
+  auto r = build_snapshot(yaml, tmp.config(), 1);
+  REQUIRE(r.snapshot);
+  CHECK(r.snapshot->lists[0].source.updates == sinkhole::policy::ListSource::Updates::kStage);
+  CHECK_FALSE(r.snapshot->lists[0].staged);
+  for (const bool feed_build : {false, true}) {
+    INFO("feed build: " << feed_build);
+    sinkhole::policy::BuildOptions options;
+    options.serving = r.snapshot;
+    options.serving_entries = sinkhole::policy::entries_by_list(*r.snapshot);
+    options.feeds_only = feed_build;
+    options.candidates["mic"] =
+        tmp.write("state/lists/mic/candidate",
+                  "$ORIGIN mic.rpz.\nsaved.example CNAME .\nkept.example CNAME .\n"
+                  "new.example CNAME .\n");
+    options.stage_candidates.insert("mic");
+    const auto s = feed_build ? sinkhole::policy::build_feed_snapshot(2, nullptr, options)
+                              : build_snapshot(yaml, tmp.config(), 2, nullptr, options);
+    INFO(all(s.errors));
+    REQUIRE(s.snapshot);
+    const auto& mic = s.snapshot->lists[0];
+    CHECK_FALSE(mic.matcher->lookup_text("new.example", nullptr));  // serving: unchanged
+    CHECK(mic.matcher->lookup_text("saved.example", nullptr));
+    CHECK(mic.stats.entries == 2u);
+    CHECK(mic.path == state + "/lists/mic/current");
+    REQUIRE(mic.staged);
+    CHECK(mic.staged->lookup_text("new.example", nullptr));
+    CHECK(mic.staged_entries == 3u);
+    CHECK(mic.staged_path == state + "/lists/mic/staged");
+    CHECK(mic.staged_tally);
+    CHECK(s.snapshot->any_staged);
+    // The same guard as a candidate to enforce: one that shrinks to one name is refused.
+    options.candidates["mic"] =
+        tmp.write("state/lists/mic/candidate", "$ORIGIN mic.rpz.\nsaved.example CNAME .\n");
+    options.serving_entries["mic"] = 1000;
+    const auto refused = feed_build ? sinkhole::policy::build_feed_snapshot(3, nullptr, options)
+                                    : build_snapshot(yaml, tmp.config(), 3, nullptr, options);
+    CHECK_FALSE(refused.snapshot);
+    REQUIRE(refused.refusals.size() == 1);
+    CHECK(refused.refusals[0].list == "mic");
+  }
+}
+
 // RPZ `on_expire: drop` past the SOA expire: the feed manager maps the list to "" and the
 // build makes it pending (empty) although a copy is saved.
 TEST_CASE("a feed list mapped to no candidate builds pending") {
@@ -1073,6 +1130,13 @@ TEST_CASE("a list's source keys are checked") {
             .find("needs a name and a "
                   "secret_file") != std::string::npos);
   CHECK(errors_of("{ primary: 127.0.0.1, zone: z, on_expire: maybe }").find("keep or drop") !=
+        std::string::npos);
+  CHECK(errors_of("{ primary: 127.0.0.1, zone: z, updates: later }")
+            .find("updates must be enforce or stage, not 'later'") != std::string::npos);
+  // A file list's versions are staged by hand: the key is an error there, with its place.
+  CHECK(errors_of("{ path: a.txt, updates: stage }").find("updates is for a feed list") !=
+        std::string::npos);
+  CHECK(errors_of("{ path: a.txt, updates: stage }").find("sinkholed.yaml:3:") !=
         std::string::npos);
   // file:line:column, as every configuration error.
   CHECK(errors_of("{ url: ftp://x.example/l }").find("sinkholed.yaml:3:") != std::string::npos);

@@ -97,7 +97,7 @@ TEST_CASE("every command of the table is dispatched by the server, in text and J
       r.id = c.id;
       r.json = json;
       for (const Argument& a : c.arguments)
-        if (a.required)
+        if (a.required || (!a.alternative.empty() && a.option.empty()))  // FILE|--from-feed
           r.args.emplace(std::string(a.key), a.key == "list" ? "casino"
                                              : a.upload
                                                  ? "new.txt:" + sinkhole::util::base64_encode(
@@ -142,7 +142,8 @@ TEST_CASE("a line that is not a request, or an unknown command, gets a failure r
         "unknown command 'reboot' (reload [--force], status, stats, lists, explain NAME "
         "[--client IP], cache flush [NAME], policies, upstreams, config show, list push LIST FILE, "
         "block NAME [--list L] "
-        "[--reason TEXT], unblock NAME [--list L] [--reason TEXT], list stage LIST FILE, list diff "
+        "[--reason TEXT], unblock NAME [--list L] [--reason TEXT], list stage LIST "
+        "FILE|--from-feed, list diff "
         "LIST, list promote LIST, list unstage LIST)");
 }
 
@@ -482,4 +483,24 @@ TEST_CASE("list push: the bytes become the candidate; the reply waits for the bu
   reply = h.ask(CommandId::kListPush, {{"list", "casino"}, {"file", "x:%%%"}});
   REQUIRE(reply);
   CHECK_FALSE(reply->ok);
+}
+
+TEST_CASE("list stage --from-feed: refused on a file list, with FILE, and without either") {
+  Harness h;
+  auto reply = h.ask(CommandId::kListStage, {{"list", "casino"}, {"from_feed", "true"}});
+  REQUIRE(reply);
+  CHECK_FALSE(reply->ok);
+  CHECK(reply->error.find("list casino has no feed") != std::string::npos);
+  CHECK(reply->error.find("primary:") != std::string::npos);
+  reply = h.ask(CommandId::kListStage,
+                {{"list", "casino"}, {"from_feed", "true"}, {"file", "x.txt:eA=="}});
+  REQUIRE(reply);
+  CHECK_FALSE(reply->ok);
+  CHECK(reply->error.find("exclude each other") != std::string::npos);
+  reply = h.ask(CommandId::kListStage, {{"list", "casino"}});
+  REQUIRE(reply);
+  CHECK_FALSE(reply->ok);
+  CHECK(reply->error.find("FILE or --from-feed is required") != std::string::npos);
+  CHECK(h.reloads.empty());  // nothing was built
+  CHECK_FALSE(h.feeds->store().exists("casino", "staged"));
 }

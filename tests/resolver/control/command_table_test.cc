@@ -51,11 +51,12 @@ TEST_CASE("synopsis: positionals, options, optional ones in brackets") {
   CHECK(synopsis(command(CommandId::kCacheFlush)) == "cache flush [NAME]");
   CHECK(synopsis(command(CommandId::kReload)) == "reload [--force]");
   CHECK(synopsis(command(CommandId::kPolicies)) == "policies");
-  CHECK(all_synopses() ==
-        "reload [--force], status, stats, lists, explain NAME [--client IP], cache flush [NAME], "
-        "policies, upstreams, config show, list push LIST FILE, block NAME [--list L] "
-        "[--reason TEXT], unblock NAME [--list L] [--reason TEXT], list stage LIST FILE, "
-        "list diff LIST, list promote LIST, list unstage LIST");
+  CHECK(
+      all_synopses() ==
+      "reload [--force], status, stats, lists, explain NAME [--client IP], cache flush [NAME], "
+      "policies, upstreams, config show, list push LIST FILE, block NAME [--list L] "
+      "[--reason TEXT], unblock NAME [--list L] [--reason TEXT], list stage LIST FILE|--from-feed, "
+      "list diff LIST, list promote LIST, list unstage LIST");
   // Only the commands that carry a file may send a long request; those that build wait
   // like a reload.
   CHECK(has_upload(command(CommandId::kListPush)));

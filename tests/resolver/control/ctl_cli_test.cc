@@ -238,7 +238,8 @@ TEST_CASE("--json before the command and after every command") {
       at = space + 1;
     }
     for (const Argument& a : c.arguments)
-      if (a.required) words.emplace_back("x.example");
+      if (a.required || (!a.alternative.empty() && a.option.empty()))  // FILE|--from-feed
+        words.emplace_back("x.example");
     for (const bool global : {false, true}) {
       auto args = words;
       if (global)
@@ -252,7 +253,7 @@ TEST_CASE("--json before the command and after every command") {
     }
     // Flags of the command and --json in either order.
     for (const Argument& a : c.arguments) {
-      if (!a.flag) continue;
+      if (!a.flag || !a.alternative.empty()) continue;  // --from-feed: in place of FILE
       auto args = words;
       args.emplace_back("--json");
       args.emplace_back(std::string(a.option.substr(a.option.rfind("--"))));
@@ -262,6 +263,35 @@ TEST_CASE("--json before the command and after every command") {
       CHECK(q.request->arg(a.key) == "true");
     }
   }
+}
+
+TEST_CASE("list stage LIST FILE|--from-feed: one of the two, not both, not neither") {
+  auto p = parse({"list", "stage", "mic", "--from-feed"});
+  REQUIRE(p.request);
+  CHECK(p.request->id == CommandId::kListStage);
+  CHECK(p.request->arg("list") == "mic");
+  CHECK(p.request->arg("from_feed") == "true");
+  CHECK(p.request->arg("file").empty());
+  CHECK(p.timeout == kDefaultReloadTimeout);  // answers when the staged build is done
+  p = parse({"list", "stage", "mic", "next.txt"});
+  REQUIRE(p.request);
+  CHECK(p.request->arg("file") == "next.txt");
+  CHECK(p.request->arg("from_feed").empty());
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"list", "stage", "mic", "next.txt", "--from-feed"},
+           {"list", "stage", "mic", "--from-feed", "next.txt"},
+           {"list", "stage", "mic"},
+       }) {
+    CAPTURE(args.size());
+    const auto q = parse(args);
+    CHECK_FALSE(q.request);
+    REQUIRE(q.exit);
+    CHECK(*q.exit == kExitFailed);
+    CHECK(q.err.find("from-feed") != std::string::npos);
+  }
+  const auto help = parse({"list", "stage", "--help"});
+  REQUIRE(help.exit);
+  CHECK(help.out.find("--from-feed") != std::string::npos);
 }
 
 TEST_CASE("--version prints the project's version and exits 0") {

@@ -40,14 +40,14 @@ struct Fixture {
     uv_run(&loop, UV_RUN_NOWAIT);  // the closed NOTIFY async handle
     uv_loop_close(&loop);
   }
-  void offer(const std::string& version) {
+  void offer(const std::string& version, bool stage = false) {
     feeds::CopyMeta m;
     m.source = "rpz";
     m.who = "feed";
     m.version = version;
     m.seen_unix_ms = feeds::unix_now_ms() - 250;
     REQUIRE(manager->store().write("mic", policy::kCopyCandidate, "a.example\n", m).empty());
-    manager->offer("mic");
+    manager->offer("mic", true, stage);
   }
   std::string audit() const {
     return sinkhole::util::read_file(tmp.path("audit.log"), nullptr).value_or("");
@@ -182,10 +182,10 @@ TEST_CASE("a feed replaced at a reload offers nothing, even late; the new feed's
   feeds::CopyMeta m;
   m.version = "from the old primary";
   REQUIRE(f.manager->store().write("mic", policy::kCopyCandidate, "a.example\n", m).empty());
-  contexts[0].offer("mic");  // the replaced feed's late candidate
+  contexts[0].offer("mic", false);  // the replaced feed's late candidate
   CHECK(f.builds == 0);
   CHECK(f.manager->candidates().empty());
-  contexts[1].offer("mic");
+  contexts[1].offer("mic", false);
   CHECK(f.builds == 1);
   CHECK(f.manager->candidates().count("mic") == 1);
   // The same for on_expire: drop.
@@ -227,5 +227,132 @@ TEST_CASE("a reload that changes an RPZ list's primary shows the new one in the 
   CHECK(made == 1);  // the same feed, reconfigured in place
   CHECK(f.manager->status().get("mic")->origin == "127.0.0.2:5302");
   CHECK(f.manager->status().get("mic")->source == "rpz");
+  f.manager->stop();
+}
+
+TEST_CASE(
+    "updates: stage — a published candidate offered to stage lands in `staged`, not current") {
+  Fixture f;
+  f.offer("serial 2");
+  f.manager->build_finished(true, {"mic"}, {}, f.snap);
+  f.offer("serial 3", /*stage=*/true);
+  CHECK(f.builds == 2);
+  // The build reads it as a candidate, through the guard, and is told to stage it.
+  CHECK(f.manager->candidates().count("mic") == 1);
+  CHECK(f.manager->stage_candidates() == std::set<std::string>{"mic"});
+  CHECK(f.manager->describe("mic") == "mic serial 3 (to stage)");
+  f.snap.lists[0].staged_entries = 3;
+  f.manager->build_finished(true, {"mic"}, {}, f.snap);
+  const auto& store = f.manager->store();
+  CHECK_FALSE(store.exists("mic", policy::kCopyCandidate));
+  CHECK(store.meta("mic", policy::kCopyCurrent)->version == "serial 2");  // still serving
+  CHECK(store.meta("mic", policy::kCopyStaged)->version == "serial 3");
+  CHECK_FALSE(store.exists("mic", policy::kCopyPrevious));
+  CHECK(f.manager->candidates().empty());
+  CHECK(f.manager->stage_candidates().empty());
+  const auto s = f.manager->status().get("mic");
+  CHECK(s->version == "serial 2");
+  CHECK(s->staged_version == "serial 3");
+  CHECK(s->state == "staged");
+  CHECK(f.audit().find("\"event\":\"staged\"") != std::string::npos);
+  CHECK(f.audit().find("\"new_version\":\"serial 3\"") != std::string::npos);
+  // Promoted (sinkholectl list promote: staged → candidate, offered to enforce): serving.
+  REQUIRE(store.move("mic", policy::kCopyStaged, policy::kCopyCandidate).empty());
+  f.manager->offer("mic", /*build=*/false);
+  CHECK(f.manager->stage_candidates().empty());
+  f.manager->build_finished(true, {"mic"}, {}, f.snap);
+  CHECK(store.meta("mic", policy::kCopyCurrent)->version == "serial 3");
+  CHECK(f.manager->status().get("mic")->staged_version.empty());
+}
+
+TEST_CASE("updates: stage — a refused version is deleted; the staged copy stays as it was") {
+  Fixture f;
+  f.offer("serial 3", true);
+  f.manager->build_finished(true, {"mic"}, {}, f.snap);
+  f.offer("serial 4", true);
+  f.manager->build_finished(false, {"mic"}, {{"mic", "shrink", "list mic: shrinks by 95%"}},
+                            f.snap);
+  const auto& store = f.manager->store();
+  CHECK_FALSE(store.exists("mic", policy::kCopyCandidate));
+  CHECK(store.meta("mic", policy::kCopyStaged)->version == "serial 3");
+  CHECK(f.manager->status().get("mic")->refused == 1u);
+  CHECK(f.manager->status().get("mic")->staged_version == "serial 3");
+}
+
+namespace {
+
+// A feed whose fetch for sinkholectl list stage --from-feed the test answers by hand.
+struct StagingFeed final : feeds::Feed {
+  explicit StagingFeed(feeds::FeedContext& c) : ctx(c) {}
+  void start() override {}
+  void stop() override {}
+  void candidate_done(bool, const std::string&) override {}
+  bool fetch_to_stage(std::function<void(const std::string&)> n) override {
+    ++asked;
+    nothing = std::move(n);
+    return true;
+  }
+  feeds::FeedContext& ctx;
+  int asked = 0;
+  std::function<void(const std::string&)> nothing;
+};
+
+}  // namespace
+
+TEST_CASE("list stage --from-feed: fetched now and staged, or why nothing was") {
+  Fixture f;
+  StagingFeed* feed = nullptr;
+  feeds::FeedContext* ctx = nullptr;
+  f.manager->make_feed = [&](const policy::ListData&, feeds::FeedContext& c) {
+    ctx = &c;
+    auto p = std::make_unique<StagingFeed>(c);
+    feed = p.get();
+    return p;
+  };
+  auto snap = feed_snapshot(policy::ListSource::Kind::kRpz);  // updates: enforce
+  f.manager->reconcile(snap);
+  REQUIRE(feed);
+  std::vector<feeds::FeedManager::StageResult> got;
+  auto collect = [&](const feeds::FeedManager::StageResult& r) { got.push_back(r); };
+  // Nothing newer on the source: an error, nothing staged.
+  f.manager->stage_from_feed("mic", collect);
+  CHECK(feed->asked == 1);
+  feed->nothing("nothing newer on the primary than serial 2 (the version serving)");
+  REQUIRE(got.size() == 1);
+  CHECK_FALSE(got[0].ok);
+  CHECK(got[0].error.find("nothing newer") != std::string::npos);
+  // A new version: two requests share the one fetch; both answered once it is staged.
+  f.manager->stage_from_feed("mic", collect);
+  f.manager->stage_from_feed("mic", collect);
+  CHECK(feed->asked == 2);
+  feeds::CopyMeta m;
+  m.source = "rpz";
+  m.who = "feed";
+  m.version = "serial 5";
+  REQUIRE(f.manager->store().write("mic", policy::kCopyCandidate, "a.example\n", m).empty());
+  ctx->offer("mic", true);  // what the feed does with the one-shot stage flag
+  CHECK(got.size() == 1);   // not before the build
+  CHECK(f.manager->stage_candidates().count("mic") == 1);
+  f.manager->build_finished(true, {"mic"}, {}, snap);
+  REQUIRE(got.size() == 3);
+  CHECK(got[1].ok);
+  CHECK(got[1].version == "serial 5");
+  CHECK_FALSE(got[1].already);
+  CHECK(got[2].ok);
+  CHECK(f.manager->store().meta("mic", policy::kCopyStaged)->version == "serial 5");
+  CHECK_FALSE(f.manager->store().exists("mic", policy::kCopyCurrent));
+  // With updates: stage, the version the feed staged already is the answer, no fetch.
+  snap.lists[0].source.updates = policy::ListSource::Updates::kStage;
+  f.manager->reconcile(snap);  // same kind: reconfigured in place
+  f.manager->stage_from_feed("mic", collect);
+  CHECK(feed->asked == 2);
+  REQUIRE(got.size() == 4);
+  CHECK(got[3].ok);
+  CHECK(got[3].already);
+  CHECK(got[3].version == "serial 5");
+  // A list without a feed.
+  f.manager->stage_from_feed("casinos", collect);
+  REQUIRE(got.size() == 5);
+  CHECK_FALSE(got[4].ok);
   f.manager->stop();
 }
