@@ -46,10 +46,11 @@ def mem(pid):
     return out
 
 
-def cpu_seconds(pid):
+def cpu_and_faults(pid):
+    """utime + stime in seconds, and minor page faults, from /proc/PID/stat."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[7])
 
 
 def blocked(s, name):
@@ -82,9 +83,10 @@ def file_only(names):
     f.start(timeout=600)
     try:
         t_block = wait(lambda: blocked(f, names[-1]))
-        cpu = cpu_seconds(f.proc.pid)
+        cpu, faults = cpu_and_faults(f.proc.pid)
         m = mem(f.proc.pid)
-        print(f"file list: start → serving {t_block - t0:.2f} s, CPU {cpu:.2f} s; "
+        print(f"file list: start → serving {t_block - t0:.2f} s, CPU {cpu:.2f} s, "
+              f"{faults:,} page faults; "
               f"peak RSS {m['VmHWM']} MB, steady {m['VmRSS']} MB")
     finally:
         f.stop()
