@@ -108,6 +108,7 @@ class DomainTable::Builder {
     uint32_t below;
   };
   void grow();
+  static std::vector<Slot> free_slots(size_t n);
   uint64_t seed_;
   uint64_t mask_;
   size_t count_ = 0;

@@ -8,10 +8,26 @@
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <utility>
 
 namespace sinkhole::blocklist {
+
+// Advises the 2 MiB-aligned part of [p, p + bytes) to use transparent huge pages; call it
+// before the memory is first touched (right after a reserve()). For the matcher builder's
+// working arrays (slots, names, rules: ~95 MB for a 1M-name zone): with 4 KiB pages their
+// first touch was ~24k page faults, and each random probe of the slots a TLB miss besides
+// the cache miss (perf record of a 1M-name RPZ load, 2026-12-06: page faults ~15% of the
+// CPU). Memory is unchanged but for rounding to 2 MiB: what is never touched stays unbacked.
+// Below 4 MiB it does nothing.
+inline void advise_huge_pages(const void* p, size_t bytes) {
+  constexpr uintptr_t kHuge = 2u << 20;
+  if (bytes < 2 * kHuge) return;
+  const auto begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const auto end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
 
 class HugeBuffer {
  public:

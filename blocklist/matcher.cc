@@ -83,7 +83,10 @@ uint16_t MatcherBuilder::begin_list(const std::string& source, Format format) {
 
 void MatcherBuilder::reserve(size_t names, size_t name_bytes) {
   table_.reserve(names, name_bytes);
-  rules_.reserve(rules_.size() + names);
+  if (rules_.capacity() < rules_.size() + names) {
+    rules_.reserve(rules_.size() + names);
+    advise_huge_pages(rules_.data(), rules_.capacity() * sizeof(Rule));
+  }
 }
 
 void MatcherBuilder::add_domains(uint16_t list, std::span<const DomainEntry> entries,

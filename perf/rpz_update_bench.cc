@@ -10,7 +10,8 @@
 //      (the other lists reused).
 // Peak RSS is VmHWM, reset before each step (/proc/self/clear_refs, "5").
 // Run: build/perf/rpz_update_bench [names] [last step]   (SINKHOLE_BLOCKLISTS: the shared
-// lists dir; "last step" 2 stops after the reader alone, for profiling the 1M load)
+// lists dir; "last step" 2 stops after the reader alone, 1 after the full load: for
+// profiling the 1M load)
 #include <malloc.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +154,10 @@ int main(int argc, char** argv) {
     std::printf("   steady RSS %.0f MB (process before: %.0f MB)\n", steady, mb(base_kb));
   }
   malloc_trim(0);
+  if (argc > 2 && std::strtoul(argv[2], nullptr, 10) < 2) {
+    fs::remove_all(dir);
+    return 0;
+  }
 
   // 2. The reader alone.
   {

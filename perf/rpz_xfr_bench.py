@@ -8,6 +8,12 @@ removed one unblocked (and the daemon's own "N s after the change was seen"); (3
 zone as a file list: start to serving, and a SIGHUP full reload of it.
 
     SINKHOLED=build/resolver/programs/sinkholed perf/rpz_xfr_bench.py [NAMES]
+    SINKHOLED=... perf/rpz_xfr_bench.py --file-only [NAMES]
+
+--file-only runs step (3)'s start only, without knotd (its zone file is the one
+zone_text() writes: knotd never syncs it back), and adds the process's CPU time
+(utime + stime at the first blocked answer) to the wall time: on the shared machine CPU
+is the figure to compare.
 """
 
 import os
@@ -22,9 +28,11 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "tests", "integration"))
 from dnswire import NXDOMAIN  # noqa: E402
 from policy_harness import PolicySinkholed  # noqa: E402
-from test_rpz_secondary import ZONE, PrimaryKnot  # noqa: E402
+from test_rpz_secondary import ZONE, PrimaryKnot, zone_text  # noqa: E402
 
-NAMES = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+FILE_ONLY = "--file-only" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--file-only"]
+NAMES = int(ARGS[0]) if ARGS else 1_000_000
 CLIENT = "127.0.0.2"
 
 
@@ -36,6 +44,13 @@ def mem(pid):
                 k, v = line.split(":")
                 out[k] = int(v.split()[0]) // 1024
     return out
+
+
+def cpu_and_faults(pid):
+    """utime + stime in seconds, and minor page faults, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[7])
 
 
 def blocked(s, name):
@@ -61,8 +76,26 @@ policies:
 """
 
 
+def file_only(names):
+    f = PolicySinkholed(["127.0.0.1:9"], policy("path: mic.rpz"), {"mic.rpz": zone_text(names)},
+                        ipv6=False)
+    t0 = time.monotonic()
+    f.start(timeout=600)
+    try:
+        t_block = wait(lambda: blocked(f, names[-1]))
+        cpu, faults = cpu_and_faults(f.proc.pid)
+        m = mem(f.proc.pid)
+        print(f"file list: start → serving {t_block - t0:.2f} s, CPU {cpu:.2f} s, "
+              f"{faults:,} page faults; "
+              f"peak RSS {m['VmHWM']} MB, steady {m['VmRSS']} MB")
+    finally:
+        f.stop()
+
+
 def main():
     names = [f"n{i}.bench{i % 997}.example" for i in range(NAMES)]
+    if FILE_ONLY:
+        return file_only(names)
     primary = PrimaryKnot(names)
     try:
         t = time.monotonic()
