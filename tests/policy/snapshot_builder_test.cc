@@ -1023,7 +1023,7 @@ TEST_CASE("a candidate to stage is compiled beside the version serving, which st
     options.stage_candidates.insert("mic");
     const auto s = feed_build ? sinkhole::policy::build_feed_snapshot(2, nullptr, options)
                               : build_snapshot(yaml, tmp.config(), 2, nullptr, options);
-    INFO(all(s.errors));
+    INFO(messages(s.errors));
     REQUIRE(s.snapshot);
     const auto& mic = s.snapshot->lists[0];
     CHECK_FALSE(mic.matcher->lookup_text("new.example", nullptr));  // serving: unchanged
